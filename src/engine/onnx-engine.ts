@@ -1,0 +1,111 @@
+/**
+ * ONNX Runtime engine (`onnxruntime-node`): the default. On this CPU build it runs with the CPU
+ * execution provider; on a GPU host with the CUDA build installed
+ * (`npm install onnxruntime-node --onnxruntime-node-install=true`), `cuda` and `tensorrt` work.
+ */
+import os from 'node:os';
+import ort from 'onnxruntime-node';
+import { ErrorCode, SgusError, describeError } from '../errors.js';
+import type { DeviceName, EngineInfo, EngineOptions, InferenceEngine, Tensor } from './inference-engine.js';
+
+const PROVIDERS: Record<string, readonly string[]> = {
+  cpu: ['cpu'],
+  cuda: ['cuda', 'cpu'],
+  tensorrt: ['tensorrt', 'cuda', 'cpu'],
+};
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, os.availableParallelism?.() ?? os.cpus().length));
+}
+
+export class OnnxEngine implements InferenceEngine {
+  readonly info: EngineInfo;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  #session: ort.InferenceSession | undefined;
+  #modelPath: string;
+
+  private constructor(session: ort.InferenceSession, info: EngineInfo, modelPath: string) {
+    this.#session = session;
+    this.info = info;
+    this.inputNames = session.inputNames;
+    this.outputNames = session.outputNames;
+    this.#modelPath = modelPath;
+  }
+
+  static async create(modelPath: string, options: EngineOptions = {}): Promise<OnnxEngine> {
+    const device: DeviceName = options.device ?? 'cpu';
+    const threads = options.threads ?? defaultThreads();
+    if (!Number.isInteger(threads) || threads < 0) {
+      throw new SgusError(ErrorCode.InvalidArgument, `threads must be a non-negative integer, got ${threads}`);
+    }
+    const providers = PROVIDERS[device];
+    if (providers === undefined) {
+      throw new SgusError(ErrorCode.InvalidArgument, `onnxruntime supports devices cpu, cuda, tensorrt; got '${device}'`);
+    }
+    const available = ort.listSupportedBackends().map((b) => b.name);
+    let reason = `onnxruntime ${ort.env.versions?.common ?? ''} on ${device}`.replace('  ', ' ');
+    let used = device;
+    if (!available.includes(device)) {
+      if (!options.fallbackToCpu) {
+        throw new SgusError(
+          ErrorCode.EngineUnavailable,
+          `onnxruntime-node here has no '${device}' execution provider (has: ${available.join(', ')}); on a GPU host reinstall it with 'npm install onnxruntime-node --onnxruntime-node-install=true'`,
+        );
+      }
+      used = 'cpu';
+      reason = `onnxruntime on cpu (requested ${device}, not in this build: ${available.join(', ')})`;
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(modelPath, {
+        executionProviders: [...(used === 'cpu' ? ['cpu'] : providers)],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+      });
+    } catch (err) {
+      throw new SgusError(ErrorCode.EngineFailure, `onnxruntime cannot load the model: ${describeError(err)}`, { where: modelPath, cause: err });
+    }
+    reason += `, ${threads} thread${threads === 1 ? '' : 's'}`;
+    return new OnnxEngine(session, { engine: 'onnxruntime', device: used, providers: used === 'cpu' ? ['cpu'] : providers, threads, reason }, modelPath);
+  }
+
+  async run(feeds: Record<string, Tensor>, outputName: string): Promise<Tensor> {
+    const session = this.#session;
+    if (session === undefined) throw new SgusError(ErrorCode.EngineFailure, 'engine is disposed', { where: this.#modelPath });
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', t.data, t.dims);
+    let results: ort.InferenceSession.OnnxValueMapType;
+    try {
+      results = await session.run(ortFeeds, [outputName]);
+    } catch (err) {
+      throw new SgusError(ErrorCode.EngineFailure, `inference failed: ${describeError(err)}`, { where: this.#modelPath, cause: err, fatal: false });
+    }
+    const out = results[outputName];
+    if (out === undefined) throw new SgusError(ErrorCode.ModelInvalid, `model has no output '${outputName}'`, { where: this.#modelPath });
+    return { data: toFloat32(out.data), dims: out.dims };
+  }
+
+  describe(): string {
+    return this.info.reason;
+  }
+
+  async dispose(): Promise<void> {
+    const s = this.#session;
+    this.#session = undefined;
+    if (s !== undefined) await s.release();
+  }
+}
+
+function toFloat32(data: ort.Tensor['data']): Float32Array {
+  if (data instanceof Float32Array) return data;
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    const out = new Float32Array(data.length);
+    for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
+    return out;
+  }
+  if (ArrayBuffer.isView(data)) return Float32Array.from(data as unknown as ArrayLike<number>);
+  throw new SgusError(ErrorCode.EngineFailure, 'unsupported output tensor type');
+}

@@ -1,0 +1,96 @@
+/**
+ * Post-processing shared by every engine: network output → class map at the input's size →
+ * clean-up → contours. As the issue asks, the class *probabilities* are resized back to the input
+ * size and the class is taken there, which gives smooth outlines on large frames instead of a 224²
+ * staircase.
+ */
+import { findContours, polygonPerimeter, simplifyClosed } from '../core/contours.js';
+import type { Contour } from '../core/contours.js';
+import type { FloatMap, GreyImage } from '../core/image.js';
+import { cleanupMask, maskArea } from '../core/mask-cleanup.js';
+import { resizeFloat } from '../core/resize.js';
+import type { Tensor } from '../engine/inference-engine.js';
+import type { ModelCard } from './model-card.js';
+
+export interface PostprocessOptions {
+  /** Gland probability threshold. Default 0.5 (= argmax for two classes). */
+  threshold?: number;
+  /** Specks smaller than this fraction of the image are dropped. Default 0.002. */
+  minComponentFraction?: number;
+  /** Holes smaller than this fraction of the image are filled. Default 0.002. */
+  maxHoleFraction?: number;
+  /** Douglas–Peucker tolerance in pixels for contour points; 0 keeps every boundary pixel. Default 0. */
+  simplify?: number;
+}
+
+export interface Segmentation {
+  width: number;
+  height: number;
+  /** 0 background, 1 gland, at the input's size. */
+  classMap: GreyImage;
+  /** Every border (outer and holes) in input pixel coordinates. */
+  contours: Contour[];
+  /** Gland area in pixels. */
+  area: number;
+  /** Total length of the outer borders in pixels. */
+  perimeter: number;
+}
+
+/** Gland probability map of sample `index` at the model's output resolution. */
+export function glandProbability(card: ModelCard, out: Tensor, index: number): FloatMap {
+  const dims = out.dims;
+  const kind = card.output.kind;
+  if (kind === 'classes') {
+    // [N,H,W] or [N,H,W,1]: class indices. Probability 1 where the class is the gland.
+    const h = dims[1]!;
+    const w = dims[2]!;
+    const plane = h * w;
+    const data = new Float32Array(plane);
+    const o = index * plane;
+    for (let p = 0; p < plane; p++) data[p] = out.data[o + p] === 1 ? 1 : 0;
+    return { width: w, height: h, data };
+  }
+  const nhwc = card.output.layout === 'NHWC';
+  const c = nhwc ? dims[3]! : dims[1]!;
+  const h = nhwc ? dims[1]! : dims[2]!;
+  const w = nhwc ? dims[2]! : dims[3]!;
+  const plane = h * w;
+  const data = new Float32Array(plane);
+  const base = index * plane * c;
+  const at = (ch: number, p: number): number => out.data[nhwc ? base + p * c + ch : base + ch * plane + p]!;
+  if (c === 1) {
+    for (let p = 0; p < plane; p++) data[p] = kind === 'logits' ? 1 / (1 + Math.exp(-at(0, p))) : at(0, p);
+  } else if (kind === 'logits') {
+    // Softmax over classes, gland = class 1. For two classes this is sigmoid(l1 - l0).
+    for (let p = 0; p < plane; p++) {
+      let max = -Infinity;
+      for (let k = 0; k < c; k++) max = Math.max(max, at(k, p));
+      let sum = 0;
+      for (let k = 0; k < c; k++) sum += Math.exp(at(k, p) - max);
+      data[p] = Math.exp(at(1, p) - max) / sum;
+    }
+  } else {
+    for (let p = 0; p < plane; p++) data[p] = at(1, p);
+  }
+  return { width: w, height: h, data };
+}
+
+/** From a probability map to the full segmentation at `width`×`height`. */
+export function postprocess(prob: FloatMap, width: number, height: number, options: PostprocessOptions = {}): Segmentation {
+  const threshold = options.threshold ?? 0.5;
+  const full = resizeFloat(prob, width, height);
+  const raw = new Uint8Array(width * height);
+  for (let i = 0; i < raw.length; i++) raw[i] = full.data[i]! > threshold ? 1 : 0;
+  const n = width * height;
+  const classMap = cleanupMask(
+    { width, height, data: raw },
+    {
+      minComponentArea: Math.round((options.minComponentFraction ?? 0.002) * n),
+      maxHoleArea: Math.round((options.maxHoleFraction ?? 0.002) * n),
+    },
+  );
+  let contours = findContours(classMap);
+  if ((options.simplify ?? 0) > 0) contours = contours.map((c) => ({ ...c, points: simplifyClosed(c.points, options.simplify!) }));
+  const perimeter = contours.filter((c) => !c.hole).reduce((s, c) => s + polygonPerimeter(c.points), 0);
+  return { width, height, classMap, contours, area: maskArea(classMap), perimeter };
+}
