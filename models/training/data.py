@@ -1,0 +1,184 @@
+"""Data loading, synthetic frames and ultrasound augmentation for the SGUS training tool.
+
+Frames are stretched to a square (the runtime resizes the whole frame to 224x224 without keeping
+the aspect ratio), kept at SRC pixels for augmentation, and sampled to the training crop by one
+affine grid_sample per batch (flip, rotation, scale, translation), followed by intensity
+augmentation (gain, contrast, speckle, gaussian noise, blur) done on the batch with torch.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+SRC = 288      # side of the stored square frames that augmentation samples from
+SIZE = 224     # network input side
+SCALE = 1.0 / 255.0
+MEAN = [0.5, 0.5, 0.5]
+STD = [0.25, 0.25, 0.25]
+
+
+@dataclass
+class Item:
+    id: str
+    device: str
+    source: str
+    weight: float                 # loss weight: 1 clinician, lower for the published model's masks
+    src: torch.Tensor             # 3 x SRC x SRC float in [0, 1]
+    src_mask: torch.Tensor        # 1 x SRC x SRC float {0, 1}
+    net_in: torch.Tensor          # 3 x SIZE x SIZE float in [0, 1], resized like the runtime does
+    mask_full: np.ndarray = field(repr=False)   # H x W bool at the original resolution
+
+
+def _load_pair(img_path: str, mask_path: str):
+    img = Image.open(img_path).convert("RGB")
+    mask = Image.open(mask_path).convert("L")
+    if mask.size != img.size:
+        raise ValueError(f"mask {mask_path} is {mask.size}, image {img_path} is {img.size}")
+    return img, mask
+
+
+def _to_tensor(img: Image.Image) -> torch.Tensor:
+    a = np.asarray(img, dtype=np.float32) * SCALE
+    return torch.from_numpy(a).permute(2, 0, 1).contiguous()
+
+
+def make_item(id_, device, source, weight, img: Image.Image, mask: Image.Image) -> Item:
+    m = np.asarray(mask) > 0
+    src = _to_tensor(img.resize((SRC, SRC), Image.BILINEAR))
+    src_mask = Image.fromarray(m.astype(np.uint8) * 255).resize((SRC, SRC), Image.BILINEAR)
+    src_mask = torch.from_numpy((np.asarray(src_mask) > 127).astype(np.float32))[None]
+    net_in = _to_tensor(img.resize((SIZE, SIZE), Image.BILINEAR))
+    return Item(id_, device, source, weight, src, src_mask, net_in, m)
+
+
+def load_sgus(root: str, weak_weight: float = 0.5) -> List[Item]:
+    """Clinician-masked frames (weight 1) and the published model's masks (weight `weak_weight`)."""
+    items = []
+    for sub, weight in (("annotated", 1.0), ("published-model", weak_weight)):
+        man_path = os.path.join(root, sub, "manifest.json")
+        if not os.path.exists(man_path):
+            if sub == "annotated":
+                raise FileNotFoundError(f"no {man_path}: is --data the sgus data folder?")
+            continue
+        with open(man_path) as f:
+            manifest = json.load(f)
+        for e in manifest:
+            img, mask = _load_pair(os.path.join(root, sub, e["image"]), os.path.join(root, sub, e["mask"]))
+            items.append(make_item(e["id"], e["device"], e.get("source", sub), weight, img, mask))
+    return items
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic ultrasound-like frames (only for --tiny): speckle texture, a brighter textured
+# ellipse "gland", dark field outside a sector, and a text-like UI band with scale ticks.
+# ---------------------------------------------------------------------------------------------
+def synthetic_frame(rng: np.random.Generator, w: int = 320, h: int = 240):
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    speckle = rng.gamma(2.0, 0.5, size=(h // 2, w // 2)).astype(np.float32)
+    speckle = np.asarray(Image.fromarray(speckle).resize((w, h), Image.BILINEAR))
+    depth = 1.0 - 0.5 * (yy / h)
+    img = 0.25 * speckle * depth
+    cx, cy = rng.uniform(0.35, 0.65) * w, rng.uniform(0.4, 0.6) * h
+    ax, ay = rng.uniform(0.18, 0.3) * w, rng.uniform(0.1, 0.18) * h
+    ang = rng.uniform(-0.3, 0.3)
+    dx, dy = xx - cx, yy - cy
+    u = (dx * math.cos(ang) + dy * math.sin(ang)) / ax
+    v = (-dx * math.sin(ang) + dy * math.cos(ang)) / ay
+    gland = (u * u + v * v) <= 1.0
+    img = np.where(gland, img * 1.6 + 0.08, img)
+    img[:, : int(0.12 * w)] = 0.0   # UI column
+    img[: int(0.1 * h)] = 0.0       # UI band
+    img = np.clip(img, 0, 1)
+    rgb = Image.fromarray((np.stack([img] * 3, -1) * 255).astype(np.uint8))
+    d = ImageDraw.Draw(rgb)
+    for i in range(6):   # text-like UI glyphs, some in colour, some over the image
+        x0, y0 = int(rng.uniform(0, w * 0.9)), int(rng.uniform(0, h * 0.12))
+        d.text((x0, y0), "G%d 15.0MHz" % i, fill=(255, 255, int(rng.uniform(0, 255))))
+    d.text((int(0.02 * w), int(0.5 * h)), "Frq\n15\nGn\n26", fill=(230, 230, 230))
+    for t in range(5):
+        y = int((0.2 + 0.15 * t) * h)
+        d.line([(w - 8, y), (w - 2, y)], fill=(255, 255, 255))
+    mask = Image.fromarray(gland.astype(np.uint8) * 255)
+    return rgb, mask
+
+
+def load_synthetic(n: int, seed: int) -> List[Item]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        img, mask = synthetic_frame(rng)
+        out.append(make_item(f"syn-{i:02d}", "synthetic", "synthetic", 1.0, img, mask))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Augmentation
+# ---------------------------------------------------------------------------------------------
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(MEAN, dtype=x.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(STD, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def _gauss_kernel(sigma: float) -> torch.Tensor:
+    r = max(1, int(math.ceil(2 * sigma)))
+    t = torch.arange(-r, r + 1, dtype=torch.float32)
+    k = torch.exp(-t * t / (2 * sigma * sigma))
+    return k / k.sum()
+
+
+def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    k = _gauss_kernel(sigma)
+    c = x.shape[1]
+    kx = k.view(1, 1, 1, -1).repeat(c, 1, 1, 1)
+    ky = k.view(1, 1, -1, 1).repeat(c, 1, 1, 1)
+    p = k.numel() // 2
+    x = F.conv2d(F.pad(x, (p, p, 0, 0), mode="replicate"), kx, groups=c)
+    return F.conv2d(F.pad(x, (0, 0, p, p), mode="replicate"), ky, groups=c)
+
+
+def augment(img: torch.Tensor, mask: torch.Tensor, gen: torch.Generator, crop: int,
+            strength: float = 1.0):
+    """img B x 3 x S x S in [0,1], mask B x 1 x S x S -> augmented B x 3 x crop x crop, mask."""
+    b = img.shape[0]
+    r = lambda *s: torch.rand(*s, generator=gen)
+    # Geometry: horizontal flip (probe orientation is arbitrary left-right; depth is not, so no
+    # vertical flip), rotation +-10 deg, zoom 0.8-1.25, shift +-10 %, output crop x crop.
+    flip = torch.where(r(b) < 0.5, -1.0, 1.0)
+    ang = (r(b) * 2 - 1) * math.radians(10) * strength
+    zoom = torch.exp((r(b) * 2 - 1) * math.log(1.25) * strength)
+    tx, ty = (r(b) * 2 - 1) * 0.1 * strength, (r(b) * 2 - 1) * 0.1 * strength
+    cos, sin = torch.cos(ang) / zoom, torch.sin(ang) / zoom
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1),
+                         torch.stack([sin * flip, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, (b, 3, crop, crop), align_corners=False)
+    img = F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    mask = (F.grid_sample(mask, grid, mode="bilinear", padding_mode="zeros",
+                          align_corners=False) > 0.5).float()
+    # Intensity: scanners differ in gain, dynamic range and speckle.
+    gray = r(b) < 0.3
+    img = torch.where(gray.view(b, 1, 1, 1), img.mean(1, keepdim=True).expand_as(img), img)
+    gain = 1 + (r(b, 1, 1, 1) * 2 - 1) * 0.3 * strength
+    contrast = 1 + (r(b, 1, 1, 1) * 2 - 1) * 0.3 * strength
+    m = img.mean((1, 2, 3), keepdim=True)
+    img = ((img - m) * contrast + m) * gain
+    # Speckle: multiplicative, spatially correlated noise.
+    sp_sigma = r(b, 1, 1, 1) * 0.25 * strength
+    n = torch.randn(b, 1, crop // 2, crop // 2, generator=gen)
+    n = F.interpolate(n, size=(crop, crop), mode="bilinear", align_corners=False)
+    img = img * (1 + sp_sigma * n)
+    # Additive gaussian noise.
+    img = img + torch.randn(img.shape, generator=gen) * (r(b, 1, 1, 1) * 0.04 * strength)
+    img = img.clamp(0, 1)
+    # Blur on some frames (lower-resolution probes, compression).
+    if float(r(1)) < 0.3 * strength:
+        img = blur(img, 0.5 + float(r(1)) * 0.8)
+    return img, mask

@@ -1,0 +1,105 @@
+/**
+ * The data that flows through the streaming pipeline, and the contract between the pipeline and
+ * the viewer hub (src/server). Keep it small: it is the one module both sides import.
+ */
+import type { Contour } from '../core/contours.js';
+import type { RgbImage } from '../core/image.js';
+
+/** Compressed video for viewers, one access unit (H.264 Annex B) or one JPEG per frame. */
+export interface ViewPayload {
+  codec: 'h264' | 'jpeg';
+  /** WebCodecs codec string for H.264, e.g. 'avc1.42001f'; undefined for JPEG. */
+  codecString?: string;
+  /** True for an IDR (H.264) frame; always true for JPEG. */
+  key: boolean;
+  /** Encoded bytes. */
+  data: Buffer;
+  /** Size of the encoded picture. */
+  width: number;
+  height: number;
+}
+
+/** A decoded frame as it leaves a source. */
+export interface Frame {
+  /** Id of the stream (preset name, or 'replay' / 'live'). */
+  streamId: string;
+  /** 0-based index in the stream, in presentation order. */
+  index: number;
+  /** Presentation time in seconds from the stream start. */
+  pts: number;
+  /** When the frame's bytes arrived from FFmpeg: `performance.timeOrigin + performance.now()`, ms. */
+  captureTs: number;
+  /** Size of the source picture; contours are reported in these coordinates. */
+  sourceWidth: number;
+  sourceHeight: number;
+  /** Pixels at the model's input size (scaled by FFmpeg). */
+  pixels: RgbImage;
+  /** Video for viewers, when the stream has viewers / an annotated output. */
+  view?: ViewPayload;
+}
+
+/** Per-stage timings of one frame, ms. */
+export interface StageTimings {
+  decode: number;
+  queue: number;
+  inference: number;
+  postprocess: number;
+  send: number;
+}
+
+/** A segmented frame: what sinks receive. */
+export interface FrameResult {
+  frame: Frame;
+  /** Contours in source pixel coordinates. */
+  contours: Contour[];
+  /** Gland area in source pixels. */
+  area: number;
+  /** Size of the batch this frame was inferred in. */
+  batchSize: number;
+  timings: StageTimings;
+  /** End of post-processing, same clock as `captureTs`. */
+  doneTs: number;
+}
+
+/** What the viewer hub needs to know about a stream when it starts. */
+export interface StreamInfo {
+  id: string;
+  /** Human label (preset title, file name). */
+  title: string;
+  kind: 'replay' | 'live';
+  width: number;
+  height: number;
+  fps: number;
+  codec: 'h264' | 'jpeg';
+  codecString?: string;
+}
+
+/** Figures a pipeline publishes about a stream (to the console, viewers, /metrics, metrics JSON). */
+export interface StreamMetrics {
+  streamId: string;
+  framesIn: number;
+  framesOut: number;
+  dropped: number;
+  corrupt: number;
+  fpsIn: number;
+  fpsOut: number;
+  /** Percentiles in ms per stage and end to end ('e2e': bytes arrived → overlay sent). */
+  latency: Record<keyof StageTimings | 'e2e', { p50: number; p95: number; p99: number; max: number; mean: number; count: number }>;
+  batchSizes: Record<string, number>;
+  model: string;
+  engine: string;
+  device: string;
+}
+
+/**
+ * The viewer hub as the pipeline sees it. The WebSocket hub in `src/server/` implements it; the
+ * pipeline's viewer sink calls it. Calls never block: a hub drops frames for slow viewers itself.
+ */
+export interface ViewerHubPort {
+  addStream(info: StreamInfo): void;
+  /** One frame: its video payload (if any) and its overlay, keyed by frame index. */
+  publishFrame(result: FrameResult): void;
+  publishMetrics(metrics: StreamMetrics): void;
+  /** The stream ended (file finished, source gone). */
+  endStream(streamId: string, reason: string): void;
+}
