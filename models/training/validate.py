@@ -1,0 +1,84 @@
+"""Honest evaluation: IoU and Dice per image at the ORIGINAL resolution, averaged over images.
+
+The network sees the frame resized to 224x224 (as the runtime does); its gland probability is
+up-sampled bilinearly to the frame's own size, thresholded at 0.5, and compared with the mask
+(non-zero = gland).
+
+    /usr/bin/python3 models/training/validate.py --run models/training/runs/unet-s/cv4-0 \
+        [--data ../shared/data/sgus]   # scores that run's held-out images
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Dict, List
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import Item, normalize  # noqa: E402
+
+
+def iou_dice(pred: np.ndarray, gt: np.ndarray):
+    inter = np.logical_and(pred, gt).sum()
+    union = np.logical_or(pred, gt).sum()
+    s = pred.sum() + gt.sum()
+    iou = 1.0 if union == 0 else inter / union
+    dice = 1.0 if s == 0 else 2 * inter / s
+    return float(iou), float(dice)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, items: List[Item]) -> Dict:
+    model.eval()
+    per = []
+    for it in items:
+        logits = model(normalize(it.net_in[None]))
+        prob = torch.softmax(logits, 1)[:, 1:2]
+        h, w = it.mask_full.shape
+        prob = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)[0, 0].numpy()
+        iou, dice = iou_dice(prob > 0.5, it.mask_full)
+        per.append({"id": it.id, "device": it.device, "iou": round(iou, 4), "dice": round(dice, 4)})
+    model.train()
+    return summarize(per)
+
+
+def summarize(per: List[Dict]) -> Dict:
+    out = {"n": len(per), "perImage": per}
+    if per:
+        out["iou"] = round(float(np.mean([p["iou"] for p in per])), 4)
+        out["dice"] = round(float(np.mean([p["dice"] for p in per])), 4)
+        devs = sorted({p["device"] for p in per})
+        out["perDevice"] = {d: {"iou": round(float(np.mean([p["iou"] for p in per if p["device"] == d])), 4),
+                                "dice": round(float(np.mean([p["dice"] for p in per if p["device"] == d])), 4),
+                                "n": sum(1 for p in per if p["device"] == d)} for d in devs}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", required=True, help="run folder with ckpt.pt and config.json")
+    ap.add_argument("--data", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    import train  # noqa: E402  (shares model building and split logic)
+    cfg = json.load(open(os.path.join(args.run, "config.json")))
+    model = train.model_from_config(cfg)
+    ck = torch.load(os.path.join(args.run, "ckpt.pt"), map_location="cpu")
+    model.load_state_dict(ck["model"])
+    items = train.load_items(cfg, args.data or cfg["data"])
+    _, val = train.split_items(items, cfg["val_split"])
+    if not val:
+        sys.exit("this run has no held-out images (val split 'none'); nothing to score honestly")
+    res = evaluate(model, val)
+    print(json.dumps({k: v for k, v in res.items() if k != "perImage"}, indent=1))
+    for p in res["perImage"]:
+        print(f"  {p['id']:8s} {p['device']:14s} IoU {p['iou']:.3f}  Dice {p['dice']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
