@@ -1,0 +1,403 @@
+"""Train one SGUS segmentation network (PyTorch, CPU), validate it honestly, export ONNX + card.
+
+    # one run, holding out fold 0 of 4-fold CV (result in models/training/runs/unet-s/cv4-0/)
+    /usr/bin/python3 models/training/train.py --arch unet --width 16 --stem-stride 2 \
+        --out models/unet-s --val-split cv:4:0
+    # the whole protocol: every CV fold, both leave-one-device-out runs, then the final model on
+    # all data, exported to models/unet-s/{model.onnx,card.json} with the fold numbers in the card
+    /usr/bin/python3 models/training/train.py --arch unet --width 16 --stem-stride 2 \
+        --out models/unet-s --protocol cv:4,lodo --default
+    # smoke test on synthetic frames (< 1 min): ONNX, card and reference.json in --out
+    /usr/bin/python3 models/training/train.py --tiny --out /tmp/sgus-tiny
+
+Run folders (config.json, log.jsonl, ckpt.pt, result.json) go to models/training/runs/<name>/<split>/
+(git-ignored). Completed runs of the same recipe are reused by --protocol; --resume continues an
+interrupted run from its checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import time
+from typing import Dict, List, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import architectures as A  # noqa: E402
+from data import Item, SIZE, augment, load_sgus, load_synthetic, normalize  # noqa: E402
+from validate import evaluate  # noqa: E402
+
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+RUNS = os.path.join(HERE, "runs")
+DEFAULT_DATA = os.path.join(REPO, "..", "shared", "data", "sgus")
+
+# Settings that define a recipe (two runs with equal values are the same recipe).
+RECIPE_KEYS = ("arch", "width", "depth", "variant", "stem_stride", "steps", "batch", "crop", "lr",
+               "weight_decay", "weak_weight", "dice_weight", "aug", "seed", "tiny")
+
+
+# ------------------------------------------------------------------------------------------------
+def seed_all(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def model_from_config(cfg: Dict) -> torch.nn.Module:
+    return A.build(cfg["arch"], width=cfg.get("width"), depth=cfg.get("depth"),
+                   variant=cfg.get("variant"), stem_stride=cfg.get("stem_stride", 1),
+                   tiny=cfg.get("tiny", False))
+
+
+def load_items(cfg: Dict, data: str) -> List[Item]:
+    if cfg.get("tiny"):
+        return load_synthetic(12, cfg["seed"])
+    return load_sgus(data, cfg["weak_weight"])
+
+
+def split_items(items: List[Item], spec: str) -> Tuple[List[Item], List[Item]]:
+    """Splits by image. Held-out images are always clinician-masked ones; weak labels always train.
+
+    cv:k:i    fold i of k over the clinician frames, stratified by device (frames of each device in
+              id order are dealt round-robin over the folds, continuing across devices)
+    lodo:DEV  hold out every clinician frame of device DEV, train on the rest
+    none      train on everything
+    """
+    clin = [it for it in items if it.weight >= 1.0]
+    weak = [it for it in items if it.weight < 1.0]
+    if spec == "none":
+        return items, []
+    if spec.startswith("cv:"):
+        _, k, i = spec.split(":")
+        k, i = int(k), int(i)
+        if not 0 <= i < k:
+            raise ValueError(f"fold {i} outside 0..{k - 1} in --val-split {spec}")
+        order = sorted(clin, key=lambda it: (it.device, it.id))
+        val = [it for n, it in enumerate(order) if n % k == i]
+    elif spec.startswith("lodo:"):
+        dev = spec.split(":", 1)[1]
+        val = [it for it in clin if it.device == dev]
+        if not val:
+            raise ValueError(f"no clinician frames of device {dev!r}; devices: "
+                             f"{sorted({it.device for it in clin})}")
+    else:
+        raise ValueError(f"--val-split {spec!r}: use cv:k:i, lodo:DEVICE or none")
+    vid = {it.id for it in val}
+    return [it for it in clin if it.id not in vid] + weak, val
+
+
+def split_tag(spec: str) -> str:
+    if spec == "none":
+        return "all"
+    if spec.startswith("cv:"):
+        _, k, i = spec.split(":")
+        return f"cv{k}-{i}"
+    return spec.replace(":", "-")
+
+
+def recipe_hash(cfg: Dict) -> str:
+    s = json.dumps({k: cfg.get(k) for k in RECIPE_KEYS}, sort_keys=True)
+    return hashlib.sha1(s.encode()).hexdigest()[:12]
+
+
+def loss_fn(logits, mask, weights, dice_weight: float):
+    """Cross-entropy + soft Dice on the gland class, per sample, weighted by label quality."""
+    target = mask[:, 0].long()
+    ce = F.cross_entropy(logits, target, reduction="none").mean((1, 2))
+    p = torch.softmax(logits, 1)[:, 1]
+    t = mask[:, 0]
+    inter = (p * t).sum((1, 2))
+    dice = 1 - (2 * inter + 1) / (p.sum((1, 2)) + t.sum((1, 2)) + 1)
+    per = ce + dice_weight * dice
+    return (per * weights).sum() / weights.sum()
+
+
+class Progress:
+    """One-line text progress bar on stderr."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label, self.t0 = total, label, time.time()
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def update(self, step: int, **kv):
+        now = time.time()
+        if not self.tty and now - self.last < 10 and step != self.total:
+            return
+        self.last = now
+        frac = step / self.total
+        rate = step / max(now - self.t0, 1e-6)
+        eta = (self.total - step) / max(rate, 1e-6)
+        bar = "#" * int(frac * 24) + "." * (24 - int(frac * 24))
+        extra = " ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in kv.items())
+        line = f"{self.label} [{bar}] {step}/{self.total} {extra} {rate:.2f} it/s eta {eta:4.0f}s"
+        sys.stderr.write(("\r" + line) if self.tty else (line + "\n"))
+        sys.stderr.flush()
+
+    def close(self):
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+# ------------------------------------------------------------------------------------------------
+def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: int = 0) -> Dict:
+    """Trains one model on the training side of `spec`; writes the run folder; returns result."""
+    run_dir = os.path.join(RUNS, cfg["name"], split_tag(spec))
+    os.makedirs(run_dir, exist_ok=True)
+    rcfg = dict(cfg, val_split=spec, recipeHash=recipe_hash(cfg))
+    with open(os.path.join(run_dir, "config.json"), "w") as f:
+        json.dump(rcfg, f, indent=1)
+    train_items, val_items = split_items(items, spec)
+    gen = seed_all(cfg["seed"])
+    model = model_from_config(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    steps, warm = cfg["steps"], max(1, cfg["steps"] // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    start, best_ema, since_best, ema = 0, float("inf"), 0, None
+    ckpt_path = os.path.join(run_dir, "ckpt.pt")
+    log_path = os.path.join(run_dir, "log.jsonl")
+    if resume and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location="cpu")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        gen.set_state(ck["gen"])
+        torch.set_rng_state(ck["torch_rng"])
+        start, best_ema, since_best, ema = ck["step"], ck["best_ema"], ck["since_best"], ck["ema"]
+        sys.stderr.write(f"resuming {run_dir} at step {start}\n")
+    elif os.path.exists(log_path):
+        os.remove(log_path)
+    log = open(log_path, "a")
+    log.write(json.dumps({"event": "start", "split": spec, "train": [it.id for it in train_items],
+                          "val": [it.id for it in val_items], "step": start,
+                          "time": dt.datetime.utcnow().isoformat() + "Z"}) + "\n")
+
+    src = torch.stack([it.src for it in train_items])
+    msk = torch.stack([it.src_mask for it in train_items])
+    wts = torch.tensor([it.weight for it in train_items])
+    # Clinician frames are drawn as often as all weak frames together at most.
+    prob = wts / wts.sum()
+    eval_every = cfg["eval_every"]
+    bar = Progress(steps, f"{cfg['name']}/{split_tag(spec)}")
+    model.train()
+    t0 = time.time()
+    step = start
+    val_res = None
+    stopped_early = False
+    while step < steps:
+        idx = torch.multinomial(prob, cfg["batch"], replacement=True, generator=gen)
+        x, y = augment(src[idx], msk[idx], gen, cfg["crop"], cfg["aug"])
+        logits = model(normalize(x))
+        loss = loss_fn(logits, y, wts[idx], cfg["dice_weight"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        step += 1
+        with torch.no_grad():
+            pred = logits.argmax(1)
+            t = y[:, 0].bool()
+            inter = (pred.bool() & t).sum().item()
+            union = (pred.bool() | t).sum().item()
+            biou = inter / union if union else 1.0
+        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        bar.update(step, loss=ema, iou=biou, **({"val_iou": val_res["iou"]} if val_res else {}))
+        rec = {"step": step, "loss": round(loss.item(), 5), "ema": round(ema, 5),
+               "iou": round(biou, 4), "lr": round(sched.get_last_lr()[0], 7)}
+        if step % eval_every == 0 or step == steps:
+            if val_items:
+                val_res = evaluate(model, val_items)
+                rec.update(val_iou=val_res["iou"], val_dice=val_res["dice"])
+            # Early stopping watches the training loss only: the held-out frames are the test set.
+            if ema < best_ema * 0.99:
+                best_ema, since_best = ema, 0
+            else:
+                since_best += 1
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                        "sched": sched.state_dict(), "gen": gen.get_state(),
+                        "torch_rng": torch.get_rng_state(), "step": step, "best_ema": best_ema,
+                        "since_best": since_best, "ema": ema}, ckpt_path)
+            if cfg["patience"] and since_best >= cfg["patience"] and step < steps:
+                stopped_early = True
+                rec["early_stop"] = True
+        if step % 10 == 0 or "val_iou" in rec or step == steps:
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+        if stopped_early:
+            break
+    bar.close()
+    final_val = evaluate(model, val_items) if val_items else None
+    result = {"split": spec, "recipeHash": rcfg["recipeHash"], "steps": step,
+              "stoppedEarly": stopped_early, "seconds": round(time.time() - t0, 1),
+              "train": [it.id for it in train_items],
+              "trainedOnDevices": sorted({it.device for it in train_items if it.weight >= 1.0}),
+              "validation": final_val}
+    with open(os.path.join(run_dir, "result.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    log.write(json.dumps({"event": "end", **{k: v for k, v in result.items() if k != "train"}}) + "\n")
+    log.close()
+    if final_val:
+        sys.stderr.write(f"{cfg['name']}/{split_tag(spec)}: held-out IoU {final_val['iou']:.3f} "
+                         f"Dice {final_val['dice']:.3f} "
+                         + " ".join(f"{p['id']}={p['iou']:.3f}" for p in final_val["perImage"]) + "\n")
+    return result
+
+
+def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | None) -> Dict:
+    from export import export_onnx, gather_validation, write_card, write_reference
+    cfg = json.load(open(os.path.join(run_dir, "config.json")))
+    model = model_from_config(cfg)
+    ck = torch.load(os.path.join(run_dir, "ckpt.pt"), map_location="cpu")
+    model.load_state_dict(ck["model"])
+    model.eval()
+    os.makedirs(out_dir, exist_ok=True)
+    opset = export_onnx(model, os.path.join(out_dir, "model.onnx"))
+    res = json.load(open(os.path.join(run_dir, "result.json")))
+    if cfg.get("tiny"):
+        validation = {"method": "synthetic smoke run (--tiny): held-out synthetic frames, not a "
+                                "measurement on ultrasound", **{k: v for k, v in (res.get("tinyValidation") or {}).items()
+                                                                 if k in ("iou", "dice", "perDevice")}}
+        data = "synthetic ultrasound-like frames (--tiny)"
+    else:
+        validation = gather_validation(os.path.dirname(run_dir), cfg["recipeHash"])
+        data = ("sgus: 12 clinician-masked frames (annotated/, 5 esaote-mylab, 7 ge-logiq-e9) at loss "
+                f"weight 1 + 6 published-model masks (published-model/) at weight {cfg['weak_weight']}")
+    recipe = (f"{cfg['steps']} steps (ran {res['steps']}), batch {cfg['batch']}, {cfg['crop']}px crops "
+              f"sampled from whole frames stretched to square; AdamW lr {cfg['lr']} wd {cfg['weight_decay']}, "
+              f"warm-up + cosine; loss cross-entropy + {cfg['dice_weight']} x soft Dice (gland), per-frame "
+              "label-quality weights; augmentation: horizontal flip, rotation +-10 deg, zoom 0.8-1.25, "
+              "shift +-10%, grayscale, gain/contrast +-30%, speckle (multiplicative), gaussian noise, "
+              f"blur (strength {cfg['aug']}); early stop on training-loss plateau (patience "
+              f"{cfg['patience']} evals); ONNX opset {opset}")
+    training = {"data": data, "recipe": recipe, "epochs": round(res["steps"] * cfg["batch"] / max(1, len(res["train"])), 1),
+                "steps": res["steps"], "seed": cfg["seed"], "recipeHash": cfg["recipeHash"],
+                "date": dt.date.today().isoformat(), "tool": "models/training/train.py"}
+    card = write_card(out_dir, model, cfg, validation, default, training)
+    if reference_out:
+        write_reference(model, reference_out)
+    sys.stderr.write(f"exported {out_dir}/model.onnx (opset {opset}, "
+                     f"{os.path.getsize(os.path.join(out_dir, 'model.onnx')) / 1e6:.2f} MB), card.json"
+                     + (f", reference {reference_out}" if reference_out else "") + "\n")
+    return card
+
+
+def expand_protocol(spec: str, items: List[Item]) -> List[str]:
+    out = []
+    for part in spec.split(","):
+        part = part.strip()
+        if part.startswith("cv:"):
+            bits = part.split(":")
+            k = int(bits[1])
+            folds = range(k) if len(bits) == 2 else [int(b) for b in bits[2].split("+")]
+            out += [f"cv:{k}:{i}" for i in folds]
+        elif part == "lodo":
+            out += [f"lodo:{d}" for d in sorted({it.device for it in items if it.weight >= 1.0})]
+        elif part.startswith("lodo:") or part == "none":
+            out.append(part)
+        elif part:
+            raise ValueError(f"--protocol part {part!r}: use cv:k, cv:k:i+j, lodo, lodo:DEVICE")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", default="unet", choices=A.ARCHS)
+    ap.add_argument("--data", default=DEFAULT_DATA, help="sgus data folder (default ../shared/data/sgus)")
+    ap.add_argument("--out", default=None, help="model folder to export into (e.g. models/unet-s)")
+    ap.add_argument("--name", default=None, help="run name (default: basename of --out, else arch)")
+    ap.add_argument("--width", type=int, default=None, help="base width / growth rate (fc-densenet)")
+    ap.add_argument("--depth", type=int, default=None, help="U-Net depth (number of poolings)")
+    ap.add_argument("--variant", default=None, help="fc-densenet: 103 | 67 | 56 | small")
+    ap.add_argument("--stem-stride", type=int, default=1, choices=(1, 2), help="U-Net: 2 = half-res U")
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--epochs", type=int, default=None, help="alternative to --steps (frames seen / train set)")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=224, help="training crop side (multiple of 32)")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--weak-weight", type=float, default=0.5, help="loss weight of published-model masks")
+    ap.add_argument("--dice-weight", type=float, default=1.0)
+    ap.add_argument("--aug", type=float, default=1.0, help="augmentation strength (0 = off)")
+    ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--patience", type=int, default=4, help="evals without training-loss gain; 0 = off")
+    ap.add_argument("--val-split", default="none", help="cv:k:i | lodo:DEVICE | none")
+    ap.add_argument("--protocol", default=None,
+                    help="run these held-out splits, then the final model on all data, then export: "
+                         "e.g. cv:4,lodo")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--default", action="store_true", help="mark the exported card as the default model")
+    ap.add_argument("--reference-out", default=None, help="write input + PyTorch logits JSON here")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tiny", action="store_true", help="synthetic-data smoke run (< 1 min)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    if args.tiny:
+        args.steps, args.batch, args.crop, args.eval_every, args.patience = 120, 4, 96, 120, 0
+        if not args.out:
+            ap.error("--tiny needs --out")
+    name = args.name or (os.path.basename(os.path.normpath(args.out)) if args.out else args.arch)
+    if args.tiny:
+        name = "tiny-" + name
+    cfg = {"name": name, "arch": args.arch, "width": args.width, "depth": args.depth,
+           "variant": args.variant, "stem_stride": args.stem_stride, "steps": args.steps,
+           "batch": args.batch, "crop": args.crop, "lr": args.lr, "weight_decay": args.weight_decay,
+           "weak_weight": args.weak_weight, "dice_weight": args.dice_weight, "aug": args.aug,
+           "eval_every": args.eval_every, "patience": args.patience, "seed": args.seed,
+           "tiny": args.tiny, "data": os.path.abspath(args.data)}
+    if args.crop % 32:
+        ap.error("--crop must be a multiple of 32")
+    t0 = time.time()
+    items = load_items(cfg, args.data)
+    if args.epochs:
+        n_train = len(split_items(items, args.val_split)[0])
+        cfg["steps"] = max(1, math.ceil(args.epochs * n_train / args.batch))
+    cfg["recipeHash"] = recipe_hash(cfg)
+
+    if args.tiny:
+        # Train on 8 synthetic frames, score the other 4, export everything into --out.
+        train_part, val_part = items[:8], items[8:]
+        res = train_run(cfg, train_part, "none", resume=False)
+        model = model_from_config(cfg)
+        run_dir = os.path.join(RUNS, name, "all")
+        model.load_state_dict(torch.load(os.path.join(run_dir, "ckpt.pt"))["model"])
+        res["tinyValidation"] = evaluate(model, val_part)
+        json.dump(res, open(os.path.join(run_dir, "result.json"), "w"), indent=1)
+        ref = args.reference_out or os.path.join(args.out, "reference.json")
+        export_run(run_dir, args.out, args.default, ref)
+        sys.stderr.write(f"tiny run done in {time.time() - t0:.1f}s\n")
+        return
+
+    if args.protocol:
+        specs = expand_protocol(args.protocol, items) + ["none"]
+    else:
+        specs = [args.val_split]
+    for spec in specs:
+        run_dir = os.path.join(RUNS, name, split_tag(spec))
+        done = os.path.join(run_dir, "result.json")
+        if args.protocol and os.path.exists(done) and \
+                json.load(open(done)).get("recipeHash") == cfg["recipeHash"]:
+            sys.stderr.write(f"{name}/{split_tag(spec)}: already done with this recipe, reused\n")
+            continue
+        train_run(cfg, items, spec, resume=args.resume)
+    if args.out and "none" in specs:
+        export_run(os.path.join(RUNS, name, "all"), args.out, args.default, args.reference_out)
+
+
+if __name__ == "__main__":
+    main()
