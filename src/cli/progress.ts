@@ -50,6 +50,12 @@ export class ProgressBar {
     }
   }
 
+  /** Writes a message line without garbling the bar (clears the bar line on a terminal). */
+  log(message: string): void {
+    if (this.#tty && !this.#closed && !this.#quiet) this.#stream.write('\r\x1b[K');
+    this.#stream.write(`${message}\n`);
+  }
+
   /** Ends the bar line. Safe to call twice. */
   close(): void {
     if (this.#closed) return;

@@ -1,0 +1,120 @@
+/** `sgus segment`: the published DeepSGUS's image mode, four outputs per image. */
+import { readImage } from '../core/image-io.js';
+import { describeError } from '../errors.js';
+import { createSegmenter } from '../segmenter/segmenter.js';
+import { writeOutputs } from '../segmenter/outputs.js';
+import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, engineOptions, intOption, numberOption, parse } from './args.js';
+import type { CliCommand } from './command.js';
+import { expandImageInputs, stemOf } from './inputs.js';
+import { ProgressBar } from './progress.js';
+
+const help = `Usage: sgus segment [options] INPUT...
+
+Segments the salivary gland in PNG or JPEG images (any size, grey or colour) and writes, for each
+image <stem>, the four outputs of the published DeepSGUS into the output folder:
+  <stem>_SG_PerPixelPredictions.png   class map, 0 background / 1 gland (looks black: values are 0/1)
+  <stem>_SG_Black&White.png           mask, 0 / 255
+  <stem>_SG_ContourOverInput.png      the outline drawn over the input
+  <stem>_SG_Contour_Points.txt        outline points in input pixels, one 'x y' pair a line
+                                      ('# contour ...' lines separate outlines and holes)
+
+INPUT is an image file or a folder of images (.png .jpg .jpeg). An unreadable or non-image input
+gets a one-line error naming it; the others are still done; the exit code is then 1.
+
+Options:
+  -o, --out DIR           output folder (default: ./out)
+  -b, --batch N           images per inference call (default: 4)
+      --threshold P       gland probability threshold (default: 0.5)
+      --min-area F        drop specks smaller than this fraction of the image (default: 0.002)
+      --simplify PX       simplify contour points to this tolerance in pixels (default: 0, every boundary pixel)
+  -q, --quiet             no progress bar
+${MODEL_OPTIONS_HELP}
+
+Examples:
+  sgus segment ../shared/data/sgus/annotated/images --out out/
+  sgus segment scan.png --model unet-s --device cuda`;
+
+const command: CliCommand = {
+  name: 'segment',
+  summary: 'segment images',
+  help,
+  async run(args) {
+    const { values, positionals } = parse(args, {
+      ...MODEL_OPTIONS,
+      out: { type: 'string', short: 'o' },
+      batch: { type: 'string', short: 'b' },
+      threshold: { type: 'string' },
+      'min-area': { type: 'string' },
+      simplify: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+    });
+    if (positionals.length === 0) {
+      process.stderr.write("sgus segment: no input given (see 'sgus segment --help')\n");
+      return 2;
+    }
+    const out = (values.out as string | undefined) ?? 'out';
+    const batchSize = intOption(values.batch, 'batch', 1, 4);
+    const threshold = numberOption(values.threshold, 'threshold', 0, 0.5);
+    const minArea = numberOption(values['min-area'], 'min-area', 0, 0.002);
+    const simplify = numberOption(values.simplify, 'simplify', 0, 0);
+    const quiet = values.quiet === true;
+
+    const { files, missing } = await expandImageInputs(positionals);
+    let failed = 0;
+    for (const m of missing) {
+      process.stderr.write(`sgus segment: ${m}: no such file or folder\n`);
+      failed++;
+    }
+    const segmenter = await createSegmenter({ ...engineOptions(values), threshold, minComponentFraction: minArea, maxHoleFraction: minArea, simplify });
+    process.stderr.write(`model ${segmenter.card.name} (${segmenter.card.architecture}), ${segmenter.engineInfo.reason}\n`);
+    const bar = new ProgressBar(files.length, { label: 'segment', quiet });
+    const started = performance.now();
+    let done = 0;
+    let inferMs = 0;
+    try {
+      for (let i = 0; i < files.length; i += batchSize) {
+        const chunk = files.slice(i, i + batchSize);
+        // Decode the chunk; a bad file is reported and left out, the rest go on.
+        const decoded = await Promise.all(
+          chunk.map(async (f) => {
+            try {
+              return { file: f, image: await readImage(f) };
+            } catch (err) {
+              bar.log(`sgus segment: ${describeError(err)}`);
+              failed++;
+              bar.tick();
+              return undefined;
+            }
+          }),
+        );
+        const ok = decoded.filter((d): d is NonNullable<typeof d> => d !== undefined);
+        if (ok.length === 0) continue;
+        const t0 = performance.now();
+        const segs = await segmenter.segmentBatch(ok.map((d) => d.image));
+        inferMs += performance.now() - t0;
+        for (let k = 0; k < ok.length; k++) {
+          const d = ok[k]!;
+          try {
+            await writeOutputs(out, stemOf(d.file), d.image, segs[k]!);
+            done++;
+          } catch (err) {
+            bar.log(`sgus segment: ${d.file}: cannot write outputs: ${describeError(err)}`);
+            failed++;
+          }
+          bar.tick(stemOf(d.file));
+        }
+      }
+    } finally {
+      bar.close();
+      await segmenter.close();
+    }
+    const secs = (performance.now() - started) / 1000;
+    process.stderr.write(
+      `segmented ${done} image${done === 1 ? '' : 's'} into ${out}/ in ${secs.toFixed(1)} s (${done > 0 ? (inferMs / done).toFixed(1) : '0'} ms/image segmentation)` +
+        `${failed > 0 ? `; ${failed} failed` : ''}\n`,
+    );
+    return failed > 0 ? 1 : 0;
+  },
+};
+
+export default command;
