@@ -1,0 +1,77 @@
+/** `sgus eval`: test mode, IoU and Dice against masks. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createSegmenter } from '../segmenter/segmenter.js';
+import { evaluate, reportMarkdown } from '../segmenter/evaluation.js';
+import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, engineOptions, parse } from './args.js';
+import type { CliCommand } from './command.js';
+import { expandImageInputs } from './inputs.js';
+import { ProgressBar } from './progress.js';
+
+const help = `Usage: sgus eval --images DIR --masks DIR [options]
+
+Test mode: segments every image in DIR and compares it with the mask of the same stem in the masks
+folder (non-zero = gland). Prints IoU and Dice per image, the mean, and per device when a
+manifest.json (list of {id, device}) sits in or beside the images folder. Writes a JSON and a
+Markdown report.
+
+Options:
+      --images DIR        folder of PNG/JPEG images (required)
+      --masks DIR         folder of masks, matched by file stem (required)
+  -r, --report FILE       JSON report path; the Markdown goes beside it as .md (default: out/eval-<model>.json)
+  -q, --quiet             no progress bar
+${MODEL_OPTIONS_HELP}
+
+Example:
+  sgus eval --images ../shared/data/sgus/annotated/images --masks ../shared/data/sgus/annotated/masks`;
+
+const command: CliCommand = {
+  name: 'eval',
+  summary: 'evaluate against masks',
+  help,
+  async run(args) {
+    const { values } = parse(args, { ...MODEL_OPTIONS, images: { type: 'string' }, masks: { type: 'string' }, report: { type: 'string', short: 'r' }, quiet: { type: 'boolean', short: 'q' } }, false);
+    const imagesDir = values.images as string | undefined;
+    const masksDir = values.masks as string | undefined;
+    if (imagesDir === undefined || masksDir === undefined) {
+      process.stderr.write("sgus eval: --images DIR and --masks DIR are required (see 'sgus eval --help')\n");
+      return 2;
+    }
+    const { files, missing } = await expandImageInputs([imagesDir]);
+    if (missing.length > 0) {
+      process.stderr.write(`sgus eval: ${imagesDir}: no such folder\n`);
+      return 1;
+    }
+    if (files.length === 0) {
+      process.stderr.write(`sgus eval: ${imagesDir}: no PNG or JPEG images\n`);
+      return 1;
+    }
+    const segmenter = await createSegmenter(engineOptions(values));
+    process.stderr.write(`model ${segmenter.card.name} (${segmenter.card.architecture}), ${segmenter.engineInfo.reason}\n`);
+    const bar = new ProgressBar(files.length, { label: 'eval', quiet: values.quiet === true });
+    let report;
+    try {
+      report = await evaluate(segmenter, files, masksDir, imagesDir, {
+        onImage: (id, score, error) => {
+          if (error !== undefined) bar.log(`sgus eval: ${error}`);
+          bar.tick(score !== undefined ? `${id} IoU ${score.iou.toFixed(3)}` : id);
+        },
+      });
+    } finally {
+      bar.close();
+      await segmenter.close();
+    }
+    const jsonPath = (values.report as string | undefined) ?? path.join('out', `eval-${report.model}.json`);
+    const mdPath = jsonPath.replace(/\.json$/i, '') + '.md';
+    await mkdir(path.dirname(jsonPath), { recursive: true });
+    await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(mdPath, reportMarkdown(report));
+    for (const s of report.images) process.stdout.write(`${s.id.padEnd(12)} ${(s.device ?? '').padEnd(16)} IoU ${s.iou.toFixed(3)}  Dice ${s.dice.toFixed(3)}\n`);
+    for (const [d, s] of Object.entries(report.perDevice)) process.stdout.write(`device ${d}: ${s.count} images, mean IoU ${s.meanIou.toFixed(3)}, mean Dice ${s.meanDice.toFixed(3)}\n`);
+    process.stdout.write(`mean IoU ${report.overall.meanIou.toFixed(3)}, mean Dice ${report.overall.meanDice.toFixed(3)} over ${report.overall.count} images (model ${report.model})\n`);
+    process.stderr.write(`report: ${jsonPath}, ${mdPath}\n`);
+    return report.errors.length > 0 ? 1 : 0;
+  },
+};
+
+export default command;

@@ -1,0 +1,156 @@
+/**
+ * Test mode: IoU and Dice of a segmenter against reference masks, per image, overall and per
+ * device (when a `manifest.json` names devices), as the DeepSGUS paper reports it.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { rgbToGrey } from '../core/image.js';
+import { readImage } from '../core/image-io.js';
+import { overlap } from '../core/overlap.js';
+import { ErrorCode, SgusError, describeError } from '../errors.js';
+import type { Segmenter } from './segmenter.js';
+
+export interface ImageScore {
+  id: string;
+  device?: string;
+  iou: number;
+  dice: number;
+  predictedArea: number;
+  referenceArea: number;
+  ms: number;
+}
+
+export interface Summary {
+  count: number;
+  meanIou: number;
+  meanDice: number;
+  minIou: number;
+  maxIou: number;
+}
+
+export interface EvaluationReport {
+  model: string;
+  engine: string;
+  imagesDir: string;
+  masksDir: string;
+  date: string;
+  images: ImageScore[];
+  overall: Summary;
+  perDevice: Record<string, Summary>;
+  errors: string[];
+}
+
+export function summarize(scores: readonly ImageScore[]): Summary {
+  const n = scores.length;
+  const ious = scores.map((s) => s.iou);
+  return {
+    count: n,
+    meanIou: n === 0 ? NaN : ious.reduce((a, b) => a + b, 0) / n,
+    meanDice: n === 0 ? NaN : scores.reduce((a, s) => a + s.dice, 0) / n,
+    minIou: n === 0 ? NaN : Math.min(...ious),
+    maxIou: n === 0 ? NaN : Math.max(...ious),
+  };
+}
+
+/** Reads `manifest.json` (a list of {id, device}) next to the images folder, if any. */
+export async function readDevices(imagesDir: string): Promise<Map<string, string>> {
+  const devices = new Map<string, string>();
+  for (const candidate of [path.join(imagesDir, 'manifest.json'), path.join(path.dirname(path.resolve(imagesDir)), 'manifest.json')]) {
+    const text = await readFile(candidate, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    try {
+      const list = JSON.parse(text) as Array<{ id?: string; image?: string; device?: string }>;
+      for (const e of Array.isArray(list) ? list : []) {
+        const id = e.id ?? (e.image !== undefined ? path.basename(e.image, path.extname(e.image)) : undefined);
+        if (id !== undefined && typeof e.device === 'string') devices.set(id, e.device);
+      }
+    } catch (err) {
+      throw new SgusError(ErrorCode.UnsupportedFormat, `manifest is not valid JSON: ${describeError(err)}`, { where: candidate });
+    }
+    break;
+  }
+  return devices;
+}
+
+export interface EvaluateOptions {
+  /** Called after each image (for progress bars). */
+  onImage?: (id: string, score: ImageScore | undefined, error?: string) => void;
+}
+
+/** Pairs `images` with masks by stem and scores each pair. Missing masks and bad files are listed in `errors`. */
+export async function evaluate(segmenter: Segmenter, imageFiles: readonly string[], masksDir: string, imagesDir: string, options: EvaluateOptions = {}): Promise<EvaluationReport> {
+  const devices = await readDevices(imagesDir);
+  const maskFiles = new Map<string, string>();
+  const { readdir } = await import('node:fs/promises');
+  let entries: string[];
+  try {
+    entries = await readdir(masksDir);
+  } catch (err) {
+    throw new SgusError(ErrorCode.FileUnreadable, `cannot read masks folder: ${describeError(err)}`, { where: masksDir });
+  }
+  for (const e of entries) maskFiles.set(path.basename(e, path.extname(e)), path.join(masksDir, e));
+  const scores: ImageScore[] = [];
+  const errors: string[] = [];
+  for (const file of imageFiles) {
+    const id = path.basename(file, path.extname(file));
+    const maskFile = maskFiles.get(id);
+    try {
+      if (maskFile === undefined) throw new SgusError(ErrorCode.FileUnreadable, `no mask with stem '${id}' in ${masksDir}`, { where: file, fatal: false });
+      const [image, maskRgb] = await Promise.all([readImage(file), readImage(maskFile)]);
+      const mask = rgbToGrey(maskRgb);
+      if (mask.width !== image.width || mask.height !== image.height) {
+        throw new SgusError(ErrorCode.InvalidArgument, `mask is ${mask.width}x${mask.height} but the image is ${image.width}x${image.height}`, { where: maskFile, fatal: false });
+      }
+      const t0 = performance.now();
+      const seg = await segmenter.segment(image);
+      const ms = performance.now() - t0;
+      const o = overlap(seg.classMap, mask);
+      const device = devices.get(id);
+      const score: ImageScore = { id, iou: o.iou, dice: o.dice, predictedArea: o.predicted, referenceArea: o.reference, ms, ...(device !== undefined ? { device } : {}) };
+      scores.push(score);
+      options.onImage?.(id, score);
+    } catch (err) {
+      const msg = describeError(err);
+      errors.push(msg);
+      options.onImage?.(id, undefined, msg);
+    }
+  }
+  const perDevice: Record<string, Summary> = {};
+  for (const d of new Set(scores.map((s) => s.device).filter((d): d is string => d !== undefined))) {
+    perDevice[d] = summarize(scores.filter((s) => s.device === d));
+  }
+  return {
+    model: segmenter.card.name,
+    engine: segmenter.engineInfo.reason,
+    imagesDir,
+    masksDir,
+    date: new Date().toISOString(),
+    images: scores,
+    overall: summarize(scores),
+    perDevice,
+    errors,
+  };
+}
+
+const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '–');
+
+export function reportMarkdown(r: EvaluationReport): string {
+  const lines = [
+    `# Segmentation accuracy: ${r.model}`,
+    '',
+    `Images \`${r.imagesDir}\`, masks \`${r.masksDir}\`, ${r.date}. Engine: ${r.engine}.`,
+    '',
+    `**Mean IoU ${f3(r.overall.meanIou)}, mean Dice ${f3(r.overall.meanDice)}** over ${r.overall.count} images (IoU min ${f3(r.overall.minIou)}, max ${f3(r.overall.maxIou)}).`,
+    '',
+  ];
+  const devs = Object.entries(r.perDevice);
+  if (devs.length > 0) {
+    lines.push('| device | images | mean IoU | mean Dice |', '| --- | ---: | ---: | ---: |');
+    for (const [d, s] of devs) lines.push(`| ${d} | ${s.count} | ${f3(s.meanIou)} | ${f3(s.meanDice)} |`);
+    lines.push('');
+  }
+  lines.push('| image | device | IoU | Dice | predicted px | reference px | ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const s of r.images) lines.push(`| ${s.id} | ${s.device ?? ''} | ${f3(s.iou)} | ${f3(s.dice)} | ${s.predictedArea} | ${s.referenceArea} | ${s.ms.toFixed(0)} |`);
+  if (r.errors.length > 0) lines.push('', '## Errors', '', ...r.errors.map((e) => `- ${e}`));
+  return `${lines.join('\n')}\n`;
+}
