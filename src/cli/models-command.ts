@@ -1,0 +1,87 @@
+/** `sgus models`: the shipped models, their measured accuracy and speed; `--measure` re-measures speed. */
+import { readFile, writeFile } from 'node:fs/promises';
+import { listModels, MODELS_DIR } from '../segmenter/model-registry.js';
+import { machineDescription, measureSpeed } from '../segmenter/model-speed.js';
+import { defaultThreads } from '../engine/onnx-engine.js';
+import { parse } from './args.js';
+import type { CliCommand } from './command.js';
+
+const help = `Usage: sgus models [options]
+
+Lists the models under models/ with architecture, size, measured accuracy (IoU/Dice by honest
+validation, from training) and speed (ms per frame, onnxruntime CPU). The default model is marked *.
+
+Options:
+      --measure           measure speed now (batch 1 and 8) and write it into each card's "speed"
+      --only NAME         with --measure: only this model
+      --json              print the cards as JSON
+      --dir DIR           models folder (default: the package's models/)`;
+
+const fmt = (x: unknown, d = 3): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–');
+
+const command: CliCommand = {
+  name: 'models',
+  summary: 'list models',
+  help,
+  async run(args) {
+    const { values } = parse(args, { measure: { type: 'boolean' }, only: { type: 'string' }, json: { type: 'boolean' }, dir: { type: 'string' } }, false);
+    const dir = (values.dir as string | undefined) ?? MODELS_DIR;
+    const { models, problems } = await listModels(dir);
+    for (const p of problems) process.stderr.write(`sgus models: ${p}\n`);
+    if (values.measure === true) {
+      const threads = defaultThreads();
+      for (const m of models) {
+        if (values.only !== undefined && m.card.name !== values.only) continue;
+        process.stderr.write(`measuring ${m.card.name} ...\n`);
+        const [b1, b8] = await measureSpeed(m, [1, 8], { threads });
+        const speed = {
+          engine: 'onnxruntime-cpu',
+          threads,
+          msPerFrameBatch1: Number(b1!.msPerFrame.toFixed(2)),
+          msPerFrameBatch8: Number(b8!.msPerFrame.toFixed(2)),
+          framesPerSecondBatch1: Number(b1!.framesPerSecond.toFixed(1)),
+          framesPerSecondBatch8: Number(b8!.framesPerSecond.toFixed(1)),
+          gflopsPerSecondBatch8: m.card.flopsPerFrame !== undefined ? Number(((m.card.flopsPerFrame * b8!.framesPerSecond) / 1e9).toFixed(1)) : undefined,
+          machine: machineDescription(),
+          measuredBy: 'sgus models --measure',
+          date: new Date().toISOString(),
+        };
+        // Rewrite the card as it is on disk, changing only `speed`.
+        const raw = JSON.parse(await readFile(m.cardPath, 'utf8')) as Record<string, unknown>;
+        raw.speed = speed;
+        await writeFile(m.cardPath, `${JSON.stringify(raw, null, 2)}\n`);
+        m.card.speed = speed;
+      }
+    }
+    if (values.json === true) {
+      process.stdout.write(`${JSON.stringify(models.map((m) => m.card), null, 2)}\n`);
+      return problems.length > 0 ? 1 : 0;
+    }
+    if (models.length === 0) {
+      process.stdout.write(`no models in ${dir}\n`);
+      return 1;
+    }
+    const rows = models.map((m) => {
+      const c = m.card;
+      const v = c.validation ?? {};
+      return [
+        `${c.default === true ? '*' : ' '} ${c.name}`,
+        c.architecture,
+        c.parameters !== undefined ? `${(c.parameters / 1e6).toFixed(2)} M` : '–',
+        c.flopsPerFrame !== undefined ? `${(c.flopsPerFrame / 1e9).toFixed(2)}` : '–',
+        fmt(v.iou),
+        fmt(v.dice),
+        fmt(c.speed?.msPerFrameBatch1, 1),
+        fmt(c.speed?.msPerFrameBatch8, 1),
+      ];
+    });
+    const head = ['  model', 'architecture', 'params', 'GFLOP', 'IoU', 'Dice', 'ms b1', 'ms b8'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (r: string[]): string => r.map((x, i) => (i < 2 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+    process.stdout.write(`${line(head)}\n${rows.map(line).join('\n')}\n`);
+    process.stdout.write('* default model. IoU/Dice: honest validation on clinician masks (see each card). ms: onnxruntime CPU per frame at batch 1 / 8.\n');
+    return problems.length > 0 ? 1 : 0;
+  },
+};
+
+export default command;
