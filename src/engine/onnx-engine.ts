@@ -1,7 +1,7 @@
 /**
  * ONNX Runtime engine (`onnxruntime-node`): the default. On this CPU build it runs with the CPU
  * execution provider; on a GPU host with the CUDA build installed
- * (`npm install onnxruntime-node --onnxruntime-node-install=true`), `cuda` and `tensorrt` work.
+ * (`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`), `cuda` and `tensorrt` work.
  */
 import os from 'node:os';
 import ort from 'onnxruntime-node';
@@ -43,30 +43,41 @@ export class OnnxEngine implements InferenceEngine {
     if (providers === undefined) {
       throw new SgusError(ErrorCode.InvalidArgument, `onnxruntime supports devices cpu, cuda, tensorrt; got '${device}'`);
     }
-    const available = ort.listSupportedBackends().map((b) => b.name);
+    const sessionOptions = (eps: readonly string[]): ort.InferenceSession.SessionOptions => ({
+      executionProviders: [...eps],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      // A missing GPU provider is reported by us in one line; keep onnxruntime's own log quiet.
+      logSeverityLevel: eps[0] === 'cpu' ? 2 : 4,
+    });
+    let used: DeviceName = device;
     let reason = `onnxruntime ${ort.env.versions?.common ?? ''} on ${device}`.replace('  ', ' ');
-    let used = device;
-    if (!available.includes(device)) {
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(modelPath, sessionOptions(providers));
+    } catch (err) {
+      // The npm package lists CUDA/TensorRT as compiled in, but their provider libraries are only
+      // present where the install script downloaded them: a failed load means "not on this host".
+      const providerMissing = device !== 'cpu' && /shared library|provider|cuda|tensorrt/i.test(describeError(err));
+      if (!providerMissing) {
+        throw new SgusError(ErrorCode.EngineFailure, `onnxruntime cannot load the model: ${describeError(err)}`, { where: modelPath, cause: err });
+      }
       if (!options.fallbackToCpu) {
         throw new SgusError(
           ErrorCode.EngineUnavailable,
-          `onnxruntime-node here has no '${device}' execution provider (has: ${available.join(', ')}); on a GPU host reinstall it with 'npm install onnxruntime-node --onnxruntime-node-install=true'`,
+          `onnxruntime-node here has no '${device}' execution provider (${describeError(err)}); on a GPU host run 'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node' (docs: README, GPU hosts) or run with --device cpu`,
+          { cause: err },
         );
       }
       used = 'cpu';
-      reason = `onnxruntime on cpu (requested ${device}, not in this build: ${available.join(', ')})`;
-    }
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(modelPath, {
-        executionProviders: [...(used === 'cpu' ? ['cpu'] : providers)],
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-      });
-    } catch (err) {
-      throw new SgusError(ErrorCode.EngineFailure, `onnxruntime cannot load the model: ${describeError(err)}`, { where: modelPath, cause: err });
+      reason = `onnxruntime on cpu (requested ${device}, its provider is not installed here)`;
+      try {
+        session = await ort.InferenceSession.create(modelPath, sessionOptions(['cpu']));
+      } catch (err2) {
+        throw new SgusError(ErrorCode.EngineFailure, `onnxruntime cannot load the model: ${describeError(err2)}`, { where: modelPath, cause: err2 });
+      }
     }
     reason += `, ${threads} thread${threads === 1 ? '' : 's'}`;
     return new OnnxEngine(session, { engine: 'onnxruntime', device: used, providers: used === 'cpu' ? ['cpu'] : providers, threads, reason }, modelPath);
