@@ -3,7 +3,10 @@
  * execution provider; on a GPU host with the CUDA build installed
  * (`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`), `cuda` and `tensorrt` work.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
 import type { DeviceName, EngineInfo, EngineOptions, InferenceEngine, Tensor } from './inference-engine.js';
@@ -13,6 +16,26 @@ const PROVIDERS: Record<string, readonly string[]> = {
   cuda: ['cuda', 'cpu'],
   tensorrt: ['tensorrt', 'cuda', 'cpu'],
 };
+
+/**
+ * Whether the provider library of a GPU device sits beside the native binding. The npm package
+ * lists CUDA/TensorRT as compiled in, but their libraries exist only where the install script
+ * downloaded them; checking the file first avoids onnxruntime's multi-line load error.
+ */
+export function gpuProviderInstalled(device: 'cuda' | 'tensorrt'): boolean {
+  try {
+    const pkgDir = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const binDir = path.join(pkgDir, 'bin');
+    const lib = `libonnxruntime_providers_${device}.so`;
+    for (const napi of readdirSync(binDir)) {
+      if (existsSync(path.join(binDir, napi, process.platform, process.arch, lib))) return true;
+    }
+  } catch {
+    // No bin folder we understand: let onnxruntime decide at load time.
+    return true;
+  }
+  return false;
+}
 
 export function defaultThreads(): number {
   return Math.max(1, Math.min(8, os.availableParallelism?.() ?? os.cpus().length));
@@ -56,6 +79,9 @@ export class OnnxEngine implements InferenceEngine {
     let reason = `onnxruntime ${ort.env.versions?.common ?? ''} on ${device}`.replace('  ', ' ');
     let session: ort.InferenceSession;
     try {
+      if (device !== 'cpu' && !gpuProviderInstalled(device as 'cuda' | 'tensorrt')) {
+        throw new Error(`provider library for ${device} is not installed`);
+      }
       session = await ort.InferenceSession.create(modelPath, sessionOptions(providers));
     } catch (err) {
       // The npm package lists CUDA/TensorRT as compiled in, but their provider libraries are only
