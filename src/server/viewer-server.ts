@@ -1,0 +1,622 @@
+/**
+ * The viewer hub: one HTTP server (the web viewer's files, /metrics, /healthz) and a WebSocket
+ * endpoint (/ws, protocol in web-viewer/PROTOCOL.md) that fans the pipeline's frames out to many
+ * browsers. It implements the pipeline's `ViewerHubPort`; every call returns at once. Each viewer has
+ * its own bounded queue (ws bufferedAmount + frames in flight): a slow viewer drops its own frames
+ * and, for H.264, waits for the next key frame before it gets video again; nobody else notices.
+ */
+import { createReadStream } from 'node:fs';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { RawData } from 'ws';
+import { ErrorCode, SgusError, describeError } from '../errors.js';
+import type { FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from '../pipeline/frame.js';
+import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
+import { TypedEmitter } from '../typed-emitter.js';
+import { originAllowed, presentedToken, tokenMatches } from './access.js';
+import { ParameterSetCache } from './annex-b.js';
+import { CloseCode, PROTOCOL_VERSION, encodeFrameMessage, parseClientMessage, simplifyCollinear } from './protocol.js';
+import type { FrameHeader, ServerMessage, WireContour, WireMetrics, WireStream } from './protocol.js';
+import { lookupStatic } from './static-files.js';
+
+export interface ViewerServerOptions {
+  /** Interface to listen on. Default '127.0.0.1' (this machine only); '0.0.0.0' opens it to the network. */
+  host?: string;
+  /** TCP port. Default 8080; 0 picks a free port (read it back from `port` / `url`). */
+  port?: number;
+  /**
+   * Token required for the page, /metrics and the WebSocket (query `?token=`, `Authorization: Bearer`
+   * or `X-SGUS-Token`). Default `process.env.SGUS_TOKEN`; undefined or '' means no token.
+   */
+  token?: string | undefined;
+  /**
+   * Origins (e.g. 'https://ward.example') whose pages may open the WebSocket besides the server's own.
+   * Default: same origin only. '*' allows any origin (rely on the token then).
+   */
+  allowedOrigins?: string[] | undefined;
+  /** Largest message a viewer may send, bytes; bigger ones get an error frame. Default 4096. */
+  maxMessageBytes?: number;
+  /** A viewer whose socket holds more than this many unsent bytes drops frames. Default 4 MiB. */
+  maxViewerQueueBytes?: number;
+  /** A viewer with this many frames not yet written to its socket drops frames. Default 8. */
+  maxViewerQueueFrames?: number;
+  /** Most viewers at once; more are closed with 1013. Default 64. */
+  maxViewers?: number;
+  /** Folder served at '/': index.html, style.css, dist/viewer.js. Default web-viewer/ in the package root. */
+  staticDir?: string;
+  /** Renders the Prometheus text for GET /metrics (the pipeline's renderPrometheus). Default: the hub renders its own from publishMetrics data. */
+  metricsText?: (() => string) | undefined;
+  /** Model, engine and device named in `hello` before the first metrics arrive. Default '' (unknown). */
+  model?: string;
+  engine?: string;
+  device?: string;
+  /** Seconds between WebSocket pings that find dead viewers. Default 15. */
+  keepAliveSeconds?: number;
+}
+
+/** What the hub knows about one connected viewer. */
+export interface ViewerInfo {
+  id: number;
+  remote: string;
+  /** Stream it is subscribed to, if any. */
+  streamId: string | undefined;
+  framesSent: number;
+  framesDropped: number;
+  bytesSent: number;
+}
+
+export interface ViewerServerEvents {
+  'viewer-connected': [viewer: ViewerInfo];
+  'viewer-disconnected': [viewer: ViewerInfo, code: number, reason: string];
+  /** Non-fatal problems (a viewer's socket failed, a file could not be read). */
+  error: [error: SgusError];
+}
+
+interface ViewerState {
+  info: ViewerInfo;
+  ws: WebSocket;
+  /** Frames handed to ws.send whose callback has not run yet. */
+  inFlight: number;
+  /** H.264: the viewer lost frames (or just subscribed) and must start again at a key frame. */
+  needKey: boolean;
+  messages: number;
+  messagesWindowStart: number;
+}
+
+interface StreamState {
+  info: StreamInfo;
+  live: boolean;
+  endReason: string | undefined;
+  parameterSets: ParameterSetCache;
+  metrics: StreamMetrics | undefined;
+  framesPublished: number;
+}
+
+const MAX_MESSAGES_PER_SECOND = 50;
+
+function toWireStream(s: StreamState): WireStream {
+  const w: WireStream = {
+    id: s.info.id,
+    title: s.info.title,
+    kind: s.info.kind,
+    width: s.info.width,
+    height: s.info.height,
+    fps: s.info.fps,
+    codec: s.info.codec,
+    live: s.live,
+  };
+  if (s.info.codecString !== undefined) w.codecString = s.info.codecString;
+  return w;
+}
+
+function toWireMetrics(m: StreamMetrics): WireMetrics {
+  return {
+    streamId: m.streamId,
+    framesIn: m.framesIn,
+    framesOut: m.framesOut,
+    dropped: m.dropped,
+    fpsIn: m.fpsIn,
+    fpsOut: m.fpsOut,
+    e2eP50: m.latency.e2e.p50,
+    e2eP95: m.latency.e2e.p95,
+    model: m.model,
+    engine: m.engine,
+    device: m.device,
+  };
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+const UNAUTHORIZED_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>SGUS Live: token required</title>
+<style>body{font:24px system-ui,sans-serif;background:#111;color:#eee;margin:3em}</style></head>
+<body><h1>Access denied</h1><p>This viewer needs a valid token. Open the address printed by <code>sgus</code>
+(it ends in <code>?token=…</code>) or ask whoever runs the server for it.</p></body></html>`;
+
+export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements ViewerHubPort {
+  /** The viewer page's address (with `?token=` when a token is set). */
+  readonly url: string;
+  /** The port actually listened on. */
+  readonly port: number;
+  readonly host: string;
+
+  readonly #http: Server;
+  readonly #wss: WebSocketServer;
+  readonly #token: string | undefined;
+  readonly #allowedOrigins: string[] | undefined;
+  readonly #maxMessageBytes: number;
+  readonly #maxQueueBytes: number;
+  readonly #maxQueueFrames: number;
+  readonly #maxViewers: number;
+  readonly #staticDir: string;
+  readonly #metricsText: (() => string) | undefined;
+  readonly #streams = new Map<string, StreamState>();
+  readonly #viewers = new Set<ViewerState>();
+  readonly #keepAlive: NodeJS.Timeout;
+  readonly #alive = new WeakMap<WebSocket, boolean>();
+  #model: string;
+  #engine: string;
+  #device: string;
+  #nextViewerId = 1;
+  #closed: Promise<void> | undefined;
+  #totalDropped = 0;
+  #totalBytes = 0;
+
+  private constructor(http: Server, host: string, port: number, options: Required<Pick<ViewerServerOptions, 'maxMessageBytes' | 'maxViewerQueueBytes' | 'maxViewerQueueFrames' | 'maxViewers' | 'staticDir' | 'keepAliveSeconds' | 'model' | 'engine' | 'device'>> & ViewerServerOptions) {
+    super();
+    this.#http = http;
+    this.host = host;
+    this.port = port;
+    this.#token = options.token;
+    this.#allowedOrigins = options.allowedOrigins;
+    this.#maxMessageBytes = options.maxMessageBytes;
+    this.#maxQueueBytes = options.maxViewerQueueBytes;
+    this.#maxQueueFrames = options.maxViewerQueueFrames;
+    this.#maxViewers = options.maxViewers;
+    this.#staticDir = path.resolve(options.staticDir);
+    this.#metricsText = options.metricsText;
+    this.#model = options.model;
+    this.#engine = options.engine;
+    this.#device = options.device;
+    const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    this.url = `http://${urlHost}:${port}/` + (this.#token !== undefined ? `?token=${encodeURIComponent(this.#token)}` : '');
+    // The hard cap only guards memory; anything above maxMessageBytes is answered with an error frame.
+    this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Math.max(64 * 1024, options.maxMessageBytes * 4) });
+    http.on('request', (req, res) => {
+      this.#onRequest(req, res).catch((err: unknown) => {
+        this.#reportError(new SgusError(ErrorCode.SinkFailure, `HTTP request failed: ${describeError(err)}`, { fatal: false, where: req.url ?? '' }));
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    });
+    http.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+    this.#keepAlive = setInterval(() => this.#pingAll(), options.keepAliveSeconds * 1000);
+    this.#keepAlive.unref();
+  }
+
+  /** Starts listening; rejects with a fatal SgusError when the port is taken or an option is bad. */
+  static async start(options: ViewerServerOptions = {}): Promise<ViewerServer> {
+    const host = options.host ?? '127.0.0.1';
+    const port = options.port ?? 8080;
+    const where = `viewer server ${host}:${port}`;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new SgusError(ErrorCode.InvalidArgument, `port must be an integer 0–65535, got ${port}`, { where });
+    }
+    const positive = (name: string, v: number | undefined, d: number): number => {
+      const x = v ?? d;
+      if (!Number.isFinite(x) || x <= 0) throw new SgusError(ErrorCode.InvalidArgument, `${name} must be > 0, got ${x}`, { where });
+      return x;
+    };
+    const token = options.token !== undefined ? options.token : process.env['SGUS_TOKEN'];
+    const resolved = {
+      ...options,
+      token: token === undefined || token === '' ? undefined : token,
+      maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, 4096),
+      maxViewerQueueBytes: positive('maxViewerQueueBytes', options.maxViewerQueueBytes, 4 * 1024 * 1024),
+      maxViewerQueueFrames: positive('maxViewerQueueFrames', options.maxViewerQueueFrames, 8),
+      maxViewers: positive('maxViewers', options.maxViewers, 64),
+      keepAliveSeconds: positive('keepAliveSeconds', options.keepAliveSeconds, 15),
+      staticDir: options.staticDir ?? path.join(PACKAGE_ROOT, 'web-viewer'),
+      model: options.model ?? '',
+      engine: options.engine ?? '',
+      device: options.device ?? '',
+    };
+    const http = createServer();
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        reject(new SgusError(ErrorCode.SinkFailure, `cannot listen: ${describeError(err)}`, { where, cause: err }));
+      };
+      http.once('error', onError);
+      http.listen(port, host, () => {
+        http.off('error', onError);
+        resolve();
+      });
+    });
+    const actualPort = (http.address() as AddressInfo).port;
+    return new ViewerServer(http, host, actualPort, resolved);
+  }
+
+  // ---------------------------------------------------------------- ViewerHubPort
+
+  addStream(info: StreamInfo): void {
+    const prev = this.#streams.get(info.id);
+    const state: StreamState = {
+      info,
+      live: true,
+      endReason: undefined,
+      parameterSets: prev?.parameterSets ?? new ParameterSetCache(),
+      metrics: prev?.metrics,
+      framesPublished: 0,
+    };
+    this.#streams.set(info.id, state);
+    for (const v of this.#viewers) if (v.info.streamId === info.id) v.needKey = true;
+    this.#broadcast({ type: 'stream-added', stream: toWireStream(state) });
+  }
+
+  publishFrame(result: FrameResult): void {
+    const frame = result.frame;
+    let stream = this.#streams.get(frame.streamId);
+    if (stream === undefined) {
+      // The pipeline should call addStream first; be forgiving rather than lose the stream.
+      this.addStream({
+        id: frame.streamId,
+        title: frame.streamId,
+        kind: 'live',
+        width: frame.sourceWidth,
+        height: frame.sourceHeight,
+        fps: 0,
+        codec: frame.view?.codec ?? 'jpeg',
+        ...(frame.view?.codecString !== undefined ? { codecString: frame.view.codecString } : {}),
+      });
+      stream = this.#streams.get(frame.streamId)!;
+    }
+    stream.framesPublished++;
+    const view = frame.view;
+    let video: Uint8Array | undefined;
+    if (view !== undefined) {
+      video = view.codec === 'h264' ? stream.parameterSets.prepare(view.data, view.key) : view.data;
+    }
+    const targets: ViewerState[] = [];
+    for (const v of this.#viewers) if (v.info.streamId === frame.streamId && v.ws.readyState === WebSocket.OPEN) targets.push(v);
+    if (targets.length === 0) return;
+
+    const contours: WireContour[] = result.contours.map((c) => {
+      const flat: number[] = new Array<number>(c.points.length * 2);
+      for (let i = 0; i < c.points.length; i++) {
+        flat[2 * i] = c.points[i]![0];
+        flat[2 * i + 1] = c.points[i]![1];
+      }
+      return { points: simplifyCollinear(flat), hole: c.hole };
+    });
+    const header: Omit<FrameHeader, 'dropped' | 'sentTs'> = {
+      streamId: frame.streamId,
+      index: frame.index,
+      pts: frame.pts,
+      captureTs: frame.captureTs,
+      doneTs: result.doneTs,
+      codec: view?.codec ?? stream.info.codec,
+      width: view?.width ?? frame.sourceWidth,
+      height: view?.height ?? frame.sourceHeight,
+      key: view?.key ?? false,
+      sourceWidth: frame.sourceWidth,
+      sourceHeight: frame.sourceHeight,
+      contours,
+      area: result.area,
+    };
+    const codecString = view?.codecString ?? stream.info.codecString;
+    if (codecString !== undefined) header.codecString = codecString;
+    const isH264 = view !== undefined && view.codec === 'h264';
+
+    for (const v of targets) {
+      const congested = v.ws.bufferedAmount > this.#maxQueueBytes || v.inFlight >= this.#maxQueueFrames;
+      const waitingForKey = isH264 && v.needKey && !view.key;
+      if (congested || waitingForKey) {
+        v.info.framesDropped++;
+        this.#totalDropped++;
+        if (isH264) v.needKey = true;
+        continue;
+      }
+      if (isH264) v.needKey = false;
+      const message = encodeFrameMessage({ ...header, dropped: v.info.framesDropped, sentTs: Date.now() } as FrameHeader, video);
+      v.inFlight++;
+      v.info.framesSent++;
+      v.info.bytesSent += message.byteLength;
+      this.#totalBytes += message.byteLength;
+      v.ws.send(message, { binary: true }, (err) => {
+        v.inFlight--;
+        if (err !== undefined && err !== null) this.#viewerFailed(v, err);
+      });
+    }
+  }
+
+  publishMetrics(metrics: StreamMetrics): void {
+    const stream = this.#streams.get(metrics.streamId);
+    if (stream !== undefined) stream.metrics = metrics;
+    if (metrics.model !== '') this.#model = metrics.model;
+    if (metrics.engine !== '') this.#engine = metrics.engine;
+    if (metrics.device !== '') this.#device = metrics.device;
+    const message = JSON.stringify({ type: 'metrics', metrics: toWireMetrics(metrics) } satisfies ServerMessage);
+    for (const v of this.#viewers) {
+      // Metrics are small and periodic: a congested viewer simply skips one.
+      if (v.ws.readyState === WebSocket.OPEN && v.ws.bufferedAmount <= this.#maxQueueBytes) v.ws.send(message);
+    }
+  }
+
+  endStream(streamId: string, reason: string): void {
+    const stream = this.#streams.get(streamId);
+    if (stream !== undefined) {
+      stream.live = false;
+      stream.endReason = reason;
+    }
+    this.#broadcast({ type: 'stream-ended', streamId, reason });
+  }
+
+  // ---------------------------------------------------------------- inspection
+
+  /** The connected viewers (copies). */
+  viewers(): ViewerInfo[] {
+    return [...this.#viewers].map((v) => ({ ...v.info }));
+  }
+
+  /** Closes every socket and the HTTP server; safe to call twice (the second call gets the same promise). */
+  close(): Promise<void> {
+    if (this.#closed !== undefined) return this.#closed;
+    clearInterval(this.#keepAlive);
+    for (const v of this.#viewers) v.ws.close(CloseCode.GoingAway, 'server shutting down');
+    this.#closed = new Promise<void>((resolve) => {
+      // Give the close frames a moment, then cut whatever is left so close() cannot hang.
+      setTimeout(() => {
+        for (const v of this.#viewers) v.ws.terminate();
+        this.#wss.close();
+        this.#http.close(() => resolve());
+        this.#http.closeAllConnections();
+      }, this.#viewers.size > 0 ? 50 : 0);
+    });
+    return this.#closed;
+  }
+
+  // ---------------------------------------------------------------- HTTP
+
+  async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = req.url ?? '/';
+    const rawPath = raw.split('?')[0] ?? '/';
+    const url = new URL(raw.startsWith('/') ? raw : '/', 'http://localhost');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    if (rawPath === '/healthz') {
+      const body = JSON.stringify({ status: 'ok', streams: this.#streams.size, viewers: this.#viewers.size, uptimeSeconds: Math.round(process.uptime()) });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    const authorized = this.#token === undefined || tokenMatches(this.#token, presentedToken(req, url));
+    if (rawPath === '/metrics') {
+      if (!authorized) {
+        res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer' }).end('token required\n');
+        return;
+      }
+      const body = this.#renderMetrics();
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    const found = await lookupStatic(this.#staticDir, rawPath);
+    if (!found.ok) {
+      res.writeHead(found.status, { 'Content-Type': 'text/plain' }).end(`${found.reason}\n`);
+      return;
+    }
+    const isPage = found.contentType.startsWith('text/html');
+    // The page needs the token; the script and style sheet hold no exam data and are loaded by the
+    // page without it.
+    if (isPage && !authorized) {
+      res.writeHead(401, { 'Content-Type': 'text/html; charset=utf-8', 'WWW-Authenticate': 'Bearer', 'Cache-Control': 'no-store' }).end(UNAUTHORIZED_PAGE);
+      return;
+    }
+    const headers: Record<string, string | number> = { 'Content-Type': found.contentType, 'Content-Length': found.size, 'Cache-Control': 'no-cache' };
+    if (isPage) {
+      headers['Content-Security-Policy'] =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+      headers['Cache-Control'] = 'no-store';
+    }
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const stream = createReadStream(found.file);
+    stream.on('error', (err) => {
+      this.#reportError(new SgusError(ErrorCode.FileUnreadable, `cannot read: ${describeError(err)}`, { fatal: false, where: found.file }));
+      res.destroy();
+    });
+    stream.pipe(res);
+  }
+
+  #renderMetrics(): string {
+    const lines: string[] = [];
+    if (this.#metricsText !== undefined) {
+      lines.push(this.#metricsText().trimEnd());
+    } else {
+      const gauge = (name: string, help: string, type: 'gauge' | 'counter', values: [string, number][]): void => {
+        lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+        for (const [id, v] of values) lines.push(`${name}{stream="${escapeLabel(id)}"} ${Number.isFinite(v) ? v : 0}`);
+      };
+      const ms = [...this.#streams.values()].filter((s) => s.metrics !== undefined).map((s) => s.metrics!);
+      gauge('sgus_frames_in_total', 'Frames read from the source.', 'counter', ms.map((m) => [m.streamId, m.framesIn]));
+      gauge('sgus_frames_out_total', 'Frames segmented and published.', 'counter', ms.map((m) => [m.streamId, m.framesOut]));
+      gauge('sgus_frames_dropped_total', 'Frames dropped by the pipeline.', 'counter', ms.map((m) => [m.streamId, m.dropped]));
+      gauge('sgus_fps_out', 'Frames per second out of the pipeline.', 'gauge', ms.map((m) => [m.streamId, m.fpsOut]));
+      gauge('sgus_e2e_latency_p50_ms', 'End-to-end latency, median, ms.', 'gauge', ms.map((m) => [m.streamId, m.latency.e2e.p50]));
+      gauge('sgus_e2e_latency_p95_ms', 'End-to-end latency, 95th percentile, ms.', 'gauge', ms.map((m) => [m.streamId, m.latency.e2e.p95]));
+    }
+    // The hub's own figures, under names the pipeline does not use.
+    const streams = [...this.#streams.values()];
+    lines.push(
+      '# HELP sgus_viewer_hub_viewers Connected viewers.',
+      '# TYPE sgus_viewer_hub_viewers gauge',
+      `sgus_viewer_hub_viewers ${this.#viewers.size}`,
+      '# HELP sgus_viewer_hub_frames_dropped_total Frames not sent to slow viewers (all viewers together).',
+      '# TYPE sgus_viewer_hub_frames_dropped_total counter',
+      `sgus_viewer_hub_frames_dropped_total ${this.#totalDropped}`,
+      '# HELP sgus_viewer_hub_bytes_sent_total Bytes of frame messages queued to viewers.',
+      '# TYPE sgus_viewer_hub_bytes_sent_total counter',
+      `sgus_viewer_hub_bytes_sent_total ${this.#totalBytes}`,
+      '# HELP sgus_viewer_hub_frames_published_total Frames the pipeline published to the hub.',
+      '# TYPE sgus_viewer_hub_frames_published_total counter',
+      ...streams.map((s) => `sgus_viewer_hub_frames_published_total{stream="${escapeLabel(s.info.id)}"} ${s.framesPublished}`),
+    );
+    return lines.join('\n') + '\n';
+  }
+
+  // ---------------------------------------------------------------- WebSocket
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const raw = req.url ?? '/';
+    if ((raw.split('?')[0] ?? '') !== '/ws' || this.#closed !== undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const url = new URL(raw, 'http://localhost');
+      // Refusals complete the handshake first so the browser can read the close code and reason.
+      if (!originAllowed(req, this.#allowedOrigins)) {
+        ws.close(CloseCode.Forbidden, 'origin not allowed');
+        return;
+      }
+      if (this.#token !== undefined && !tokenMatches(this.#token, presentedToken(req, url))) {
+        ws.close(CloseCode.Unauthorized, presentedToken(req, url) === undefined ? 'token required' : 'wrong token');
+        return;
+      }
+      if (this.#viewers.size >= this.#maxViewers) {
+        ws.close(1013, 'too many viewers, try again later');
+        return;
+      }
+      this.#addViewer(ws, req);
+    });
+  }
+
+  #addViewer(ws: WebSocket, req: IncomingMessage): void {
+    const viewer: ViewerState = {
+      info: {
+        id: this.#nextViewerId++,
+        remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
+        streamId: undefined,
+        framesSent: 0,
+        framesDropped: 0,
+        bytesSent: 0,
+      },
+      ws,
+      inFlight: 0,
+      needKey: true,
+      messages: 0,
+      messagesWindowStart: Date.now(),
+    };
+    this.#viewers.add(viewer);
+    this.#alive.set(ws, true);
+    ws.on('pong', () => this.#alive.set(ws, true));
+    ws.on('message', (data, isBinary) => this.#onMessage(viewer, data, isBinary));
+    ws.on('error', (err) => this.#viewerFailed(viewer, err));
+    ws.on('close', (code, reason) => {
+      if (!this.#viewers.delete(viewer)) return;
+      this.emit('viewer-disconnected', { ...viewer.info }, code, reason.toString());
+    });
+    this.#send(viewer, {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      server: 'sgus-live',
+      streams: [...this.#streams.values()].map(toWireStream),
+      model: this.#model,
+      engine: this.#engine,
+      device: this.#device,
+      serverTs: Date.now(),
+      limits: { maxMessageBytes: this.#maxMessageBytes },
+    });
+    this.emit('viewer-connected', { ...viewer.info });
+  }
+
+  #onMessage(viewer: ViewerState, data: RawData, isBinary: boolean): void {
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
+    const now = Date.now();
+    if (now - viewer.messagesWindowStart >= 1000) {
+      viewer.messagesWindowStart = now;
+      viewer.messages = 0;
+    }
+    if (++viewer.messages > MAX_MESSAGES_PER_SECOND) {
+      if (viewer.messages === MAX_MESSAGES_PER_SECOND + 1) this.#sendError(viewer, 'rate-limited', `more than ${MAX_MESSAGES_PER_SECOND} messages a second; ignoring the rest of this second`);
+      return;
+    }
+    if (size > this.#maxMessageBytes) {
+      this.#sendError(viewer, ErrorCode.ProtocolError, `message of ${size} bytes is over the ${this.#maxMessageBytes}-byte limit`);
+      return;
+    }
+    if (isBinary) {
+      this.#sendError(viewer, ErrorCode.ProtocolError, 'viewers send JSON text messages only');
+      return;
+    }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const message = parseClientMessage(text);
+    if (typeof message === 'string') {
+      this.#sendError(viewer, ErrorCode.ProtocolError, message);
+      return;
+    }
+    switch (message.type) {
+      case 'ping':
+        this.#send(viewer, { type: 'pong', id: message.id, clientTs: message.clientTs, serverTs: Date.now() });
+        break;
+      case 'subscribe': {
+        const stream = this.#streams.get(message.streamId);
+        if (stream === undefined) {
+          this.#sendError(viewer, 'unknown-stream', `no stream ${JSON.stringify(message.streamId.slice(0, 60))}`);
+          break;
+        }
+        viewer.info.streamId = message.streamId;
+        viewer.needKey = true;
+        this.#send(viewer, { type: 'subscribed', streamId: message.streamId });
+        if (stream.metrics !== undefined) this.#send(viewer, { type: 'metrics', metrics: toWireMetrics(stream.metrics) });
+        if (!stream.live) this.#send(viewer, { type: 'stream-ended', streamId: message.streamId, reason: stream.endReason ?? 'ended' });
+        break;
+      }
+    }
+  }
+
+  #send(viewer: ViewerState, message: ServerMessage): void {
+    if (viewer.ws.readyState === WebSocket.OPEN) viewer.ws.send(JSON.stringify(message));
+  }
+
+  #sendError(viewer: ViewerState, code: string, message: string): void {
+    this.#send(viewer, { type: 'error', code, message });
+  }
+
+  #broadcast(message: ServerMessage): void {
+    const text = JSON.stringify(message);
+    for (const v of this.#viewers) if (v.ws.readyState === WebSocket.OPEN) v.ws.send(text);
+  }
+
+  #viewerFailed(viewer: ViewerState, err: Error): void {
+    this.#reportError(new SgusError(ErrorCode.SinkFailure, `viewer socket failed: ${describeError(err)}`, { fatal: false, where: `viewer ${viewer.info.id} (${viewer.info.remote})` }));
+    viewer.ws.terminate();
+  }
+
+  #reportError(err: SgusError): void {
+    // An 'error' event without a listener would throw; a hub must keep serving.
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  #pingAll(): void {
+    for (const v of this.#viewers) {
+      if (this.#alive.get(v.ws) === false) {
+        v.ws.terminate();
+        continue;
+      }
+      this.#alive.set(v.ws, false);
+      v.ws.ping();
+    }
+  }
+}

@@ -1,0 +1,319 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
+import type { FrameResult, StreamInfo } from '../../src/pipeline/frame.js';
+import { decodeFrameMessage } from '../../src/server/protocol.js';
+import type { DecodedFrame, ServerMessage } from '../../src/server/protocol.js';
+import { ViewerServer } from '../../src/server/viewer-server.js';
+
+let staticDir: string;
+
+before(() => {
+  staticDir = mkdtempSync(path.join(tmpdir(), 'sgus-viewer-static-'));
+  writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>viewer</title>');
+  writeFileSync(path.join(staticDir, 'style.css'), 'body{}');
+  mkdirSync(path.join(staticDir, 'dist'));
+  writeFileSync(path.join(staticDir, 'dist', 'viewer.js'), 'console.log(1)');
+  writeFileSync(path.join(staticDir, '.secret.html'), 'secret');
+  writeFileSync(path.join(path.dirname(staticDir), 'sgus-outside.txt'), 'outside');
+});
+after(() => rmSync(staticDir, { recursive: true, force: true }));
+
+interface HttpReply { status: number; body: string; headers: Record<string, string | string[] | undefined> }
+
+function get(port: number, rawPath: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    // http.request sends the path as given: no URL normalisation resolves '..' before the server sees it.
+    const req = request({ host: '127.0.0.1', port, path: rawPath, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A Node WebSocket viewer that records what it receives. */
+class TestViewer {
+  readonly ws: WebSocket;
+  readonly texts: ServerMessage[] = [];
+  readonly frames: DecodedFrame[] = [];
+  closed: { code: number; reason: string } | undefined;
+  readonly opened: Promise<void>;
+  readonly closedP: Promise<{ code: number; reason: string }>;
+
+  constructor(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}) {
+    this.ws = new WebSocket(url, options);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+    this.closedP = new Promise((resolve) => {
+      this.ws.once('close', (code, reason) => {
+        this.closed = { code, reason: reason.toString() };
+        resolve(this.closed);
+      });
+    });
+    this.ws.on('message', (data, isBinary) => {
+      if (isBinary) this.frames.push(decodeFrameMessage(new Uint8Array(data as Buffer)));
+      else this.texts.push(JSON.parse(String(data)) as ServerMessage);
+    });
+  }
+
+  async waitFor<T>(what: () => T | undefined, timeoutMs = 5000): Promise<T> {
+    const t0 = Date.now();
+    for (;;) {
+      const v = what();
+      if (v !== undefined && v !== false) return v;
+      if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  text<K extends ServerMessage['type']>(type: K): Extract<ServerMessage, { type: K }>[] {
+    return this.texts.filter((m) => m.type === type) as Extract<ServerMessage, { type: K }>[];
+  }
+}
+
+const info: StreamInfo = { id: 'cam', title: 'Camera', kind: 'live', width: 64, height: 48, fps: 25, codec: 'h264', codecString: 'avc1.42c01e' };
+
+function result(index: number, key: boolean, bytes = 64): FrameResult {
+  const data = Buffer.alloc(bytes, 0x11);
+  // A NAL start so the parameter-set scanner sees one unit: IDR (5) or P slice (1).
+  data.set([0, 0, 0, 1, key ? 0x65 : 0x41], 0);
+  return {
+    frame: {
+      streamId: 'cam', index, pts: index / 25, captureTs: Date.now(), sourceWidth: 64, sourceHeight: 48,
+      pixels: { width: 1, height: 1, data: new Uint8Array(3) },
+      view: { codec: 'h264', codecString: 'avc1.42c01e', key, data, width: 64, height: 48 },
+    },
+    contours: [{ points: [[10, 10], [11, 10], [12, 10], [12, 11], [12, 12], [11, 12], [10, 12], [10, 11]], hole: false, parent: -1 }],
+    area: 9,
+    batchSize: 1,
+    timings: { decode: 0, queue: 0, inference: 0, postprocess: 0, send: 0 },
+    doneTs: Date.now(),
+  };
+}
+
+describe('ViewerServer', () => {
+  let server: ViewerServer;
+  const viewers: TestViewer[] = [];
+  const wsUrl = (q = ''): string => `ws://127.0.0.1:${server.port}/ws${q}`;
+
+  before(async () => {
+    server = await ViewerServer.start({ port: 0, token: '', staticDir, model: 'm0' });
+  });
+  after(async () => {
+    for (const v of viewers) v.ws.terminate();
+    await server.close();
+  });
+
+  it('listens on 127.0.0.1 by default and reports its URL without a token', () => {
+    assert.equal(server.host, '127.0.0.1');
+    assert.equal(server.url, `http://127.0.0.1:${server.port}/`);
+  });
+
+  it('serves the viewer page, script and style sheet with their types', async () => {
+    const page = await get(server.port, '/');
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    assert.match(String((await get(server.port, '/dist/viewer.js')).headers['content-type']), /javascript/);
+    assert.match(String((await get(server.port, '/style.css')).headers['content-type']), /text\/css/);
+  });
+
+  it('refuses path traversal, dot files and unknown types', async () => {
+    for (const p of ['/../package.json', '/%2e%2e/package.json', '/dist/..%2f..%2fpackage.json', '/..%5c..%5cpackage.json', '/../sgus-outside.txt', '/dist/../../sgus-outside.txt', '/%2e%2e%2fsgus-outside.txt', '/.secret.html', '/%00index.html', '/%zz']) {
+      const r = await get(server.port, p);
+      assert.ok([400, 403, 404].includes(r.status), `${p} → ${r.status}`);
+      assert.doesNotMatch(r.body, /outside|secret|"name"/, p);
+    }
+    assert.equal((await get(server.port, '/nothing.html')).status, 404);
+  });
+
+  it('answers /healthz and renders its own /metrics without a hook', async () => {
+    const h = await get(server.port, '/healthz');
+    assert.equal(h.status, 200);
+    assert.equal((JSON.parse(h.body) as { status: string }).status, 'ok');
+    const m = await get(server.port, '/metrics');
+    assert.equal(m.status, 200);
+    assert.match(m.body, /^sgus_viewer_hub_viewers \d+$/m);
+  });
+
+  it('greets a viewer with hello, then sends frames of its stream with the overlay', async () => {
+    server.addStream(info);
+    const v = new TestViewer(wsUrl());
+    viewers.push(v);
+    await v.opened;
+    const hello = await v.waitFor(() => v.text('hello')[0]);
+    assert.equal(hello.protocol, 1);
+    assert.equal(hello.model, 'm0');
+    assert.deepEqual(hello.streams.map((s) => s.id), ['cam']);
+    v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'cam' }));
+    await v.waitFor(() => v.text('subscribed')[0]);
+    server.publishFrame(result(0, false)); // before any key frame: not sent
+    server.publishFrame(result(1, true));
+    server.publishFrame(result(2, false));
+    await v.waitFor(() => v.frames.length >= 2 || undefined);
+    assert.deepEqual(v.frames.map((f) => f.header.index), [1, 2]);
+    const f = v.frames[0]!;
+    assert.equal(f.header.key, true);
+    assert.equal(f.header.codecString, 'avc1.42c01e');
+    assert.equal(f.header.area, 9);
+    // The 3x3 square's border, reduced to its corners.
+    assert.deepEqual(f.header.contours, [{ points: [10, 10, 12, 10, 12, 12, 10, 12], hole: false }]);
+    assert.equal(f.video.byteLength, 64);
+    server.publishMetrics({
+      streamId: 'cam', framesIn: 3, framesOut: 3, dropped: 0, corrupt: 0, fpsIn: 25, fpsOut: 24,
+      latency: Object.fromEntries(['decode', 'queue', 'inference', 'postprocess', 'send', 'e2e'].map((k) => [k, { p50: 10, p95: 20, p99: 30, max: 40, mean: 12, count: 3 }])) as never,
+      batchSizes: {}, model: 'unet-s', engine: 'onnxruntime-cpu', device: 'cpu',
+    });
+    const metrics = await v.waitFor(() => v.text('metrics')[0]);
+    assert.equal(metrics.metrics.e2eP95, 20);
+    assert.equal(metrics.metrics.engine, 'onnxruntime-cpu');
+    const prom = await get(server.port, '/metrics');
+    assert.match(prom.body, /sgus_e2e_latency_p95_ms\{stream="cam"\} 20/);
+    server.endStream('cam', 'file finished');
+    const ended = await v.waitFor(() => v.text('stream-ended')[0]);
+    assert.equal(ended.reason, 'file finished');
+  });
+
+  it('answers malformed, oversized, binary and unknown messages with an error frame and keeps serving', async () => {
+    const v = new TestViewer(wsUrl());
+    viewers.push(v);
+    await v.opened;
+    v.ws.send('this is not json');
+    v.ws.send('{"type":"launch"}');
+    v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'x'.repeat(5000) }));
+    v.ws.send(Buffer.from([1, 2, 3]));
+    v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'no-such-stream' }));
+    const errors = await v.waitFor(() => (v.text('error').length >= 5 ? v.text('error') : undefined));
+    assert.match(errors[0]!.message, /not valid JSON/);
+    assert.match(errors[1]!.message, /unknown message type/);
+    assert.match(errors[2]!.message, /over the 4096-byte limit/);
+    assert.match(errors[3]!.message, /JSON text messages only/);
+    assert.equal(errors[4]!.code, 'unknown-stream');
+    v.ws.send(JSON.stringify({ type: 'ping', id: 42, clientTs: 1 }));
+    const pong = await v.waitFor(() => v.text('pong')[0]);
+    assert.equal(pong.id, 42);
+    assert.equal(v.closed, undefined);
+  });
+
+  it('closes a socket from a foreign origin with 4403 and accepts its own origin', async () => {
+    const evil = new TestViewer(wsUrl(), { origin: 'http://evil.example' });
+    assert.equal((await evil.closedP).code, 4403);
+    const own = new TestViewer(wsUrl(), { origin: `http://127.0.0.1:${server.port}` });
+    viewers.push(own);
+    await own.waitFor(() => own.text('hello')[0]);
+  });
+
+  it('lets a slow viewer drop its own frames, restart at a key frame, and never slows the others', async () => {
+    const slowServer = await ViewerServer.start({ port: 0, token: '', staticDir, maxViewerQueueBytes: 256 * 1024, maxViewerQueueFrames: 4 });
+    try {
+      slowServer.addStream(info);
+      const fast = new TestViewer(`ws://127.0.0.1:${slowServer.port}/ws`);
+      const slow = new TestViewer(`ws://127.0.0.1:${slowServer.port}/ws`);
+      await Promise.all([fast.opened, slow.opened]);
+      for (const v of [fast, slow]) v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'cam' }));
+      await fast.waitFor(() => fast.text('subscribed')[0]);
+      await slow.waitFor(() => slow.text('subscribed')[0]);
+      // Stop reading: the slow viewer's socket buffers fill up and the hub must drop for it alone.
+      (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      const total = 240;
+      let worstMs = 0;
+      for (let i = 0; i < total; i++) {
+        const t0 = performance.now();
+        slowServer.publishFrame(result(i, i % 20 === 0, 100 * 1024));
+        worstMs = Math.max(worstMs, performance.now() - t0);
+        // Paced like a live source: the next frame comes once the fast viewer has this one.
+        await fast.waitFor(() => fast.frames.length >= i + 1 || undefined, 10000);
+      }
+      await fast.waitFor(() => fast.frames.length === total || undefined, 10000);
+      assert.deepEqual(fast.frames.map((f) => f.header.index), [...Array(total).keys()]);
+      const slowInfo = slowServer.viewers().find((v) => v.framesDropped > 0);
+      assert.ok(slowInfo !== undefined, 'the slow viewer dropped frames');
+      assert.equal(slowServer.viewers().filter((v) => v.framesDropped > 0).length, 1, 'only the slow viewer dropped');
+      assert.ok(worstMs < 100, `publishFrame took up to ${worstMs.toFixed(1)} ms`);
+      (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      // Keep publishing while the slow viewer drains its backlog, until it is back on live frames.
+      const deadline = Date.now() + 15000;
+      for (let i = total; !slow.frames.some((f) => f.header.index >= total + 20); i++) {
+        assert.ok(Date.now() < deadline, 'the slow viewer came back');
+        slowServer.publishFrame(result(i, i % 20 === 0, 1024));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      // After every gap the next frame the slow viewer got is a key frame.
+      const got = slow.frames.map((f) => f.header);
+      for (let k = 1; k < got.length; k++) {
+        if (got[k]!.index !== got[k - 1]!.index + 1) assert.equal(got[k]!.key, true, `frame ${got[k]!.index} after a gap must be a key frame`);
+      }
+      assert.ok(got.length < got[got.length - 1]!.index + 1, 'the slow viewer missed frames');
+      assert.ok(got[got.length - 1]!.dropped > 0, 'the header tells the viewer how many it missed');
+      fast.ws.terminate();
+      slow.ws.terminate();
+    } finally {
+      await slowServer.close();
+    }
+  });
+
+  it('can be closed twice', async () => {
+    const s = await ViewerServer.start({ port: 0, token: '', staticDir });
+    const v = new TestViewer(`ws://127.0.0.1:${s.port}/ws`);
+    await v.opened;
+    await Promise.all([s.close(), s.close()]);
+    await s.close();
+    assert.equal((await v.closedP).code, 1001);
+  });
+
+  it('refuses a port already in use with a fatal SgusError', async () => {
+    await assert.rejects(ViewerServer.start({ port: server.port, token: '', staticDir }), (e: unknown) => {
+      return e instanceof Error && (e as { code?: string }).code === 'sink-failure' && (e as { fatal?: boolean }).fatal === true;
+    });
+  });
+});
+
+describe('ViewerServer with a token', () => {
+  let server: ViewerServer;
+  before(async () => {
+    server = await ViewerServer.start({ port: 0, token: 's3cret', staticDir, metricsText: () => '# pipeline metrics\nsgus_pipeline_up 1' });
+  });
+  after(() => server.close());
+
+  it('puts the token in its URL', () => {
+    assert.equal(server.url, `http://127.0.0.1:${server.port}/?token=s3cret`);
+  });
+
+  it('answers the page with 401 without the right token, 200 with it (query or header)', async () => {
+    assert.equal((await get(server.port, '/')).status, 401);
+    assert.match((await get(server.port, '/')).body, /needs a valid token/);
+    assert.equal((await get(server.port, '/index.html?token=wrong')).status, 401);
+    assert.equal((await get(server.port, '/?token=s3cret')).status, 200);
+    assert.equal((await get(server.port, '/', { authorization: 'Bearer s3cret' })).status, 200);
+    assert.equal((await get(server.port, '/', { 'x-sgus-token': 's3cret' })).status, 200);
+  });
+
+  it('guards /metrics with the token and uses the pipeline hook', async () => {
+    assert.equal((await get(server.port, '/metrics')).status, 401);
+    const m = await get(server.port, '/metrics', { authorization: 'Bearer s3cret' });
+    assert.equal(m.status, 200);
+    assert.match(m.body, /^sgus_pipeline_up 1$/m);
+    assert.match(m.body, /^sgus_viewer_hub_viewers 0$/m);
+  });
+
+  it('closes a socket without or with a wrong token with 4401 and a reason', async () => {
+    const none = new TestViewer(`ws://127.0.0.1:${server.port}/ws`);
+    assert.deepEqual(await none.closedP, { code: 4401, reason: 'token required' });
+    assert.equal(none.texts.length, 0, 'no hello, no stream');
+    const wrong = new TestViewer(`ws://127.0.0.1:${server.port}/ws?token=nope`);
+    assert.deepEqual(await wrong.closedP, { code: 4401, reason: 'wrong token' });
+    const right = new TestViewer(`ws://127.0.0.1:${server.port}/ws?token=s3cret`);
+    await right.waitFor(() => right.text('hello')[0]);
+    right.ws.terminate();
+  });
+});
