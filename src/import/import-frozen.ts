@@ -1,0 +1,273 @@
+/**
+ * Importing a TensorFlow 1.x frozen graph (DeepSGUS's `frozen_graph.pb`) as an SGUS model:
+ * parse → list placeholders and outputs → fold the fixed feeds (training flag, keep probability) →
+ * write `model.onnx` and `card.json` (and a TF.js graph model for `--engine tfjs`) under
+ * `models/<name>/`, so that `sgus segment --model <name>` runs it like any trained model.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, SgusError, describeError } from '../errors.js';
+import { foldGraph, graphError } from './graph-fold.js';
+import type { Dim, FoldedGraph } from './graph-fold.js';
+import { onnxName, writeOnnx } from './onnx-writer.js';
+import type { OnnxModel } from './onnx-writer.js';
+import { ProtoError } from './protobuf.js';
+import { TfDType, decodeGraphDef, dtypeName, parseInputRef } from './tf-graphdef.js';
+import type { TfGraph } from './tf-graphdef.js';
+import { writeTfjsModel } from './tfjs-writer.js';
+import type { ModelCard } from '../segmenter/model-card.js';
+
+/** DeepSGUS's published signature. */
+export const DEEPSGUS_INPUT = 'input_image';
+export const DEEPSGUS_OUTPUT = 'inference/prediction:0';
+
+export interface PlaceholderInfo {
+  name: string;
+  dtype: string;
+  /** -1 for unknown dimensions; undefined for unknown rank. */
+  shape: number[] | undefined;
+  /** The value it is fixed to when importing, if any. */
+  fixed?: number | boolean;
+}
+
+export interface GraphSummary {
+  nodes: number;
+  /** Op types with counts, most frequent first. */
+  ops: Array<[op: string, count: number]>;
+  placeholders: PlaceholderInfo[];
+  /** Tensors no node consumes (candidate outputs), with the op that makes them. */
+  outputs: Array<{ name: string; op: string }>;
+}
+
+const NOT_OUTPUTS = new Set(['Const', 'NoOp', 'Assert', 'Placeholder', 'PlaceholderWithDefault', 'SaveV2', 'RestoreV2', 'VarHandleOp', 'VariableV2', 'Variable', 'Assign', 'AssignVariableOp']);
+
+/** Parses a frozen graph, with one-line errors naming the file. */
+export function parseFrozenGraph(bytes: Uint8Array, where: string): TfGraph {
+  try {
+    return decodeGraphDef(bytes);
+  } catch (err) {
+    if (err instanceof ProtoError) throw new SgusError(ErrorCode.GraphImport, `not a valid TensorFlow frozen graph (GraphDef): ${err.message}`, { where, cause: err });
+    throw err;
+  }
+}
+
+/** The fixed value a placeholder gets when not given: keep probability 1.0, training flag False. */
+export function defaultFeed(name: string, dtype: number): number | boolean | undefined {
+  const base = name.toLowerCase();
+  if (dtype % 100 === TfDType.bool && /train/.test(base)) return false;
+  if ((dtype % 100 === TfDType.float) && /keep_?prob/.test(base)) return 1.0;
+  return undefined;
+}
+
+export function summarizeGraph(g: TfGraph): GraphSummary {
+  const consumed = new Set<string>();
+  const ops = new Map<string, number>();
+  for (const n of g.nodes) {
+    ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
+    for (const i of n.inputs) consumed.add(parseInputRef(i).node);
+  }
+  const placeholders: PlaceholderInfo[] = g.nodes
+    .filter((n) => n.op === 'Placeholder' || n.op === 'PlaceholderWithDefault')
+    .map((n) => {
+      const dtype = n.attr.dtype?.type ?? TfDType.float;
+      const s = n.attr.shape?.shape;
+      const fixed = defaultFeed(n.name, dtype);
+      return { name: n.name, dtype: dtypeName(dtype), shape: s === undefined || s.unknownRank ? undefined : s.dims, ...(fixed !== undefined ? { fixed } : {}) };
+    });
+  const outputs = g.nodes.filter((n) => !consumed.has(n.name) && !NOT_OUTPUTS.has(n.op)).map((n) => ({ name: `${n.name}:0`, op: n.op }));
+  return { nodes: g.nodes.length, ops: [...ops].sort((a, b) => b[1] - a[1]), placeholders, outputs };
+}
+
+export interface ConvertOptions {
+  /** The image placeholder. Default: `input_image`, else the one placeholder not fixed by a feed. */
+  input?: string;
+  /** The tensor to output. Default: `inference/prediction:0`, else the one unconsumed tensor. */
+  output?: string;
+  /** Extra fixed feeds (placeholder name → value); they override the defaults. */
+  feeds?: Record<string, number | boolean>;
+  /** Fixed batch size, or null (default) for a dynamic batch. */
+  batch?: number | null;
+  /** Input size to assume when the placeholder's height/width are unknown. Default 224. */
+  size?: number;
+}
+
+export interface Converted {
+  summary: GraphSummary;
+  folded: FoldedGraph;
+  onnx: OnnxModel;
+  input: { name: string; shape: Dim[] };
+  output: { name: string; onnxName: string; shape: Dim[]; kind: 'classes' | 'probabilities' | 'logits' };
+  feeds: Record<string, number | boolean>;
+}
+
+function withIndex(ref: string): string {
+  return /:\d+$/.test(ref) ? ref : `${ref}:0`;
+}
+
+/** Converts parsed graph bytes to ONNX in memory (no files). */
+export function convertFrozenGraph(g: TfGraph, options: ConvertOptions = {}): Converted {
+  const summary = summarizeGraph(g);
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  const phNames = summary.placeholders.map((p) => p.name);
+  const feeds: Record<string, number | boolean> = {};
+  for (const p of summary.placeholders) if (p.fixed !== undefined) feeds[p.name] = p.fixed;
+  Object.assign(feeds, options.feeds ?? {});
+
+  let input = options.input;
+  if (input === undefined) {
+    const free = summary.placeholders.filter((p) => !(p.name in feeds));
+    if (phNames.includes(DEEPSGUS_INPUT)) input = DEEPSGUS_INPUT;
+    else if (free.length === 1) input = free[0]!.name;
+    else throw graphError(free.length === 0 ? 'the graph has no image placeholder' : `several placeholders could be the image (${free.map((p) => p.name).join(', ')}); choose one with --input`);
+  }
+  input = parseInputRef(input).node;
+  const inNode = byName.get(input);
+  if (inNode === undefined || (inNode.op !== 'Placeholder' && inNode.op !== 'PlaceholderWithDefault')) {
+    throw graphError(`the graph has no placeholder '${input}' (placeholders: ${phNames.join(', ') || 'none'})`);
+  }
+  delete feeds[input];
+
+  let output = options.output;
+  if (output === undefined) {
+    if (byName.has(parseInputRef(DEEPSGUS_OUTPUT).node)) output = DEEPSGUS_OUTPUT;
+    else if (summary.outputs.length === 1) output = summary.outputs[0]!.name;
+    else throw graphError(`the graph has ${summary.outputs.length} candidate outputs (${summary.outputs.slice(0, 8).map((o) => o.name).join(', ')}${summary.outputs.length > 8 ? ', …' : ''}); choose one with --output`);
+  }
+  output = withIndex(output);
+  if (!byName.has(parseInputRef(output).node)) {
+    throw graphError(`the graph has no tensor '${output}' (candidate outputs: ${summary.outputs.map((o) => o.name).join(', ') || 'none'})`);
+  }
+
+  const folded = foldGraph(g, { outputs: [output], feeds, batch: options.batch ?? null });
+  const extra = folded.inputs.filter((i) => i.name !== input);
+  if (extra.length > 0) {
+    throw graphError(`placeholder '${extra[0]!.name}' also feeds '${output}' and has no fixed value; give one with --feed ${extra[0]!.name}=VALUE`);
+  }
+  const inInfo = folded.inputs.find((i) => i.name === input);
+  if (inInfo === undefined) throw graphError(`output '${output}' does not depend on the input '${input}'`);
+  const onnx = writeOnnx(folded);
+  const out = folded.outputs[0]!;
+  const producer = folded.nodes.find((n) => n.name === parseInputRef(out.ref).node);
+  const producerOp = producer?.op === 'Cast' ? folded.nodes.find((n) => n.name === parseInputRef(producer.inputs[0]!).node)?.op : producer?.op;
+  const kind = producerOp === 'ArgMax' ? 'classes' : producerOp === 'Softmax' ? 'probabilities' : 'logits';
+  return {
+    summary,
+    folded,
+    onnx,
+    input: { name: input, shape: inInfo.shape },
+    output: { name: output, onnxName: onnxName(output), shape: out.shape, kind },
+    feeds,
+  };
+}
+
+export interface ImportOptions extends ConvertOptions {
+  /** Model name (folder under modelsDir). Default: from the file name. */
+  name?: string;
+  /** Where models live. */
+  modelsDir: string;
+  /** Also write a TF.js graph model for `--engine tfjs`. Default true. */
+  tfjs?: boolean;
+}
+
+export interface ImportResult extends Converted {
+  modelDir: string;
+  card: ModelCard;
+  /** Milliseconds: parse + fold + write. */
+  ms: number;
+  tfjsModel: string | undefined;
+  /** Non-fatal remarks for the user (e.g. "not a segmentation output"). */
+  notes: string[];
+}
+
+export function defaultModelName(file: string): string {
+  const base = path.basename(file).replace(/\.pb$/i, '').replace(/[._-]?frozen[._-]?(graph)?$/i, '');
+  const name = base === '' || base === 'frozen_graph' ? path.basename(path.dirname(path.resolve(file))) : base;
+  return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'imported-tf';
+}
+
+/** Imports a frozen graph file into `modelsDir/<name>/`. */
+export async function importFrozen(file: string, options: ImportOptions): Promise<ImportResult> {
+  const t0 = performance.now();
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new SgusError(ErrorCode.FileUnreadable, `cannot read the frozen graph: ${describeError(err)}`, { where: file, cause: err });
+  }
+  const g = parseFrozenGraph(bytes, file);
+  let conv: Converted;
+  try {
+    conv = convertFrozenGraph(g, options);
+  } catch (err) {
+    if (err instanceof SgusError) throw new SgusError(err.code, err.message, { where: file, cause: err });
+    throw err;
+  }
+  const notes: string[] = [];
+  const name = options.name ?? defaultModelName(file);
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new SgusError(ErrorCode.InvalidArgument, `--name '${name}' must be letters, digits, '.', '_' or '-'`);
+  const modelDir = path.resolve(options.modelsDir, name);
+  await mkdir(modelDir, { recursive: true });
+  await writeFile(path.join(modelDir, 'model.onnx'), conv.onnx.bytes);
+
+  const s = conv.input.shape;
+  if (s.length !== 4) notes.push(`input '${conv.input.name}' has rank ${s.length}, not an NHWC image: the card is written but the segmenter cannot feed it`);
+  const size = options.size ?? 224;
+  const height = s[1] ?? size;
+  const width = s[2] ?? size;
+  if (s[3] !== 3) notes.push(`input '${conv.input.name}' has ${s[3] ?? '?'} channels; the segmenter feeds RGB (3)`);
+  const outRank = conv.output.shape.length;
+  if (!(conv.output.kind === 'classes' ? outRank === 3 || outRank === 4 : outRank === 4)) notes.push(`output '${conv.output.name}' has shape [${conv.output.shape.map((d) => d ?? 'N').join(',')}], not a per-pixel map: it is not a segmentation model`);
+
+  let tfjsModel: string | undefined;
+  if (options.tfjs ?? true) {
+    try {
+      const folded1 = foldGraph(g, { outputs: [conv.output.name], feeds: conv.feeds, batch: 1 });
+      await writeTfjsModel(folded1, path.join(modelDir, 'tfjs'));
+      tfjsModel = 'tfjs/model.json';
+    } catch (err) {
+      notes.push(`no TF.js model written: ${describeError(err)}`);
+    }
+  }
+
+  const card: ModelCard & { tfjsModel?: string; source?: Record<string, unknown> } = {
+    schema: 1,
+    name,
+    architecture: 'imported-tf',
+    variant: `TensorFlow frozen graph ${path.basename(file)}: ${conv.summary.nodes} nodes, ${conv.folded.nodes.length} after folding`,
+    file: 'model.onnx',
+    format: 'onnx',
+    input: {
+      name: conv.input.name,
+      width,
+      height,
+      channels: 3,
+      channelOrder: 'RGB',
+      layout: 'NHWC',
+      dtype: 'float32',
+      // DeepSGUS feeds 0–255 RGB floats.
+      normalization: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
+    },
+    output: {
+      name: conv.output.onnxName,
+      kind: conv.output.kind,
+      classes: ['background', 'gland'],
+      ...(conv.output.kind !== 'classes' ? { layout: 'NHWC' as const } : {}),
+    },
+    parameters: conv.onnx.parameters,
+    ...(conv.onnx.flops > 0 ? { flopsPerFrame: conv.onnx.flops } : {}),
+    ...(tfjsModel !== undefined ? { tfjsModel } : {}),
+    source: {
+      file: path.basename(file),
+      tensorflowProducer: g.producer,
+      input: conv.input.name,
+      output: conv.output.name,
+      fixedFeeds: conv.feeds,
+      onnxOpset: 13,
+      importedBy: 'sgus import-frozen',
+      date: new Date().toISOString().slice(0, 10),
+    },
+    speed: null,
+  };
+  await writeFile(path.join(modelDir, 'card.json'), `${JSON.stringify(card, null, 2)}\n`);
+  return { ...conv, modelDir, card, ms: performance.now() - t0, tfjsModel, notes };
+}
