@@ -36,6 +36,10 @@ export interface Frame {
   pixels: RgbImage;
   /** Video for viewers, when the stream has viewers / an annotated output. */
   view?: ViewPayload;
+  /** Pixels at the source size, only when an annotated video is written (costly: decoded on request). */
+  full?: RgbImage;
+  /** When every part of the frame had arrived and it left the source, same clock as `captureTs`. */
+  decodedTs?: number;
 }
 
 /** Per-stage timings of one frame, ms. */
