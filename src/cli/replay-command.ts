@@ -1,0 +1,149 @@
+/** `sgus replay FILE|URL`: segment a recorded exam, optional outputs and live viewer. */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, SgusError } from '../errors.js';
+import type { StreamConfig } from '../pipeline/compose.js';
+import { probeVideo } from '../pipeline/probe.js';
+import type { VideoProbe } from '../pipeline/probe.js';
+import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
+import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
+import type { CliCommand } from './command.js';
+import { ProgressBar } from './progress.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, startServer, summaryLine, writeJson } from './stream-options.js';
+
+const help = `
+Usage: sgus replay FILE|URL [--out DIR] [--realtime|--max-speed] [--serve] [--loop] [options]
+
+Segments every frame of a recorded exam (any file or URL FFmpeg reads; audio is ignored).
+Replay is lossless: when inference falls behind, decoding pauses; no frame is skipped.
+
+Options:
+  -o, --out DIR           write <stem>.annotated.mp4 (contours drawn on every frame, H.264),
+                          <stem>.contours.ndjson (one line per frame: index, pts, contours in source
+                          pixels, area, latency) and <stem>.metrics.json (default: no files)
+      --no-video          with --out, skip the annotated video (saves decoding full frames and encoding)
+      --realtime          pace at the file's frame rate, as if live (default with --serve)
+      --max-speed         as fast as the machine allows (default without --serve)
+      --serve             also serve the web viewer and print its URL
+      --loop              replay the file forever (Ctrl-C stops)
+${SERVER_OPTIONS_HELP}
+${PIPELINE_OPTIONS_HELP}
+${MODEL_OPTIONS_HELP}
+
+Ctrl-C stops reading, finishes the frames in flight and finalises every output (playable MP4,
+complete NDJSON). A source that fails (FFmpeg error, stall) ends the replay with exit code 1.
+
+Examples:
+  sgus replay exam.mp4 --out out/
+  sgus replay exam.mp4 --realtime --serve --port 8080
+  sgus replay rtsp://127.0.0.1:8554/exam --max-speed --out out/ --batch 8
+`;
+
+const command: CliCommand = {
+  name: 'replay',
+  summary: 'video mode: segment a recorded exam (file or URL), optional outputs and live viewer',
+  help,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parse(args, {
+      ...MODEL_OPTIONS,
+      ...PIPELINE_OPTIONS,
+      ...SERVER_OPTIONS,
+      out: { type: 'string', short: 'o' },
+      'no-video': { type: 'boolean' },
+      realtime: { type: 'boolean' },
+      'max-speed': { type: 'boolean' },
+      serve: { type: 'boolean' },
+      loop: { type: 'boolean' },
+    });
+    if (positionals.length !== 1) throw new SgusError(ErrorCode.InvalidArgument, `replay takes one FILE or URL, got ${positionals.length} (see --help)`);
+    if (values.realtime === true && values['max-speed'] === true) throw new SgusError(ErrorCode.InvalidArgument, '--realtime and --max-speed exclude each other');
+    const settings = pipelineSettings(values);
+    const source = sourceFromArgument(positionals[0]!);
+    if (source.type === 'device') throw new SgusError(ErrorCode.InvalidArgument, `${source.path} is a capture device: use 'sgus live --device ${source.path}'`);
+    const serve = values.serve === true;
+    const realtime = values.realtime === true || (serve && values['max-speed'] !== true);
+    const loop = values.loop === true;
+
+    let probe: VideoProbe | undefined;
+    if (source.type === 'file' || source.type === 'url') probe = await probeVideo(source.type === 'file' ? source.path : source.url);
+
+    const out = values.out as string | undefined;
+    const stem = path.basename(describeSource(source)).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || 'stream';
+    const outputs: { ndjson?: string; annotated?: string } = {};
+    if (out !== undefined) {
+      await mkdir(out, { recursive: true });
+      outputs.ndjson = path.join(out, `${stem}.contours.ndjson`);
+      if (values['no-video'] !== true) outputs.annotated = path.join(out, `${stem}.annotated.mp4`);
+    }
+
+    const seg = await loadSegmenter(values);
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    let metricsNow: () => import('../pipeline/frame.js').StreamMetrics[] = () => [];
+    try {
+      if (serve) {
+        server = await startServer(values, seg, () => metricsNow());
+        process.stdout.write(`viewer: ${server.url}\n`);
+      }
+      const stream: StreamConfig = { id: 'replay', title: path.basename(describeSource(source)), source, mode: 'replay', realtime, loop, outputs, stallTimeoutS: settings.stallTimeoutS };
+      if (probe !== undefined) stream.probe = probe;
+      const total = !loop && probe?.frames !== undefined ? probe.frames : undefined;
+      const bar = total !== undefined && !settings.quiet ? new ProgressBar(total, { label: 'replay' }) : undefined;
+      let note = '';
+      if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; ${describeSource(source)}${probe !== undefined ? ` ${probe.width}x${probe.height} ${probe.fps} fps ${probe.codec}` : ''}${realtime ? ', real time' : ', max speed'}\n`);
+      const result = await runPipeline(
+        {
+          streams: [stream],
+          segmenter: seg,
+          maxBatchSize: settings.maxBatchSize,
+          maxDelayMs: settings.maxDelayMs,
+          maxAgeMs: settings.maxAgeMs,
+          postprocess: settings.postprocess,
+          ...(server !== undefined ? { hub: server } : {}),
+        },
+        {
+          quiet: settings.quiet,
+          onStart: (p) => {
+            metricsNow = () => p.metrics();
+          },
+          ...(bar !== undefined
+            ? {
+                onFrame: () => bar.tick(note),
+                onStatus: (lines: string[]) => {
+                  note = (lines[0] ?? '').replace(/^replay: /, '').replace(/, frames \d+$/, '');
+                  if (process.stderr.isTTY !== true) process.stderr.write(`${lines[0] ?? ''}\n`);
+                },
+              }
+            : {}),
+        },
+      );
+      bar?.close();
+      const metrics = result.summary?.metrics ?? result.pipeline.metrics();
+      const seconds = result.summary?.seconds ?? 0;
+      if (out !== undefined) {
+        const file = path.join(out, `${stem}.metrics.json`);
+        await writeJson(file, {
+          source: describeSource(source),
+          probe,
+          mode: realtime ? 'realtime' : 'max-speed',
+          model: seg.card.name,
+          engine: seg.engineInfo,
+          settings: { maxBatchSize: settings.maxBatchSize, maxDelayMs: settings.maxDelayMs, postprocess: settings.postprocess },
+          seconds: Math.round(seconds * 1000) / 1000,
+          fps: seconds > 0 ? Math.round(((metrics[0]?.framesOut ?? 0) / seconds) * 100) / 100 : 0,
+          error: result.error?.message,
+          interrupted: result.interrupted,
+          streams: metrics,
+        });
+      }
+      for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
+      if (out !== undefined) process.stderr.write(`sgus: wrote ${[outputs.annotated, outputs.ndjson, path.join(out, `${stem}.metrics.json`)].filter((x) => x !== undefined).join(', ')}\n`);
+      if (result.error !== undefined) throw result.error;
+      return 0;
+    } finally {
+      await server?.close();
+      await seg.close();
+    }
+  },
+};
+
+export default command;

@@ -1,0 +1,168 @@
+/**
+ * Options and run loop shared by the streaming commands (replay, live, serve): pipeline settings,
+ * the viewer server, signals (Ctrl-C drains and finalises), the once-a-second status line.
+ */
+import { writeFile } from 'node:fs/promises';
+import { describeError, ErrorCode, SgusError } from '../errors.js';
+import { Pipeline } from '../pipeline/compose.js';
+import type { PipelineOptions, PipelineSummary } from '../pipeline/compose.js';
+import type { StreamMetrics } from '../pipeline/frame.js';
+import type { PostprocessStageOptions } from '../pipeline/postprocess-stage.js';
+import { renderPrometheus } from '../pipeline/prometheus.js';
+import { createSegmenter } from '../segmenter/segmenter.js';
+import type { Segmenter } from '../segmenter/segmenter.js';
+import { ViewerServer } from '../server/viewer-server.js';
+import { engineOptions, intOption, numberOption } from './args.js';
+import type { OptionSpec } from './args.js';
+
+export const PIPELINE_OPTIONS: OptionSpec = {
+  batch: { type: 'string' },
+  'max-delay': { type: 'string' },
+  'max-age': { type: 'string' },
+  'work-size': { type: 'string' },
+  smooth: { type: 'string' },
+  'ema-alpha': { type: 'string' },
+  threshold: { type: 'string' },
+  simplify: { type: 'string' },
+  'stall-timeout': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+};
+
+export const PIPELINE_OPTIONS_HELP = `Pipeline options:
+      --batch N           most frames per inference call; streams share one batcher (default 4)
+      --max-delay MS      longest a frame waits for a fuller batch (default 8)
+      --max-age MS        live: frames older than this are dropped as stale (default 1000)
+      --work-size N       long side of the size masks and contours are computed at, then scaled to
+                          the source; 0 = full source size, exact but ~140 ms/frame at 1280x720 (default 640)
+      --smooth MODE       temporal smoothing: none | ema (moving average of the probability map) (default none)
+      --ema-alpha A       weight of the newest frame for --smooth ema, in (0,1] (default 0.6)
+      --threshold P       gland probability threshold (default 0.5)
+      --simplify PX       Douglas-Peucker tolerance of contour points in pixels (default 1)
+      --stall-timeout S   no data for S seconds counts as a failure (default 5)
+  -q, --quiet             no progress or status lines`;
+
+export const SERVER_OPTIONS: OptionSpec = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  token: { type: 'string' },
+};
+
+export const SERVER_OPTIONS_HELP = `Viewer options (with --serve):
+      --host ADDR         interface to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)
+      --port N            TCP port, 0 = any free port (default 8080)
+      --token T           token viewers must present (default $SGUS_TOKEN, none if unset)`;
+
+export interface PipelineSettings {
+  maxBatchSize: number;
+  maxDelayMs: number;
+  maxAgeMs: number;
+  postprocess: PostprocessStageOptions;
+  stallTimeoutS: number;
+  quiet: boolean;
+}
+
+export function pipelineSettings(values: Record<string, unknown>): PipelineSettings {
+  const smooth = (values.smooth as string | undefined) ?? 'none';
+  if (smooth !== 'none' && smooth !== 'ema') throw new SgusError(ErrorCode.InvalidArgument, `--smooth must be none or ema, got '${smooth}'`);
+  const alpha = numberOption(values['ema-alpha'], 'ema-alpha', 0, 0.6);
+  if (!(alpha > 0 && alpha <= 1)) throw new SgusError(ErrorCode.InvalidArgument, `--ema-alpha must be in (0, 1], got '${String(values['ema-alpha'])}'`);
+  const threshold = numberOption(values.threshold, 'threshold', 0, 0.5);
+  if (threshold >= 1) throw new SgusError(ErrorCode.InvalidArgument, `--threshold must be below 1, got '${String(values.threshold)}'`);
+  return {
+    maxBatchSize: intOption(values.batch, 'batch', 1, 4),
+    maxDelayMs: numberOption(values['max-delay'], 'max-delay', 0, 8),
+    maxAgeMs: numberOption(values['max-age'], 'max-age', 1, 1000),
+    postprocess: {
+      maxWorkingSize: intOption(values['work-size'], 'work-size', 0, 640),
+      smoothing: smooth,
+      emaAlpha: alpha,
+      threshold,
+      simplify: numberOption(values.simplify, 'simplify', 0, 1),
+    },
+    stallTimeoutS: numberOption(values['stall-timeout'], 'stall-timeout', 0.1, 5),
+    quiet: values.quiet === true,
+  };
+}
+
+export async function loadSegmenter(values: Record<string, unknown>): Promise<Segmenter> {
+  const opts = engineOptions(values);
+  return createSegmenter({ ...opts, fallbackToCpu: true });
+}
+
+export async function startServer(values: Record<string, unknown>, seg: Segmenter, metrics: () => StreamMetrics[]): Promise<ViewerServer> {
+  const port = intOption(values.port, 'port', 0, 8080);
+  if (port > 65535) throw new SgusError(ErrorCode.InvalidArgument, `--port must be <= 65535, got ${port}`);
+  return ViewerServer.start({
+    host: (values.host as string | undefined) ?? '127.0.0.1',
+    port,
+    token: (values.token as string | undefined) ?? process.env.SGUS_TOKEN,
+    metricsText: () => renderPrometheus(metrics()),
+    model: seg.card.name,
+    engine: seg.engineInfo.engine,
+    device: seg.engineInfo.device,
+  });
+}
+
+export interface RunHooks {
+  /** Per-frame callback (progress bar). */
+  onFrame?: () => void;
+  /** Status line every second; when undefined the default line goes to stderr. */
+  onStatus?: (lines: string[]) => void;
+  quiet: boolean;
+  /** The pipeline, as soon as it exists (for /metrics). */
+  onStart?: (pipeline: Pipeline) => void;
+}
+
+/**
+ * Runs a pipeline to its end: SIGINT/SIGTERM stop reading and finalise the outputs (a second signal
+ * exits at once), reconnects and FFmpeg errors are logged one line each.
+ */
+export async function runPipeline(options: PipelineOptions, hooks: RunHooks): Promise<{ pipeline: Pipeline; summary?: PipelineSummary; error?: SgusError; interrupted: boolean }> {
+  const pipeline = new Pipeline(options);
+  hooks.onStart?.(pipeline);
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) {
+      process.stderr.write(`sgus: ${sig} again, exiting now\n`);
+      pipeline.close();
+      process.exit(130);
+    }
+    interrupted = true;
+    process.stderr.write(`\nsgus: ${sig}: stopping, finalising outputs (again to exit now)\n`);
+    void pipeline.stop().catch(() => undefined);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  pipeline.on('log', (line) => process.stderr.write(`sgus: ${line}\n`));
+  if (hooks.onFrame !== undefined) pipeline.on('frame', hooks.onFrame);
+  const status = setInterval(() => {
+    if (hooks.quiet) return;
+    const lines = pipeline.lines();
+    if (hooks.onStatus !== undefined) hooks.onStatus(lines);
+    else for (const l of lines) process.stderr.write(`${l}\n`);
+  }, 1000);
+  status.unref();
+  try {
+    const summary = await pipeline.done;
+    return { pipeline, summary, interrupted };
+  } catch (err) {
+    const e = err instanceof SgusError ? err : new SgusError(ErrorCode.SourceFailure, describeError(err), { cause: err });
+    return { pipeline, error: e, interrupted };
+  } finally {
+    clearInterval(status);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    pipeline.close();
+  }
+}
+
+/** One line per stream for the end of a run. */
+export function summaryLine(m: StreamMetrics, seconds: number): string {
+  const e = m.latency.e2e;
+  const fps = seconds > 0 ? m.framesOut / seconds : 0;
+  return `${m.streamId}: ${m.framesOut} frames in ${seconds.toFixed(1)} s (${fps.toFixed(1)} fps), latency p50 ${e.p50.toFixed(0)} ms p95 ${e.p95.toFixed(0)} ms, inference ${m.latency.inference.p50.toFixed(1)} ms/batch, postprocess ${m.latency.postprocess.p50.toFixed(1)} ms, dropped ${m.dropped}, corrupt ${m.corrupt}`;
+}
+
+export async function writeJson(file: string, value: unknown): Promise<void> {
+  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+}

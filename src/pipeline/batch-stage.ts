@@ -1,0 +1,134 @@
+/**
+ * Dynamic batching: frames from every stream wait in one bounded queue; a batch leaves when the
+ * downstream has room and either `maxBatchSize` frames are waiting or the oldest has waited
+ * `maxDelayMs`. While the engine is busy frames collect, so batches grow exactly when the engine is
+ * the bottleneck and stay small (low latency) otherwise.
+ *
+ * Replay mode is lossless: the sources' flow control keeps the queue under `maxQueue`, and going
+ * over it is an error, never a silent drop. Live mode is latest-frame-wins: each stream keeps at
+ * most `liveQueuePerStream` frames (older ones are dropped and reported), and a frame older than
+ * `maxAgeMs` when its batch forms is dropped as stale, so latency stays bounded.
+ */
+import { Observable } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { ErrorCode, SgusError } from '../errors.js';
+import type { Frame } from './frame.js';
+import type { Batch } from './stage-types.js';
+import { nowTs } from './stage-types.js';
+
+export interface BatchStageOptions {
+  /** Most frames per batch. Default 4. */
+  maxBatchSize?: number;
+  /** Longest a frame waits for a fuller batch, ms. Default 8. */
+  maxDelayMs?: number;
+  /** 'replay' (lossless) or 'live' (latest-frame-wins). Default 'replay'. */
+  mode?: 'replay' | 'live';
+  /** Replay: bound of the queue; exceeding it is an error. Default 256. */
+  maxQueue?: number;
+  /** Live: frames kept per stream. Default 1. */
+  liveQueuePerStream?: number;
+  /** Live: frames older than this (since their bytes arrived) are dropped when a batch forms, ms. Default 1000. */
+  maxAgeMs?: number;
+  /** How many frames the downstream takes now (0 while the engine is busy). Default: always maxBatchSize. */
+  capacity?: () => number;
+  /** Emits when `capacity` may have grown (a batch was inferred, a frame left the sinks). */
+  poke$?: Observable<unknown>;
+  /** Called for every frame dropped (live). */
+  onDrop?: (frame: Frame, reason: 'superseded' | 'stale') => void;
+}
+
+export function batchStage(options: BatchStageOptions = {}): OperatorFunction<Frame, Batch> {
+  const maxBatchSize = options.maxBatchSize ?? 4;
+  const maxDelayMs = options.maxDelayMs ?? 8;
+  const mode = options.mode ?? 'replay';
+  const maxQueue = options.maxQueue ?? 256;
+  const perStream = options.liveQueuePerStream ?? 1;
+  const maxAgeMs = options.maxAgeMs ?? 1000;
+  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new SgusError(ErrorCode.InvalidArgument, `maxBatchSize must be an integer >= 1, got ${String(maxBatchSize)}`, { where: 'batch stage' });
+  if (!(maxDelayMs >= 0)) throw new SgusError(ErrorCode.InvalidArgument, `maxDelayMs must be >= 0, got ${String(maxDelayMs)}`, { where: 'batch stage' });
+  if (mode !== 'replay' && mode !== 'live') throw new SgusError(ErrorCode.InvalidArgument, `mode must be replay or live, got '${String(mode)}'`, { where: 'batch stage' });
+  if (!Number.isInteger(maxQueue) || maxQueue < maxBatchSize) throw new SgusError(ErrorCode.InvalidArgument, `maxQueue must be an integer >= maxBatchSize`, { where: 'batch stage' });
+  if (!Number.isInteger(perStream) || perStream < 1) throw new SgusError(ErrorCode.InvalidArgument, `liveQueuePerStream must be an integer >= 1`, { where: 'batch stage' });
+  if (!(maxAgeMs > 0)) throw new SgusError(ErrorCode.InvalidArgument, `maxAgeMs must be > 0`, { where: 'batch stage' });
+  const capacity = options.capacity ?? (() => maxBatchSize);
+
+  return (frames$) =>
+    new Observable<Batch>((subscriber) => {
+      const queue: { frame: Frame; at: number }[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      let done = false;
+      let finished = false;
+
+      const drop = (frame: Frame, reason: 'superseded' | 'stale'): void => options.onDrop?.(frame, reason);
+
+      const pump = (): void => {
+        if (finished) return;
+        for (;;) {
+          if (queue.length === 0) {
+            if (done) {
+              finished = true;
+              clearTimeout(timer);
+              subscriber.complete();
+            }
+            return;
+          }
+          const room = Math.min(maxBatchSize, capacity());
+          if (room <= 0) return;
+          const now = performance.now();
+          if (mode === 'live') {
+            const wall = nowTs();
+            while (queue.length > 0 && wall - queue[0]!.frame.captureTs > maxAgeMs) drop(queue.shift()!.frame, 'stale');
+            if (queue.length === 0) continue;
+          }
+          const waited = now - queue[0]!.at;
+          // Full batch, waited long enough, or the input ended: go. Otherwise wait for more frames.
+          if (queue.length < room && waited < maxDelayMs && !done) {
+            if (timer === undefined) {
+              timer = setTimeout(() => {
+                timer = undefined;
+                pump();
+              }, Math.max(0, maxDelayMs - waited));
+            }
+            return;
+          }
+          clearTimeout(timer);
+          timer = undefined;
+          const taken = queue.splice(0, room).map((q) => q.frame);
+          subscriber.next({ frames: taken, formedTs: nowTs() });
+        }
+      };
+
+      const pokeSub = options.poke$?.subscribe(() => pump());
+      const sub = frames$.subscribe({
+        next(frame) {
+          if (mode === 'live') {
+            let mine = 0;
+            for (const q of queue) if (q.frame.streamId === frame.streamId) mine++;
+            while (mine >= perStream) {
+              const k = queue.findIndex((q) => q.frame.streamId === frame.streamId);
+              drop(queue.splice(k, 1)[0]!.frame, 'superseded');
+              mine--;
+            }
+          } else if (queue.length >= maxQueue) {
+            subscriber.error(new SgusError(ErrorCode.InvalidArgument, `batch queue over its bound of ${maxQueue} frames (source flow control missing)`, { where: `batch stage, stream ${frame.streamId}` }));
+            return;
+          }
+          queue.push({ frame, at: performance.now() });
+          pump();
+        },
+        error(err: unknown) {
+          clearTimeout(timer);
+          subscriber.error(err);
+        },
+        complete() {
+          done = true;
+          pump();
+        },
+      });
+      return () => {
+        clearTimeout(timer);
+        sub.unsubscribe();
+        pokeSub?.unsubscribe();
+      };
+    });
+}

@@ -1,0 +1,343 @@
+/**
+ * The one place the streaming pipeline is wired:
+ *
+ *   FFmpeg sources ─merge─▶ batch ─▶ inference (one Segmenter) ─▶ postprocess ─▶ per-stream file
+ *   sinks (NDJSON, annotated MP4) ─▶ viewer hub ─▶ metrics / flow-control release
+ *
+ * Flow control is a credit loop closed here: a frame holds a credit from the moment its source
+ * emits it until it leaves the last sink (or is dropped); in replay mode a source pauses FFmpeg when
+ * its credits are out. The batcher lets a batch go only while the engine is idle and fewer than
+ * `maxInFlight` frames are between the batcher and the sinks. Nothing in the pipeline grows without
+ * bound.
+ */
+import { EMPTY, Subject, catchError, groupBy, merge, mergeMap, tap } from 'rxjs';
+import type { Observable, OperatorFunction, Subscription } from 'rxjs';
+import { describeError, ErrorCode, isSgusError, SgusError } from '../errors.js';
+import type { Segmenter } from '../segmenter/segmenter.js';
+import { TypedEmitter } from '../typed-emitter.js';
+import { annotatedVideoSink } from './annotated-video-sink.js';
+import { batchStage } from './batch-stage.js';
+import { FfmpegSource } from './ffmpeg-source.js';
+import type { SourceStarted, ViewMode } from './ffmpeg-source.js';
+import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from './frame.js';
+import { inferenceStage } from './inference-stage.js';
+import { ndjsonSink } from './ndjson-sink.js';
+import { postprocessStage } from './postprocess-stage.js';
+import type { PostprocessStageOptions } from './postprocess-stage.js';
+import type { VideoProbe } from './probe.js';
+import type { SourceSpec } from './source-spec.js';
+import { nowTs } from './stage-types.js';
+import { StreamMetricsCollector } from './stream-metrics.js';
+import { viewerSink } from './viewer-sink.js';
+
+/** One stream of a pipeline. */
+export interface StreamConfig {
+  /** Stream id (preset name, 'replay', 'live'). */
+  id: string;
+  /** Label for viewers. Default: the id. */
+  title?: string;
+  source: SourceSpec;
+  /** Default 'replay'. */
+  mode?: 'replay' | 'live';
+  /** Read a file at its frame rate. Default false. */
+  realtime?: boolean;
+  /** Loop a file. Default false. */
+  loop?: boolean;
+  /** ffprobe facts of a file, when probed (enables H.264 pass-through and progress). */
+  probe?: VideoProbe;
+  /** Output files of this stream. Default: none. */
+  outputs?: { ndjson?: string; annotated?: string };
+  /** Viewer video codec when a hub is attached: 'auto' (H.264 pass-through or libx264) or 'jpeg'. Default 'auto'. */
+  viewCodec?: 'auto' | 'jpeg';
+  /** Seconds without data before the source counts as stalled. Default 5. */
+  stallTimeoutS?: number;
+  /** Live reconnect backoff, ms. Defaults 500 and 10000. */
+  reconnectInitialMs?: number;
+  reconnectMaxMs?: number;
+}
+
+export interface PipelineOptions {
+  streams: StreamConfig[];
+  /** The model every stream shares. */
+  segmenter: Segmenter;
+  /** Most frames per engine call. Default 4. */
+  maxBatchSize?: number;
+  /** Longest a frame waits for a fuller batch, ms. Default 8. */
+  maxDelayMs?: number;
+  /** Live: frames older than this are dropped as stale, ms. Default 1000. */
+  maxAgeMs?: number;
+  /** Post-processing (threshold, working size, smoothing). */
+  postprocess?: PostprocessStageOptions;
+  /** Viewer hub; when set, viewer video is decoded and every result is published. Default none. */
+  hub?: ViewerHubPort;
+  /** A failing stream ends alone (serve) instead of failing the pipeline (replay CLI). Default false. */
+  isolateFailures?: boolean;
+  /** Period of metrics events and hub metrics, ms. Default 1000. */
+  metricsIntervalMs?: number;
+}
+
+export interface PipelineEvents {
+  /** A source opened (again, after a reconnect). */
+  started: [streamId: string, info: SourceStarted];
+  frame: [result: FrameResult];
+  metrics: [metrics: StreamMetrics[]];
+  reconnecting: [streamId: string, info: { attempt: number; delayMs: number; reason: string }];
+  /** A stream ended; `error` when it failed. */
+  streamEnded: [streamId: string, reason: string, error?: SgusError];
+  /** FFmpeg warnings, corrupt frames, hub errors: one line each. */
+  log: [line: string];
+}
+
+export interface PipelineSummary {
+  metrics: StreamMetrics[];
+  seconds: number;
+}
+
+interface StreamState {
+  config: StreamConfig;
+  source: FfmpegSource;
+  metrics: StreamMetricsCollector;
+  added: boolean;
+}
+
+export class Pipeline extends TypedEmitter<PipelineEvents> {
+  readonly #o: PipelineOptions;
+  readonly #streams = new Map<string, StreamState>();
+  readonly #done: Promise<PipelineSummary>;
+  #subscription: Subscription | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #stopping = false;
+  readonly #t0 = performance.now();
+
+  constructor(options: PipelineOptions) {
+    super();
+    if (options === undefined || !Array.isArray(options.streams) || options.streams.length === 0) throw new SgusError(ErrorCode.InvalidArgument, 'a pipeline needs at least one stream', { where: 'pipeline' });
+    if (options.segmenter === undefined) throw new SgusError(ErrorCode.InvalidArgument, 'a pipeline needs a segmenter', { where: 'pipeline' });
+    const ids = new Set<string>();
+    for (const s of options.streams) {
+      if (typeof s.id !== 'string' || s.id === '') throw new SgusError(ErrorCode.InvalidArgument, 'every stream needs an id', { where: 'pipeline' });
+      if (ids.has(s.id)) throw new SgusError(ErrorCode.InvalidArgument, `stream id '${s.id}' used twice`, { where: 'pipeline' });
+      ids.add(s.id);
+    }
+    this.#o = options;
+    const maxBatchSize = options.maxBatchSize ?? 4;
+    const seg = options.segmenter;
+    for (const cfg of options.streams) {
+      const mode = cfg.mode ?? 'replay';
+      const view: ViewMode = options.hub !== undefined ? (cfg.viewCodec === 'jpeg' ? 'jpeg' : 'auto') : 'none';
+      const src = new FfmpegSource({
+        streamId: cfg.id,
+        source: cfg.source,
+        mode,
+        modelWidth: seg.card.input.width,
+        modelHeight: seg.card.input.height,
+        realtime: cfg.realtime ?? false,
+        loop: cfg.loop ?? false,
+        view,
+        fullFrames: cfg.outputs?.annotated !== undefined,
+        ...(cfg.probe !== undefined ? { known: cfg.probe } : {}),
+        // Enough credits for a full batch waiting while two are in flight.
+        highWaterMark: maxBatchSize * 3,
+        stallTimeoutS: cfg.stallTimeoutS ?? 5,
+        reconnectInitialMs: cfg.reconnectInitialMs ?? 500,
+        reconnectMaxMs: cfg.reconnectMaxMs ?? 10_000,
+      });
+      const metrics = new StreamMetricsCollector({ streamId: cfg.id, model: seg.card.name, engine: seg.engineInfo.engine, device: seg.engineInfo.device });
+      this.#streams.set(cfg.id, { config: cfg, source: src, metrics, added: false });
+    }
+    this.#done = this.#run(maxBatchSize);
+  }
+
+  /** Resolves when every stream has ended and every output is finalised; rejects on a fatal error (outputs finalised first). */
+  get done(): Promise<PipelineSummary> {
+    return this.#done;
+  }
+
+  metrics(): StreamMetrics[] {
+    return [...this.#streams.values()].map((s) => {
+      s.metrics.corrupt = s.source.corrupt;
+      return s.metrics.snapshot();
+    });
+  }
+
+  /** One console line per stream. */
+  lines(): string[] {
+    return [...this.#streams.values()].map((s) => {
+      s.metrics.corrupt = s.source.corrupt;
+      return s.metrics.line();
+    });
+  }
+
+  source(streamId: string): FfmpegSource | undefined {
+    return this.#streams.get(streamId)?.source;
+  }
+
+  /** Stops reading, lets frames in flight through, finalises every output. Safe to call twice. */
+  async stop(): Promise<PipelineSummary> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      for (const s of this.#streams.values()) s.source.close();
+    }
+    return this.#done;
+  }
+
+  /** Stops at once (sinks still finalise on teardown). Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (const s of this.#streams.values()) s.source.close();
+    this.#subscription?.unsubscribe();
+  }
+
+  #run(maxBatchSize: number): Promise<PipelineSummary> {
+    const o = this.#o;
+    const hub = o.hub;
+    const poke = new Subject<void>();
+    const maxInFlight = maxBatchSize * 2;
+    let engineBusy = false;
+    let inFlight = 0;
+    const isolate = o.isolateFailures ?? false;
+
+    const streamOf = (id: string): StreamState => this.#streams.get(id)!;
+    const sources: Observable<Frame>[] = [...this.#streams.values()].map((st) => {
+      const { source, metrics, config } = st;
+      source.on('started', (info) => {
+        this.emit('started', config.id, info);
+        if (hub !== undefined && !st.added) {
+          st.added = true;
+          const si: StreamInfo = { id: config.id, title: config.title ?? config.id, kind: source.mode, width: info.width, height: info.height, fps: info.fps, codec: info.viewCodec ?? 'h264' };
+          try {
+            hub.addStream(si);
+          } catch (err) {
+            this.emit('log', `${config.id}: viewer hub refused the stream: ${describeError(err)}`);
+          }
+        }
+      });
+      source.on('reconnecting', (info) => {
+        this.emit('reconnecting', config.id, info);
+        this.emit('log', `${config.id}: source lost (${info.reason}); reconnecting in ${(info.delayMs / 1000).toFixed(1)} s (attempt ${info.attempt})`);
+      });
+      source.on('corrupt', (info) => this.emit('log', `${config.id}: corrupt frame skipped (${info.reason})`));
+      source.on('log', (line) => {
+        if (/error|corrupt|invalid|missing/i.test(line)) this.emit('log', `${config.id}: ffmpeg: ${line}`);
+      });
+      const ended = (reason: string, error?: SgusError): void => {
+        this.emit('streamEnded', config.id, reason, error);
+        if (hub !== undefined) {
+          try {
+            hub.endStream(config.id, reason);
+          } catch {
+            // The hub may already be closed.
+          }
+        }
+      };
+      let f$ = source.frames().pipe(
+        tap({
+          next: () => metrics.frameIn(),
+          complete: () => ended(this.#stopping ? 'stopped' : 'end of stream'),
+        }),
+      );
+      f$ = f$.pipe(
+        catchError((err: unknown) => {
+          const e = isSgusError(err) ? err : new SgusError(ErrorCode.SourceFailure, describeError(err), { where: config.id, cause: err });
+          ended(e.message, e);
+          if (isolate) {
+            this.emit('log', `${config.id}: ${e.message}`);
+            return EMPTY;
+          }
+          throw e;
+        }),
+      );
+      return f$;
+    });
+
+    const fileSinks = (id: string): OperatorFunction<FrameResult, FrameResult>[] => {
+      const st = streamOf(id);
+      const out = st.config.outputs ?? {};
+      const ops: OperatorFunction<FrameResult, FrameResult>[] = [];
+      if (out.ndjson !== undefined) ops.push(ndjsonSink({ path: out.ndjson }));
+      if (out.annotated !== undefined) ops.push(annotatedVideoSink({ path: out.annotated, fps: st.config.probe?.fps ?? st.source.info?.fps ?? 25 }));
+      return ops;
+    };
+
+    const segmented$ = merge(...sources).pipe(
+      batchStage({
+        maxBatchSize,
+        maxDelayMs: o.maxDelayMs ?? 8,
+        mode: [...this.#streams.values()].every((s) => s.source.mode === 'replay') ? 'replay' : 'live',
+        maxAgeMs: o.maxAgeMs ?? 1000,
+        capacity: () => (engineBusy ? 0 : Math.max(0, maxInFlight - inFlight)),
+        poke$: poke,
+        onDrop: (frame) => {
+          const st = streamOf(frame.streamId);
+          st.metrics.dropped++;
+          st.source.release();
+        },
+      }),
+      tap((batch) => {
+        inFlight += batch.frames.length;
+      }),
+      inferenceStage({
+        model: o.segmenter,
+        onBusy: () => {
+          engineBusy = true;
+        },
+        onIdle: () => {
+          engineBusy = false;
+          poke.next();
+        },
+      }),
+      postprocessStage(o.postprocess ?? {}),
+      groupBy((r) => r.frame.streamId),
+      mergeMap((group) => {
+        const ops = fileSinks(group.key);
+        return ops.reduce<Observable<FrameResult>>((acc, op) => acc.pipe(op), group);
+      }),
+    );
+    const results$ = hub !== undefined ? segmented$.pipe(viewerSink({ hub, onError: (e) => this.emit('log', e.message) })) : segmented$;
+
+    return new Promise<PipelineSummary>((resolve, reject) => {
+      this.#timer = setInterval(() => {
+        const m = this.metrics();
+        this.emit('metrics', m);
+        if (hub !== undefined) {
+          for (const x of m) {
+            try {
+              hub.publishMetrics(x);
+            } catch {
+              // A closed hub does not stop the pipeline.
+            }
+          }
+        }
+      }, o.metricsIntervalMs ?? 1000);
+      this.#timer.unref();
+      const finish = (): PipelineSummary => {
+        clearInterval(this.#timer);
+        this.#closed = true;
+        for (const s of this.#streams.values()) s.source.close();
+        return { metrics: this.metrics(), seconds: (performance.now() - this.#t0) / 1000 };
+      };
+      this.#subscription = results$.subscribe({
+        next: (r) => {
+          const end = nowTs();
+          r.timings.send = Math.max(0, end - r.doneTs);
+          const st = streamOf(r.frame.streamId);
+          st.metrics.frameOut(r, end);
+          inFlight--;
+          // Release the big buffers early; sinks are done with them.
+          delete r.frame.full;
+          st.source.release();
+          this.emit('frame', r);
+          poke.next();
+        },
+        error: (err: unknown) => {
+          finish();
+          reject(isSgusError(err) ? err : new SgusError(ErrorCode.SourceFailure, describeError(err), { where: 'pipeline', cause: err }));
+        },
+        complete: () => resolve(finish()),
+      });
+    });
+  }
+}

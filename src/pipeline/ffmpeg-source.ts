@@ -1,0 +1,565 @@
+/**
+ * One FFmpeg process per stream, scaling in its own process (not in JavaScript), with up to three
+ * outputs from the same decode:
+ *   pipe:1  raw RGB24 at the model's input size, for inference (always);
+ *   pipe:3  video for viewers: the source's H.264 passed through (Annex B, an AUD before every
+ *           picture) when it has no B-frames, else low-latency libx264, or MJPEG (only when asked);
+ *   pipe:4  raw RGB24 at the source size, for the annotated video (only when asked).
+ * The parts of one picture are joined by their order on each pipe into one `Frame`.
+ *
+ * Flow control: in replay mode at most `highWaterMark` frames are out (emitted and not yet
+ * `release()`d); beyond that every pipe is paused, FFmpeg blocks on its writes and decoding stops,
+ * so nothing is lost and nothing grows. In live mode nothing pauses (the batcher keeps the latest
+ * frames). A live source whose FFmpeg dies or stalls restarts with exponential backoff; a replay
+ * source reports a fatal error instead.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { Observable } from 'rxjs';
+import type { Subscriber } from 'rxjs';
+import type { RgbImage } from '../core/image.js';
+import { ErrorCode, SgusError } from '../errors.js';
+import { TypedEmitter } from '../typed-emitter.js';
+import type { Frame, ViewPayload } from './frame.js';
+import { AnnexBSplitter } from './h264-annexb.js';
+import type { AccessUnit } from './h264-annexb.js';
+import { describeSource, ffmpegInputArgs, isNetwork } from './source-spec.js';
+import type { SourceSpec } from './source-spec.js';
+
+export type ViewMode = 'none' | 'auto' | 'h264' | 'jpeg';
+
+/** Options of an FFmpeg source. */
+export interface FfmpegSourceOptions {
+  /** Stream id put on every frame. Default 'replay' or 'live' (the mode). */
+  streamId?: string;
+  source: SourceSpec;
+  /** 'replay': lossless, paused when behind, failure is fatal. 'live': never paused, reconnects. Default 'replay'. */
+  mode?: 'replay' | 'live';
+  /** Model input size FFmpeg scales to. Default 224×224. */
+  modelWidth?: number;
+  modelHeight?: number;
+  /** Read a file at its frame rate. Default false. */
+  realtime?: boolean;
+  /** Loop a file forever. Default false. */
+  loop?: boolean;
+  /** Viewer video: 'auto' passes H.264 through when possible else libx264; 'none' saves the CPU. Default 'none'. */
+  view?: ViewMode;
+  /** Also decode full-size RGB frames (for the annotated video). Default false. */
+  fullFrames?: boolean;
+  /** Source facts known beforehand (ffprobe of a file): size, rate, codec, B-frames. Default: read from FFmpeg's log. */
+  known?: { width: number; height: number; fps: number; codec: string; hasBFrames: boolean };
+  /** Replay: frames out before decoding pauses. Default 8. */
+  highWaterMark?: number;
+  /** No data for this many seconds (while not paused) is a failure. Default 5. */
+  stallTimeoutS?: number;
+  /** Live: first reconnect delay, ms; doubles per failed try. Default 500. */
+  reconnectInitialMs?: number;
+  /** Live: longest reconnect delay, ms. Default 10000. */
+  reconnectMaxMs?: number;
+  /** Live: give up after this many consecutive failed tries. Default Infinity. */
+  maxReconnects?: number;
+  /** FFmpeg binary. Default $FFMPEG_PATH or 'ffmpeg'. */
+  ffmpegPath?: string;
+}
+
+export interface SourceStarted {
+  width: number;
+  height: number;
+  fps: number;
+  codec: string;
+  viewCodec: 'h264' | 'jpeg' | undefined;
+  viewMode: 'copy' | 'encode' | 'none';
+  /** Which run this is (0 = first start, then one per reconnect). */
+  run: number;
+}
+
+export interface SourceEvents {
+  started: [info: SourceStarted];
+  reconnecting: [info: { attempt: number; delayMs: number; reason: string }];
+  corrupt: [info: { reason: string }];
+  /** An FFmpeg warning or error line (bounded: at most a few per second are relayed). */
+  log: [line: string];
+  ended: [reason: string];
+}
+
+interface Partial {
+  firstByteTs: number;
+  pixels?: Buffer;
+}
+
+interface Run {
+  proc: ChildProcess;
+  pipes: Readable[];
+  info?: SourceStarted;
+  exited: boolean;
+}
+
+/** Every FFmpeg this process started and has not seen exit, killed if the process exits first. */
+const LIVE_PROCESSES = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(proc: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const p of LIVE_PROCESSES) p.kill('SIGKILL');
+    });
+  }
+  LIVE_PROCESSES.add(proc);
+  proc.once('exit', () => LIVE_PROCESSES.delete(proc));
+}
+
+/** How many FFmpeg processes started here are still running (tests check for leaks). */
+export function runningFfmpegCount(): number {
+  return LIVE_PROCESSES.size;
+}
+
+export class FfmpegSource extends TypedEmitter<SourceEvents> {
+  readonly streamId: string;
+  readonly mode: 'replay' | 'live';
+  readonly #o: Required<Omit<FfmpegSourceOptions, 'known' | 'streamId' | 'mode'>>;
+  readonly #known: FfmpegSourceOptions['known'];
+  readonly #where: string;
+  #subscriber: Subscriber<Frame> | undefined;
+  #run: Run | undefined;
+  #runCount = 0;
+  #failures = 0;
+  #closed = false;
+  #paused = false;
+  #outstanding = 0;
+  #nextIndex = 0;
+  #corrupt = 0;
+  #lastDataTs = 0;
+  #stallTimer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  // Join queues, bounded by the pause logic (replay) or by dropping (live).
+  #model: { ts: number; pixels: Buffer }[] = [];
+  #full: Buffer[] = [];
+  #views: ViewPayload[] = [];
+  #stderrTail: string[] = [];
+
+  constructor(options: FfmpegSourceOptions) {
+    super();
+    if (options === null || typeof options !== 'object' || options.source === undefined) {
+      throw new SgusError(ErrorCode.InvalidArgument, 'FfmpegSource needs a source');
+    }
+    this.mode = options.mode ?? 'replay';
+    if (this.mode !== 'replay' && this.mode !== 'live') throw new SgusError(ErrorCode.InvalidArgument, `mode must be replay or live, got '${String(options.mode)}'`);
+    this.streamId = options.streamId ?? this.mode;
+    this.#o = {
+      source: options.source,
+      modelWidth: options.modelWidth ?? 224,
+      modelHeight: options.modelHeight ?? 224,
+      realtime: options.realtime ?? false,
+      loop: options.loop ?? false,
+      view: options.view ?? 'none',
+      fullFrames: options.fullFrames ?? false,
+      highWaterMark: options.highWaterMark ?? 8,
+      stallTimeoutS: options.stallTimeoutS ?? 5,
+      reconnectInitialMs: options.reconnectInitialMs ?? 500,
+      reconnectMaxMs: options.reconnectMaxMs ?? 10_000,
+      maxReconnects: options.maxReconnects ?? Infinity,
+      ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg',
+    };
+    this.#known = options.known;
+    this.#where = `${this.streamId} (${describeSource(options.source)})`;
+    const o = this.#o;
+    for (const [k, v, min] of [['modelWidth', o.modelWidth, 8], ['modelHeight', o.modelHeight, 8], ['highWaterMark', o.highWaterMark, 1]] as const) {
+      if (!Number.isInteger(v) || v < min) throw new SgusError(ErrorCode.InvalidArgument, `${k} must be an integer >= ${min}, got ${String(v)}`, { where: this.#where });
+    }
+    if (!(o.stallTimeoutS > 0)) throw new SgusError(ErrorCode.InvalidArgument, `stallTimeoutS must be > 0`, { where: this.#where });
+    if (!['none', 'auto', 'h264', 'jpeg'].includes(o.view)) throw new SgusError(ErrorCode.InvalidArgument, `view must be none, auto, h264 or jpeg, got '${o.view}'`, { where: this.#where });
+  }
+
+  /** Short reads and undecodable frames skipped so far. */
+  get corrupt(): number {
+    return this.#corrupt;
+  }
+
+  /** Facts of the current run (size, rate), once FFmpeg has opened the input. */
+  get info(): SourceStarted | undefined {
+    return this.#run?.info;
+  }
+
+  /** The frames. Starts FFmpeg on subscription; unsubscribing stops it. One subscriber at a time. */
+  frames(): Observable<Frame> {
+    return new Observable<Frame>((subscriber) => {
+      if (this.#subscriber !== undefined || this.#closed) {
+        subscriber.error(new SgusError(ErrorCode.InvalidArgument, 'source already started or closed', { where: this.#where }));
+        return undefined;
+      }
+      this.#subscriber = subscriber;
+      this.#start();
+      return () => this.close();
+    });
+  }
+
+  /** A frame left the pipeline (sent, written or dropped): one more may be decoded. */
+  release(n = 1): void {
+    this.#outstanding = Math.max(0, this.#outstanding - n);
+    if (this.#paused && this.#outstanding < this.#o.highWaterMark) this.#setPaused(false);
+  }
+
+  /** Stops FFmpeg and completes the stream. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    this.#stopRun();
+    const s = this.#subscriber;
+    this.#subscriber = undefined;
+    s?.complete();
+  }
+
+  #viewPlan(info: { codec: string; hasBFrames: boolean }): { mode: 'copy' | 'encode' | 'none'; codec: 'h264' | 'jpeg' | undefined } {
+    const v = this.#o.view;
+    if (v === 'none') return { mode: 'none', codec: undefined };
+    if (v === 'jpeg') return { mode: 'encode', codec: 'jpeg' };
+    // Pass-through only when packet order = picture order, so AU k pairs with decoded frame k.
+    if (info.codec === 'h264' && !info.hasBFrames && this.#o.source.type !== 'url') return { mode: 'copy', codec: 'h264' };
+    return { mode: 'encode', codec: 'h264' };
+  }
+
+  #args(plan: { mode: 'copy' | 'encode' | 'none'; codec: 'h264' | 'jpeg' | undefined }, fps: number): string[] {
+    const o = this.#o;
+    const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
+    args.push(...ffmpegInputArgs(o.source, { realtime: o.realtime, loop: o.loop, ioTimeoutS: o.stallTimeoutS }));
+    args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-vf', `scale=${o.modelWidth}:${o.modelHeight}:flags=bilinear`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
+    if (plan.mode === 'copy') {
+      args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb,h264_metadata=aud=insert', '-f', 'h264', 'pipe:3');
+    } else if (plan.mode === 'encode' && plan.codec === 'h264') {
+      const gop = Math.max(1, Math.round(fps * 2));
+      args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', String(gop), '-bsf:v', 'h264_metadata=aud=insert', '-f', 'h264', 'pipe:3');
+    } else if (plan.mode === 'encode' && plan.codec === 'jpeg') {
+      args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:3');
+    }
+    if (o.fullFrames) args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:4');
+    return args;
+  }
+
+  #start(): void {
+    if (this.#closed) return;
+    const o = this.#o;
+    const known = this.#known;
+    // Without probe facts, a live network source gets a re-encoded view (safe for any codec).
+    const plan = this.#viewPlan(known ?? { codec: 'unknown', hasBFrames: true });
+    const args = this.#args(plan, known?.fps ?? 25);
+    const proc = spawn(o.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    track(proc);
+    const run: Run = { proc, pipes: [], exited: false };
+    this.#run = run;
+    const thisRun = this.#runCount++;
+    this.#model = [];
+    this.#full = [];
+    this.#views = [];
+    this.#stderrTail = [];
+    this.#lastDataTs = performance.now();
+    let failure: string | undefined;
+
+    const setInfo = (width: number, height: number, fps: number, codec: string): void => {
+      if (run.info !== undefined) return;
+      run.info = { width, height, fps, codec, viewCodec: plan.codec, viewMode: plan.mode, run: thisRun };
+      this.emit('started', run.info);
+      this.#drain();
+    };
+    if (known !== undefined) setInfo(known.width, known.height, known.fps, known.codec);
+
+    // stderr: input facts (before 'Output #0'), and a bounded tail for error messages.
+    let inInput = true;
+    let lineBuf = '';
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (text: string) => {
+      lineBuf += text;
+      if (lineBuf.length > 65536) lineBuf = lineBuf.slice(-65536);
+      let nl: number;
+      while ((nl = lineBuf.indexOf('\n')) >= 0) {
+        const line = lineBuf.slice(0, nl).replace(/\r/g, '').trimEnd();
+        lineBuf = lineBuf.slice(nl + 1);
+        if (line === '') continue;
+        if (/^(Output #|Stream mapping)/.test(line)) inInput = false;
+        if (inInput && run.info === undefined) {
+          const m = /Stream #0:\d+.*?: Video: (\w+).*?\s(\d{2,5})x(\d{2,5})/.exec(line);
+          if (m !== null) {
+            const fm = /([\d.]+) fps/.exec(line) ?? /([\d.]+)k? tbr/.exec(line);
+            const fps = fm !== null ? Number(fm[1]) : 25;
+            setInfo(Number(m[2]), Number(m[3]), Number.isFinite(fps) && fps > 0 && fps < 1000 ? fps : 25, m[1]!);
+          }
+          continue;
+        }
+        if (inInput || /^\s/.test(line) || /^(Press \[q\]|video:|frame=)/.test(line)) continue;
+        this.#stderrTail.push(line);
+        if (this.#stderrTail.length > 8) this.#stderrTail.shift();
+        this.emit('log', line);
+      }
+    });
+
+    // pipe:1, model pixels.
+    const modelBytes = o.modelWidth * o.modelHeight * 3;
+    let cur: Buffer | undefined;
+    let filled = 0;
+    let firstTs = 0;
+    const stdout = proc.stdout!;
+    stdout.on('data', (chunk: Buffer) => {
+      this.#lastDataTs = performance.now();
+      let off = 0;
+      while (off < chunk.length) {
+        if (cur === undefined) {
+          cur = Buffer.allocUnsafe(modelBytes);
+          filled = 0;
+          firstTs = performance.timeOrigin + performance.now();
+        }
+        const n = Math.min(modelBytes - filled, chunk.length - off);
+        chunk.copy(cur, filled, off, off + n);
+        filled += n;
+        off += n;
+        if (filled === modelBytes) {
+          this.#model.push({ ts: firstTs, pixels: cur });
+          cur = undefined;
+        }
+      }
+      this.#drain();
+    });
+    run.pipes.push(stdout);
+
+    // pipe:3, viewer video.
+    const viewPipe = proc.stdio[3] as Readable;
+    if (plan.mode !== 'none') {
+      const splitter = plan.codec === 'h264' ? new AnnexBSplitter() : new JpegSplitter();
+      const onUnits = (units: AccessUnit[]): void => {
+        for (const u of units) {
+          const w = run.info?.width ?? 0;
+          const h = run.info?.height ?? 0;
+          const p: ViewPayload = { codec: plan.codec!, key: plan.codec === 'jpeg' ? true : u.key, data: u.data, width: w, height: h };
+          if (u.codecString !== undefined) p.codecString = u.codecString;
+          this.#views.push(p);
+        }
+      };
+      viewPipe.on('data', (chunk: Buffer) => {
+        onUnits(splitter.push(chunk));
+        this.#drain();
+      });
+      viewPipe.on('end', () => {
+        onUnits(splitter.flush());
+        this.#drain();
+      });
+      run.pipes.push(viewPipe);
+    } else {
+      viewPipe.resume();
+    }
+
+    // pipe:4, full-size pixels.
+    const fullPipe = proc.stdio[4] as Readable;
+    let fcur: Buffer | undefined;
+    let ffilled = 0;
+    const pendingFull: Buffer[] = [];
+    const takeFull = (chunk: Buffer): void => {
+      const info = run.info;
+      if (info === undefined) {
+        // Size not known yet: hold the bytes (bounded by FFmpeg blocking on the paused pipe).
+        pendingFull.push(chunk);
+        return;
+      }
+      const bytes = info.width * info.height * 3;
+      let off = 0;
+      while (off < chunk.length) {
+        if (fcur === undefined) {
+          fcur = Buffer.allocUnsafe(bytes);
+          ffilled = 0;
+        }
+        const n = Math.min(bytes - ffilled, chunk.length - off);
+        chunk.copy(fcur, ffilled, off, off + n);
+        ffilled += n;
+        off += n;
+        if (ffilled === bytes) {
+          this.#full.push(fcur);
+          fcur = undefined;
+        }
+      }
+    };
+    if (o.fullFrames) {
+      fullPipe.on('data', (chunk: Buffer) => {
+        if (run.info !== undefined && pendingFull.length > 0) for (const c of pendingFull.splice(0)) takeFull(c);
+        takeFull(chunk);
+        this.#drain();
+      });
+      run.pipes.push(fullPipe);
+    } else {
+      fullPipe.resume();
+    }
+    this.once('started', () => {
+      if (pendingFull.length > 0) for (const c of pendingFull.splice(0)) takeFull(c);
+      this.#drain();
+    });
+
+    for (const p of run.pipes) p.on('error', () => undefined);
+    if (this.#paused) for (const p of run.pipes) p.pause();
+
+    // Stall watchdog: no bytes for stallTimeoutS while reading.
+    clearInterval(this.#stallTimer);
+    this.#stallTimer = setInterval(() => {
+      if (this.#paused || run.exited) {
+        this.#lastDataTs = performance.now();
+        return;
+      }
+      if (performance.now() - this.#lastDataTs > o.stallTimeoutS * 1000) {
+        failure = `no data for ${o.stallTimeoutS} s`;
+        proc.kill('SIGKILL');
+      }
+    }, Math.min(1000, o.stallTimeoutS * 250));
+    this.#stallTimer.unref();
+
+    proc.once('error', (err) => {
+      failure = `cannot start ffmpeg (${err.message})`;
+    });
+    // 'close' fires after every pipe has ended, so all data is in.
+    proc.once('close', (code, signal) => {
+      run.exited = true;
+      clearInterval(this.#stallTimer);
+      if (this.#run !== run || this.#closed) return;
+      if (cur !== undefined && filled > 0) {
+        this.#corrupt++;
+        this.emit('corrupt', { reason: `short read: ${filled} of ${modelBytes} bytes at the end of the stream` });
+      }
+      this.#drain(true);
+      const tail = this.#stderrTail.filter((l) => !/^(\[.*?\] )?(Last message repeated|\s*$)/.test(l)).pop();
+      const reason =
+        failure ?? (code === 0 ? undefined : `ffmpeg exited with ${signal !== null ? `signal ${signal}` : `code ${String(code)}`}${tail !== undefined ? `: ${tail}` : ''}`);
+      this.#onRunEnded(reason);
+    });
+  }
+
+  /** Moves joined frames out to the subscriber. `final`: the run ended, emit what is complete. */
+  #drain(final = false): void {
+    const run = this.#run;
+    const s = this.#subscriber;
+    if (run === undefined || s === undefined || run.info === undefined) return;
+    const info = run.info;
+    const wantView = info.viewMode !== 'none';
+    const wantFull = this.#o.fullFrames;
+    while (this.#model.length > 0) {
+      // Wait for the other parts of this picture, unless the run ended or one side lags by a lot
+      // (a frame the viewer encoder skipped must not stall inference).
+      const lag = this.#model.length > 64;
+      if (wantFull && this.#full.length === 0 && !final && !lag) break;
+      if (wantView && this.#views.length === 0 && !final && !lag) break;
+      const m = this.#model.shift()!;
+      const full = wantFull ? this.#full.shift() : undefined;
+      const view = wantView ? this.#views.shift() : undefined;
+      if (wantFull && full === undefined) {
+        // No full-size picture for it: the annotated video would lose sync, so count it corrupt.
+        this.#corrupt++;
+        this.emit('corrupt', { reason: 'frame without its full-size picture' });
+        continue;
+      }
+      const index = this.#nextIndex++;
+      const pixels: RgbImage = { width: this.#o.modelWidth, height: this.#o.modelHeight, data: m.pixels };
+      const frame: Frame = {
+        streamId: this.streamId,
+        index,
+        pts: index / info.fps,
+        captureTs: m.ts,
+        sourceWidth: info.width,
+        sourceHeight: info.height,
+        pixels,
+      };
+      if (view !== undefined) {
+        if (view.width === 0) {
+          view.width = info.width;
+          view.height = info.height;
+        }
+        frame.view = view;
+      }
+      if (full !== undefined) frame.full = { width: info.width, height: info.height, data: full };
+      frame.decodedTs = performance.timeOrigin + performance.now();
+      if (this.mode === 'replay') {
+        this.#outstanding++;
+        if (!this.#paused && this.#outstanding >= this.#o.highWaterMark) this.#setPaused(true);
+      }
+      this.#failures = 0;
+      s.next(frame);
+      if (this.#subscriber === undefined) return;
+    }
+    // Views or full frames without a model frame are bounded by FFmpeg's own interleaving.
+    if (this.#views.length > 256) this.#views.splice(0, this.#views.length - 256);
+  }
+
+  #setPaused(p: boolean): void {
+    this.#paused = p;
+    for (const pipe of this.#run?.pipes ?? []) {
+      if (p) pipe.pause();
+      else pipe.resume();
+    }
+  }
+
+  #stopRun(): void {
+    clearInterval(this.#stallTimer);
+    const run = this.#run;
+    if (run === undefined) return;
+    this.#run = undefined;
+    for (const p of run.pipes) p.destroy();
+    if (!run.exited && run.proc.exitCode === null) run.proc.kill('SIGKILL');
+  }
+
+  #onRunEnded(reason: string | undefined): void {
+    const s = this.#subscriber;
+    if (s === undefined) return;
+    const restartable = this.mode === 'live' && (reason !== undefined || isNetwork(this.#o.source) || this.#o.source.type === 'device');
+    if (!restartable) {
+      this.#stopRun();
+      this.#subscriber = undefined;
+      this.#closed = true;
+      if (reason === undefined) {
+        this.emit('ended', 'end of stream');
+        s.complete();
+      } else {
+        this.emit('ended', reason);
+        s.error(new SgusError(ErrorCode.SourceFailure, reason, { where: this.#where }));
+      }
+      return;
+    }
+    this.#stopRun();
+    this.#failures++;
+    const why = reason ?? 'stream ended';
+    if (this.#failures > this.#o.maxReconnects) {
+      this.#subscriber = undefined;
+      this.#closed = true;
+      this.emit('ended', why);
+      s.error(new SgusError(ErrorCode.SourceFailure, `${why}; gave up after ${this.#o.maxReconnects} reconnects`, { where: this.#where }));
+      return;
+    }
+    const delayMs = Math.min(this.#o.reconnectMaxMs, this.#o.reconnectInitialMs * 2 ** (this.#failures - 1));
+    this.emit('reconnecting', { attempt: this.#failures, delayMs, reason: why });
+    this.#retryTimer = setTimeout(() => this.#start(), delayMs);
+  }
+
+  /** The running FFmpeg's pid (tests kill it to check recovery). */
+  get pid(): number | undefined {
+    return this.#run?.proc.pid;
+  }
+}
+
+/** Splits an MJPEG byte stream into pictures at the end-of-image marker (FF D9). */
+class JpegSplitter {
+  #pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): AccessUnit[] {
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    const out: AccessUnit[] = [];
+    let start = 0;
+    for (;;) {
+      const end = this.#pending.indexOf(EOI, start + 2);
+      if (end < 0) break;
+      out.push({ data: Buffer.from(this.#pending.subarray(start, end + 2)), key: true });
+      start = end + 2;
+    }
+    this.#pending = start > 0 ? Buffer.from(this.#pending.subarray(start)) : this.#pending;
+    if (this.#pending.length > 16 * 1024 * 1024) this.#pending = Buffer.alloc(0);
+    return out;
+  }
+
+  flush(): AccessUnit[] {
+    this.#pending = Buffer.alloc(0);
+    return [];
+  }
+}
+const EOI = Buffer.from([0xff, 0xd9]);
