@@ -46,6 +46,11 @@ export interface ClipOptions {
   /** Key frame interval. */
   gop?: number;
   seed?: number;
+  /**
+   * Cycle the layout seed over 3 values frame by frame, so neighbouring frames have the gland in
+   * different places: an outline drawn on the wrong picture then shows (tests of frame matching).
+   */
+  alternate?: boolean;
 }
 
 function run(args: string[], input: Buffer): Promise<Buffer> {
@@ -72,7 +77,7 @@ export async function makeSyntheticClip(options: ClipOptions = {}): Promise<Synt
   const raw = Buffer.alloc(width * height * 3 * n);
   const frames: Omit<ClipFrame, 'h264' | 'key'>[] = [];
   for (let i = 0; i < n; i++) {
-    const f = syntheticFrame({ width, height, t: i / fps, seed });
+    const f = syntheticFrame({ width, height, t: i / fps, seed: options.alternate === true ? seed + (i % 3) : seed });
     raw.set(f.image.data, i * width * height * 3);
     let area = 0;
     for (const v of f.mask.data) if (v !== 0) area++;
