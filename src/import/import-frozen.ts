@@ -74,7 +74,10 @@ export function summarizeGraph(g: TfGraph): GraphSummary {
       const fixed = defaultFeed(n.name, dtype);
       return { name: n.name, dtype: dtypeName(dtype), shape: s === undefined || s.unknownRank ? undefined : s.dims, ...(fixed !== undefined ? { fixed } : {}) };
     });
-  const outputs = g.nodes.filter((n) => !consumed.has(n.name) && !NOT_OUTPUTS.has(n.op)).map((n) => ({ name: `${n.name}:0`, op: n.op }));
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  // tf.cond leaves `switch_t`/`switch_f` (Identity of a Switch) unconsumed: not outputs.
+  const condPivot = (n: (typeof g.nodes)[number]): boolean => n.op === 'Identity' && byName.get(parseInputRef(n.inputs[0] ?? '').node)?.op === 'Switch';
+  const outputs = g.nodes.filter((n) => !consumed.has(n.name) && !NOT_OUTPUTS.has(n.op) && n.op !== 'Switch' && !condPivot(n)).map((n) => ({ name: `${n.name}:0`, op: n.op }));
   return { nodes: g.nodes.length, ops: [...ops].sort((a, b) => b[1] - a[1]), placeholders, outputs };
 }
 

@@ -581,7 +581,8 @@ export function writeOnnx(g: FoldedGraph, producer = 'sgus-live import-frozen'):
   let parameters = 0;
   for (const [name, i] of inits) {
     if (!used.has(name)) inits.delete(name);
-    else if (i.type === OnnxType.float) parameters += i.data.length;
+    // Scalars are arithmetic constants (x / 255), not learned parameters.
+    else if (i.type === OnnxType.float && i.data.length > 1) parameters += i.data.length;
   }
 
   const opCounts: Record<string, number> = {};
