@@ -284,9 +284,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
             const fps = fm !== null ? Number(fm[1]) : 25;
             setInfo(Number(m[2]), Number(m[3]), Number.isFinite(fps) && fps > 0 && fps < 1000 ? fps : 25, m[1]!);
           }
-          continue;
         }
-        if (inInput || /^\s/.test(line) || /^(Press \[q\]|video:|frame=)/.test(line)) continue;
+        if (/^\s/.test(line) || /^(Input #|Output #|Stream mapping|Press \[q\]|video:|frame=)/.test(line)) continue;
         this.#stderrTail.push(line);
         if (this.#stderrTail.length > 8) this.#stderrTail.shift();
         this.emit('log', line);

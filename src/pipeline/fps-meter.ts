@@ -62,7 +62,9 @@ export class FpsMeter extends TypedEmitter<FpsMeterEvents> {
     this.#advance();
     let sum = 0;
     for (const v of this.#slots) sum += v;
-    const span = Math.min(this.#windowMs, Math.max(250, this.#now() - this.#start));
+    // The ring holds the full older slots plus the current, partly elapsed one.
+    const now = this.#now();
+    const span = Math.max(250, Math.min(now - this.#start, (this.#slots.length - 1) * 250 + (now - this.#slotStart)));
     return Math.round((sum / (span / 1000)) * 10) / 10;
   }
 

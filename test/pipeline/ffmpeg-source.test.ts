@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { copyFile, stat, truncate } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { lastValueFrom, tap, toArray } from 'rxjs';
+import { FfmpegSource, runningFfmpegCount } from '../../src/pipeline/ffmpeg-source.js';
+import type { Frame } from '../../src/pipeline/frame.js';
+import { probeVideo } from '../../src/pipeline/probe.js';
+import { clip, countFrames, sleep, TMP } from '../helpers/pipeline.js';
+
+describe('FfmpegSource', () => {
+  it('emits every frame of a file at the model size, with source size, index, pts and capture time', async () => {
+    const file = await clip();
+    const src = new FfmpegSource({ source: { type: 'file', path: file }, modelWidth: 64, modelHeight: 48 });
+    const frames = await lastValueFrom(src.frames().pipe(tap(() => src.release()), toArray()));
+    assert.equal(frames.length, await countFrames(file));
+    const f = frames[10]!;
+    assert.equal(f.index, 10);
+    assert.equal(f.pts, 10 / 25);
+    assert.equal(f.pixels.width, 64);
+    assert.equal(f.pixels.data.length, 64 * 48 * 3);
+    assert.equal(f.sourceWidth, 160);
+    assert.equal(f.sourceHeight, 120);
+    assert.ok(f.captureTs <= f.decodedTs! && f.captureTs > Date.now() - 60_000);
+    assert.equal(runningFfmpegCount(), 0);
+  });
+
+  it('joins viewer H.264 (passed through) and full-size frames to the same picture, one access unit per frame', async () => {
+    const file = await clip();
+    const probe = await probeVideo(file);
+    const src = new FfmpegSource({ source: { type: 'file', path: file }, modelWidth: 32, modelHeight: 32, view: 'auto', fullFrames: true, known: probe });
+    const started: string[] = [];
+    src.on('started', (i) => started.push(i.viewMode));
+    const frames = await lastValueFrom(src.frames().pipe(tap(() => src.release()), toArray()));
+    assert.deepEqual(started, ['copy']);
+    assert.equal(frames.length, 50);
+    assert.ok(frames.every((f) => f.view?.codec === 'h264' && f.full?.data.length === 160 * 120 * 3));
+    assert.equal(frames[0]!.view!.key, true);
+    assert.match(frames[0]!.view!.codecString ?? '', /^avc1\.42/);
+    const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=key_frame', '-of', 'json', file]);
+    const keys = (JSON.parse(stdout) as { frames: { key_frame: number }[] }).frames.map((f, i) => (f.key_frame === 1 ? i : -1)).filter((i) => i >= 0);
+    assert.deepEqual(frames.filter((f) => f.view!.key).map((f) => f.index), keys, 'key flags on the same pictures as in the file');
+  });
+
+  it('pauses decoding while highWaterMark frames are unreleased (replay flow control)', async () => {
+    const file = await clip();
+    const src = new FfmpegSource({ source: { type: 'file', path: file }, modelWidth: 32, modelHeight: 32, highWaterMark: 3, fullFrames: true });
+    const got: Frame[] = [];
+    const sub = src.frames().subscribe((f) => got.push(f));
+    await sleep(1500);
+    assert.equal(got.length, 3, 'no frame beyond the credits');
+    src.release(3);
+    await sleep(800);
+    assert.equal(got.length, 6);
+    sub.unsubscribe();
+    await sleep(100);
+    assert.equal(runningFfmpegCount(), 0, 'unsubscribing kills FFmpeg');
+  });
+
+  it('in replay, a killed FFmpeg is a fatal error naming the stream and the cause', async () => {
+    const file = await clip({ seconds: 4 });
+    const src = new FfmpegSource({ streamId: 'exam', source: { type: 'file', path: file }, realtime: true, modelWidth: 32, modelHeight: 32 });
+    let n = 0;
+    const p = lastValueFrom(src.frames().pipe(tap(() => {
+      src.release();
+      if (++n === 5) process.kill(src.pid!, 'SIGKILL');
+    })));
+    await assert.rejects(p, (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'source-failure');
+      assert.match(err.message, /^exam \(.*clip-.*\.mp4\): ffmpeg exited with signal SIGKILL/);
+      return true;
+    });
+  });
+
+  it('in live mode, a killed FFmpeg reconnects with backoff and the frame index keeps counting', async () => {
+    const src = new FfmpegSource({ mode: 'live', source: { type: 'lavfi', graph: 'testsrc2=size=160x120:rate=25' }, realtime: true, modelWidth: 32, modelHeight: 32, reconnectInitialMs: 100 });
+    const reconnects: string[] = [];
+    src.on('reconnecting', (i) => reconnects.push(`${i.attempt}:${i.delayMs}:${i.reason}`));
+    const frames: Frame[] = [];
+    let killed = false;
+    const sub = src.frames().subscribe((f) => {
+      frames.push(f);
+      if (frames.length === 5 && !killed) {
+        killed = true;
+        process.kill(src.pid!, 'SIGKILL');
+      }
+    });
+    const t0 = Date.now();
+    while (frames.length < 15 && Date.now() - t0 < 10_000) await sleep(50);
+    sub.unsubscribe();
+    assert.deepEqual(reconnects, ['1:100:ffmpeg exited with signal SIGKILL']);
+    assert.ok(frames.length >= 15);
+    assert.deepEqual(frames.map((f) => f.index), frames.map((_, i) => i));
+    await sleep(100);
+    assert.equal(runningFfmpegCount(), 0);
+  });
+
+  it('a live source with no data for stallTimeoutS restarts', async () => {
+    // UDP port nobody sends to: FFmpeg waits for data forever; the watchdog must notice.
+    const src = new FfmpegSource({ mode: 'live', source: { type: 'url', url: 'udp://127.0.0.1:45991' }, stallTimeoutS: 0.5, reconnectInitialMs: 50, maxReconnects: 1, modelWidth: 32, modelHeight: 32 });
+    const reasons: string[] = [];
+    src.on('reconnecting', (i) => reasons.push(i.reason));
+    await assert.rejects(lastValueFrom(src.frames()), /gave up after 1 reconnects/);
+    assert.ok(reasons.length === 1 && /no data for 0.5 s|ffmpeg exited/.test(reasons[0]!), reasons.join());
+    assert.equal(runningFfmpegCount(), 0);
+  });
+
+  it('a truncated file ends cleanly with the frames before the cut', async () => {
+    const file = await clip();
+    const cut = path.join(TMP, 'truncated.mp4');
+    await copyFile(file, cut);
+    // faststart puts the index first, so the cut loses only the tail frames.
+    await truncate(cut, Math.floor((await stat(cut)).size * 0.6));
+    const src = new FfmpegSource({ source: { type: 'file', path: cut }, modelWidth: 32, modelHeight: 32 });
+    const frames = await lastValueFrom(src.frames().pipe(tap(() => src.release()), toArray()));
+    assert.ok(frames.length > 10 && frames.length < 50, `${frames.length} frames`);
+  });
+
+  it('close() is safe twice and a missing file is a one-line error naming it', async () => {
+    const src = new FfmpegSource({ source: { type: 'file', path: '/nonexistent/exam.mp4' } });
+    await assert.rejects(lastValueFrom(src.frames()), (err: Error) => {
+      assert.match(err.message, /^replay \(\/nonexistent\/exam.mp4\): ffmpeg exited with code 1: .*No such file or directory/);
+      assert.ok(!err.message.includes('\n'));
+      return true;
+    });
+    src.close();
+    src.close();
+  });
+});

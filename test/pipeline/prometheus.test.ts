@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { renderPrometheus } from '../../src/pipeline/prometheus.js';
+import { StreamMetricsCollector } from '../../src/pipeline/stream-metrics.js';
+
+describe('renderPrometheus', () => {
+  it('renders counters, latency summaries and labels escaped, one sample per line', () => {
+    const c = new StreamMetricsCollector({ streamId: 'exam "1"', model: 'unet', engine: 'onnxruntime', device: 'cpu' });
+    c.frameIn();
+    c.dropped = 2;
+    const text = renderPrometheus([c.snapshot()]);
+    assert.match(text, /^# HELP sgus_frames_in_total /m);
+    assert.match(text, /^sgus_frames_in_total\{stream="exam \\"1\\""\} 1$/m);
+    assert.match(text, /^sgus_frames_dropped_total\{stream="exam \\"1\\""\} 2$/m);
+    assert.match(text, /^sgus_latency_seconds\{stream="exam \\"1\\"",stage="e2e",quantile="0.95"\} 0$/m);
+    assert.match(text, /^sgus_model_info\{.*model="unet",engine="onnxruntime",device="cpu"\} 1$/m);
+    for (const line of text.trim().split('\n')) assert.match(line, /^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? [-+\w.]+)$/);
+  });
+});
