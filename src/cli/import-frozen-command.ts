@@ -45,6 +45,11 @@ function parseFeeds(values: unknown): Record<string, number | boolean> {
   return feeds;
 }
 
+function shortPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel === '' || rel.startsWith('..') ? p : rel;
+}
+
 function describeSummary(file: string, s: GraphSummary): string {
   const lines = [`graph ${file}: ${s.nodes} nodes (${s.ops.slice(0, 12).map(([o, n]) => `${o}×${n}`).join(', ')}${s.ops.length > 12 ? ', …' : ''})`, 'inputs (placeholders):'];
   for (const p of s.placeholders) {
@@ -102,7 +107,7 @@ const command: CliCommand = {
       `  fixed feeds: ${Object.entries(r.feeds).map(([k, v]) => `${k}=${String(v)}`).join(', ') || 'none'}`,
       `  ${r.folded.nodes.filter((n) => n.op !== 'Const').length} network ops after folding; ONNX: ${Object.entries(r.onnx.opCounts).map(([o, n]) => `${o}×${n}`).join(', ')}`,
       `  ${r.onnx.parameters.toLocaleString('en-US')} parameters${r.onnx.flops > 0 ? `, ${(r.onnx.flops / 1e9).toFixed(2)} GFLOPs per frame` : ''}`,
-      `wrote ${path.relative(process.cwd(), r.modelDir) || r.modelDir}/: model.onnx, card.json${r.tfjsModel !== undefined ? `, ${r.tfjsModel}` : ''}`,
+      `wrote ${shortPath(r.modelDir)}/: model.onnx, card.json${r.tfjsModel !== undefined ? `, ${r.tfjsModel}` : ''}`,
       ...r.notes.map((n) => `note: ${n}`),
       `run it: sgus segment --model ${r.card.name}${values['models-dir'] !== undefined ? ` (with SGUS_MODELS_DIR=${String(values['models-dir'])}, or --model ${r.modelDir})` : ''} IMAGE...`,
     ];

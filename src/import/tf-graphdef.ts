@@ -318,8 +318,9 @@ export function decodeGraphDef(bytes: Uint8Array): TfGraph {
 
 // ---- encoding (used by the tests to build frozen graphs, and by the TF.js export) ----
 
-export function writeShape(w: ProtoWriter, dims: readonly number[]): void {
+export function writeShape(w: ProtoWriter, dims: readonly number[], unknownRank = false): void {
   for (const d of dims) w.message(2, (dw) => dw.int(1, d));
+  if (unknownRank) w.bool(3, true);
 }
 
 export function writeTensor(w: ProtoWriter, t: TfTensor): void {
@@ -363,7 +364,7 @@ function writeList(w: ProtoWriter, l: Partial<TfAttrList>): void {
   if (l.f?.length) w.packedFloats(4, l.f);
   if (l.b?.length) w.packedInts(5, l.b.map((b) => (b ? 1 : 0)));
   if (l.type?.length) w.packedInts(6, l.type);
-  for (const s of l.shape ?? []) w.message(7, (sw) => writeShape(sw, s.dims));
+  for (const s of l.shape ?? []) w.message(7, (sw) => writeShape(sw, s.dims, s.unknownRank));
   for (const t of l.tensor ?? []) w.message(8, (tw) => writeTensor(tw, t));
 }
 
@@ -374,7 +375,7 @@ export function writeAttr(w: ProtoWriter, a: TfAttr): void {
   if (a.f !== undefined) w.float(4, a.f);
   if (a.b !== undefined) w.bool(5, a.b);
   if (a.type !== undefined) w.int(6, a.type);
-  if (a.shape !== undefined) w.message(7, (sw) => writeShape(sw, a.shape!.dims));
+  if (a.shape !== undefined) w.message(7, (sw) => writeShape(sw, a.shape!.dims, a.shape!.unknownRank));
   if (a.tensor !== undefined) w.message(8, (tw) => writeTensor(tw, a.tensor!));
 }
 
