@@ -17,6 +17,38 @@ import { ViewerServer } from '../../src/server/viewer-server.js';
 import { FFMPEG, TestPublisher, hasFfmpeg, makeSyntheticClip } from '../helpers/synthetic-stream.js';
 import type { SyntheticClip } from '../helpers/synthetic-stream.js';
 
+// The callbacks given to page.evaluate() run in Chromium, but this file is compiled with Node's types
+// only (the DOM lib would leak into every file of the program), so the few browser globals those
+// callbacks use are declared here, module-scoped.
+interface PageElement {
+  value: string;
+  textContent: string | null;
+  dispatchEvent(event: Event): boolean;
+  getBoundingClientRect(): { width: number; height: number };
+}
+interface PageCanvas extends PageElement {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { width: number; height: number; data: Uint8ClampedArray }; drawImage(src: PageCanvas, x: number, y: number, w: number, h: number): void } | null;
+}
+type HTMLInputElement = PageElement;
+type HTMLCanvasElement = PageCanvas;
+type HTMLSelectElement = PageElement & { options: Iterable<PageElement> };
+declare const document: { getElementById(id: string): PageElement | null; createElement(tag: 'canvas'): PageCanvas };
+declare const window: unknown;
+declare const VideoDecoder: unknown;
+declare const devicePixelRatio: number;
+declare const localStorage: { clear(): void };
+declare class WebSocket {
+  constructor(url: string);
+  onopen: (() => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: (() => void) | null;
+  send(data: string): void;
+  close(): void;
+}
+
 const CHROMIUM = '/usr/bin/chromium';
 const OUT_DIR = path.join(PACKAGE_ROOT, 'test-output');
 const DOCS_SHOT = path.join(PACKAGE_ROOT, 'docs', 'viewer.png');
