@@ -13,8 +13,11 @@ export async function createEngine(modelPath: string, options: EngineOptions = {
   switch (engine) {
     case 'onnxruntime':
       return OnnxEngine.create(modelPath, options);
-    case 'tfjs':
-      throw new SgusError(ErrorCode.EngineUnavailable, "the TensorFlow.js engine is not built yet; use '--engine onnxruntime'");
+    case 'tfjs': {
+      // Loaded lazily: the TF.js packages are optional (docs/tfjs-engine.md).
+      const { TfjsEngine } = await import('./tfjs-engine.js');
+      return TfjsEngine.create(modelPath, options);
+    }
     default:
       throw new SgusError(ErrorCode.InvalidArgument, `unknown engine '${String(engine)}' (known: ${ENGINES.join(', ')})`);
   }
