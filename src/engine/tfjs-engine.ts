@@ -25,7 +25,7 @@ interface TfTensorLike {
   dispose(): void;
 }
 interface GraphModelLike {
-  readonly inputs: Array<{ name: string; shape?: number[] }>;
+  readonly inputs: Array<{ name: string; shape?: number[]; dtype?: string }>;
   readonly outputs: Array<{ name: string }>;
   execute(inputs: Record<string, TfTensorLike>, outputs: string): TfTensorLike | TfTensorLike[];
   executeAsync(inputs: Record<string, TfTensorLike>, outputs: string): Promise<TfTensorLike | TfTensorLike[]>;
@@ -177,6 +177,7 @@ export class TfjsEngine implements InferenceEngine {
   #where: string;
   /** The batch size the graph was folded for (TF.js models are written for batch 1), or null. */
   #fixedBatch: number | null;
+  #inputDtypes: Map<string, string>;
 
   private constructor(model: GraphModelLike, tf: TfLike, info: EngineInfo, where: string) {
     this.#model = model;
@@ -185,6 +186,7 @@ export class TfjsEngine implements InferenceEngine {
     this.#where = where;
     this.inputNames = model.inputs.map((i) => i.name.replace(/:0$/, ''));
     this.outputNames = model.outputs.map((o) => o.name.replace(/:0$/, ''));
+    this.#inputDtypes = new Map(model.inputs.map((i) => [i.name.replace(/:0$/, ''), i.dtype ?? 'float32']));
     const b = model.inputs[0]?.shape?.[0];
     this.#fixedBatch = typeof b === 'number' && b > 0 ? b : null;
   }
@@ -218,7 +220,8 @@ export class TfjsEngine implements InferenceEngine {
     } catch (err) {
       throw new SgusError(ErrorCode.EngineFailure, `TF.js cannot load the model: ${describeError(err)}`, { where: modelJson, cause: err });
     }
-    const version = typeof rt.tf.version === 'object' ? (rt.tf.version['tfjs-core'] ?? '') : (rt.tf.version ?? '');
+    const v = rt.tf.version ?? (rt.tf as unknown as { version_core?: string }).version_core;
+    const version = typeof v === 'object' ? (v['tfjs-core'] ?? '') : (v ?? '');
     const info: EngineInfo = {
       engine: 'tfjs',
       device: rt.device,
@@ -245,7 +248,9 @@ export class TfjsEngine implements InferenceEngine {
       for (const n of names) {
         const t = feeds[n]!;
         const per = t.data.length / t.dims[0]!;
-        inputs[n] = this.#tf.tensor(t.data.subarray(b0 * per, (b0 + step) * per), [step, ...t.dims.slice(1)], 'float32');
+        // An integer image placeholder (uint8 → int32 in TF.js) takes the 0–255 values as int32.
+        const dtype = this.#inputDtypes.get(n) ?? 'float32';
+        inputs[n] = this.#tf.tensor(t.data.subarray(b0 * per, (b0 + step) * per), [step, ...t.dims.slice(1)], dtype);
       }
       let out: TfTensorLike | TfTensorLike[] | undefined;
       try {

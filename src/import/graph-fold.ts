@@ -53,6 +53,8 @@ export interface FoldOptions {
   feeds?: Record<string, number | boolean>;
   /** Batch size to fold with; `null` (default) keeps it symbolic. */
   batch?: number | null;
+  /** Shapes to use instead of a placeholder's own (e.g. fixing an unknown height and width); -1: unknown / batch. */
+  inputShapes?: Record<string, number[]>;
 }
 
 type Value =
@@ -432,7 +434,8 @@ export function foldGraph(graph: TfGraph, options: FoldOptions): FoldedGraph {
         const f = feeds[node.name]!;
         return [makeConst(dtype, [], [typeof f === 'boolean' ? +f : f], origin)];
       }
-      const s = node.attr.shape?.shape;
+      const given = options.inputShapes?.[node.name];
+      const s = given !== undefined ? { dims: given, unknownRank: false } : node.attr.shape?.shape;
       if (s === undefined || s.unknownRank) throw graphError('placeholder of unknown rank: give its value (--feed) or re-export it with a shape', node.name);
       const shape: Dim[] = s.dims.map((d, i) => (d >= 0 ? d : i === 0 ? batch : null));
       inputs.push({ name: node.name, shape, dtype });

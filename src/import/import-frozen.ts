@@ -101,6 +101,8 @@ export interface Converted {
   input: { name: string; shape: Dim[] };
   output: { name: string; onnxName: string; shape: Dim[]; kind: 'classes' | 'probabilities' | 'logits' };
   feeds: Record<string, number | boolean>;
+  /** Placeholder shapes fixed for folding (unknown height/width → --size). */
+  inputShapes: Record<string, number[]>;
 }
 
 function withIndex(ref: string): string {
@@ -141,7 +143,15 @@ export function convertFrozenGraph(g: TfGraph, options: ConvertOptions = {}): Co
     throw graphError(`the graph has no tensor '${output}' (candidate outputs: ${summary.outputs.map((o) => o.name).join(', ') || 'none'})`);
   }
 
-  const folded = foldGraph(g, { outputs: [output], feeds, batch: options.batch ?? null });
+  // An image placeholder of unknown height/width ([?, ?, ?, 3]) is fixed to the model size: the
+  // card feeds one size anyway, and transposed convolutions need it.
+  const inputShapes: Record<string, number[]> = {};
+  const ps = inNode.attr.shape?.shape;
+  if (ps !== undefined && !ps.unknownRank && ps.dims.length === 4 && (ps.dims[1]! < 0 || ps.dims[2]! < 0 || ps.dims[3]! < 0)) {
+    const size = options.size ?? 224;
+    inputShapes[input] = [ps.dims[0]!, ps.dims[1]! < 0 ? size : ps.dims[1]!, ps.dims[2]! < 0 ? size : ps.dims[2]!, ps.dims[3]! < 0 ? 3 : ps.dims[3]!];
+  }
+  const folded = foldGraph(g, { outputs: [output], feeds, batch: options.batch ?? null, inputShapes });
   const extra = folded.inputs.filter((i) => i.name !== input);
   if (extra.length > 0) {
     throw graphError(`placeholder '${extra[0]!.name}' also feeds '${output}' and has no fixed value; give one with --feed ${extra[0]!.name}=VALUE`);
@@ -160,6 +170,7 @@ export function convertFrozenGraph(g: TfGraph, options: ConvertOptions = {}): Co
     input: { name: input, shape: inInfo.shape },
     output: { name: output, onnxName: onnxName(output), shape: out.shape, kind },
     feeds,
+    inputShapes,
   };
 }
 
@@ -224,7 +235,7 @@ export async function importFrozen(file: string, options: ImportOptions): Promis
   let tfjsModel: string | undefined;
   if (options.tfjs ?? true) {
     try {
-      const folded1 = foldGraph(g, { outputs: [conv.output.name], feeds: conv.feeds, batch: 1 });
+      const folded1 = foldGraph(g, { outputs: [conv.output.name], feeds: conv.feeds, batch: 1, inputShapes: conv.inputShapes });
       await writeTfjsModel(folded1, path.join(modelDir, 'tfjs'));
       tfjsModel = 'tfjs/model.json';
     } catch (err) {

@@ -248,10 +248,19 @@ export function writeOnnx(g: FoldedGraph, producer = 'sgus-live import-frozen'):
     switch (op) {
       case 'Const':
         break;
-      case 'Placeholder':
+      case 'Placeholder': {
         taken.add(n.name);
-        rep.set(n.name, { nhwc: n.name });
+        const dtype = n.outputs[0]!.dtype % 100;
+        if (dtype === TfDType.float || dtype === TfDType.half) {
+          rep.set(n.name, { nhwc: n.name });
+          break;
+        }
+        // Engines feed float32: a uint8 / int image placeholder gets a float input and a cast.
+        const cast = unique(`${n.name}/as_${dtypeName(dtype)}`);
+        emit('Cast', [n.name], [cast], { to: onnxType(dtype, n.name) });
+        rep.set(n.name, { nhwc: cast });
         break;
+      }
       case 'Conv2D':
       case 'DepthwiseConv2dNative': {
         const x = ins[0]!;
@@ -404,7 +413,8 @@ export function writeOnnx(g: FoldedGraph, producer = 'sgus-live import-frozen'):
         const rank = infoOf(x).shape.length;
         let axis = constOf(ins[1]!, n, 'dimension').data[0]!;
         if (axis < 0) axis += rank;
-        const useNchw = rank === 4 && hasNchw(x);
+        // In NCHW only over the channel axis: the other axes would leave a differently ordered result.
+        const useNchw = rank === 4 && axis === 3 && hasNchw(x);
         const wantInt32 = (n.attr.output_type?.type ?? TfDType.int64) % 100 === TfDType.int32;
         const out = unique(n.name);
         const am = wantInt32 ? unique(`${n.name}/int64`) : out;
@@ -596,7 +606,7 @@ export function writeOnnx(g: FoldedGraph, producer = 'sgus-live import-frozen'):
     for (const nd of nodes) gw.message(1, (nw) => writeNode(nw, nd));
     gw.string(2, 'imported_tf_graph');
     for (const [name, i] of inits) gw.message(5, (tw) => writeOnnxTensor(tw, name, i));
-    for (const inp of g.inputs) gw.message(11, (vw) => writeValueInfo(vw, inp.name, inp));
+    for (const inp of g.inputs) gw.message(11, (vw) => writeValueInfo(vw, inp.name, { shape: inp.shape, dtype: TfDType.float }));
     outputNames.forEach((name, k) => gw.message(12, (vw) => writeValueInfo(vw, name, outputInfos[k]!)));
   });
   w.message(8, (ow) => {

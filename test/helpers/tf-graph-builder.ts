@@ -178,7 +178,14 @@ export interface DeepSgusLike {
  * max pool → conv → dropout(keep_probabilty) → transposed conv (output shape from Shape/StridedSlice/
  * Pack) → concat with the skip and an average pool → 1×1 conv → logits → ArgMax.
  */
-export function deepSgusLikeGraph(size = 32, seed = 7): DeepSgusLike {
+export interface DeepSgusLikeOptions {
+  /** The image placeholder's declared shape. Default [-1, size, size, 3]. */
+  inputShape?: number[];
+  /** A uint8 image placeholder, cast to float inside the graph (as some exports do). Default false. */
+  uint8Input?: boolean;
+}
+
+export function deepSgusLikeGraph(size = 32, seed = 7, options: DeepSgusLikeOptions = {}): DeepSgusLike {
   const g = new GraphBuilder();
   const T = T_FLOAT;
   const r = (n: number, s: number, scale: number): Float32Array => randomArray(n, seed * 100 + s, scale);
@@ -196,11 +203,12 @@ export function deepSgusLikeGraph(size = 32, seed = 7): DeepSgusLike {
   const B3 = r(2, 12, 0.1);
   const eps = 0.001;
 
-  g.placeholder('input_image', TfDType.float, [-1, size, size, 3]);
+  g.placeholder('input_image', options.uint8Input ? TfDType.uint8 : TfDType.float, options.inputShape ?? [-1, size, size, 3]);
   g.placeholder('keep_probabilty', TfDType.float, undefined);
   g.placeholder('TRAINING', TfDType.bool, []);
   g.const('scale/y', [], [255]);
-  g.add('scale/truediv', 'RealDiv', ['input_image', 'scale/y'], { T });
+  if (options.uint8Input) g.add('scale/Cast', 'Cast', ['input_image'], { SrcT: { type: TfDType.uint8 }, DstT: T, Truncate: { b: false } });
+  g.add('scale/truediv', 'RealDiv', [options.uint8Input ? 'scale/Cast' : 'input_image', 'scale/y'], { T });
 
   g.const('conv1/kernel', [3, 3, 3, 8], W1);
   g.add('conv1/kernel/read', 'Identity', ['conv1/kernel'], { T });
@@ -259,8 +267,14 @@ export function deepSgusLikeGraph(size = 32, seed = 7): DeepSgusLike {
   g.const('up/strided_slice/stack_1', [1], [1], TfDType.int32);
   g.const('up/strided_slice/stack_2', [1], [1], TfDType.int32);
   g.add('up/strided_slice', 'StridedSlice', ['up/Shape', 'up/strided_slice/stack', 'up/strided_slice/stack_1', 'up/strided_slice/stack_2'], { T: { type: TfDType.int32 }, Index: { type: TfDType.int32 }, begin_mask: { i: 0 }, end_mask: { i: 0 }, ellipsis_mask: { i: 0 }, new_axis_mask: { i: 0 }, shrink_axis_mask: { i: 1 } });
-  g.const('up/stack/1', [], [size], TfDType.int32);
-  g.const('up/stack/2', [], [size], TfDType.int32);
+  // tf.layers.Conv2DTranspose: out_height = Shape(x)[1] * stride (SAME), computed in the graph.
+  for (const [k, axis] of [[1, 1], [2, 2]] as const) {
+    g.const(`up/strided_slice_${k}/stack`, [1], [axis], TfDType.int32);
+    g.const(`up/strided_slice_${k}/stack_1`, [1], [axis + 1], TfDType.int32);
+    g.add(`up/strided_slice_${k}`, 'StridedSlice', ['up/Shape', `up/strided_slice_${k}/stack`, `up/strided_slice_${k}/stack_1`, 'up/strided_slice/stack_2'], { T: { type: TfDType.int32 }, Index: { type: TfDType.int32 }, begin_mask: { i: 0 }, end_mask: { i: 0 }, ellipsis_mask: { i: 0 }, new_axis_mask: { i: 0 }, shrink_axis_mask: { i: 1 } });
+    g.const(`up/mul_${k}/y`, [], [2], TfDType.int32);
+    g.add(`up/stack/${k}`, 'Mul', [`up/strided_slice_${k}`, `up/mul_${k}/y`], { T: { type: TfDType.int32 } });
+  }
   g.const('up/stack/3', [], [8], TfDType.int32);
   g.add('up/stack', 'Pack', ['up/strided_slice', 'up/stack/1', 'up/stack/2', 'up/stack/3'], { T: { type: TfDType.int32 }, N: { i: 4 }, axis: { i: 0 } });
   g.const('up/kernel', [3, 3, 8, 16], Wt);
@@ -285,7 +299,7 @@ export function deepSgusLikeGraph(size = 32, seed = 7): DeepSgusLike {
     const r1 = map(c1, (v, c) => Math.max(0, ((v - mean[c]!) / Math.sqrt(variance[c]! + eps)) * gamma[c]! + beta[c]!));
     const p1 = pool(r1, 2, 2, 'SAME', 'max');
     const r2 = map(conv2d(p1, W2, 3, 3, 16, 1, 'SAME'), (v, c) => Math.max(0, v + B2[c]!));
-    if (r2.h !== half) throw new Error('reference: unexpected size');
+    if (r2.h !== half || half * 2 !== size) throw new Error('reference: the size must be even');
     const up = map(conv2dTranspose(r2, Wt, 3, 3, 8, size, size, 2, 'SAME'), (v, c) => v + Bt[c]!);
     const avg = pool(r1, 3, 1, 'SAME', 'avg');
     const cat = concatChannels([up, r1, avg]);

@@ -91,6 +91,29 @@ describe('import of a DeepSGUS-shaped frozen graph', () => {
   });
 });
 
+describe('import variants', () => {
+  test('an image placeholder of unknown size and uint8 dtype is fixed to --size and fed floats', async () => {
+    const net = deepSgusLikeGraph(32, 4, { inputShape: [-1, -1, -1, 3], uint8Input: true });
+    const c = convertFrozenGraph(parseFrozenGraph(net.bytes, 'x.pb'), { output: 'inference/logits', size: 32 });
+    assert.deepEqual(c.input.shape, [null, 32, 32, 3]);
+    const input = imageBatch(1, 32, 8);
+    const out = await runOnnx(c.onnx.bytes, { input_image: { data: input, dims: [1, 32, 32, 3] } }, 'inference/logits');
+    const ref = net.reference(input, 1);
+    let max = 0;
+    for (let i = 0; i < ref.logits.data.length; i++) max = Math.max(max, Math.abs((out.data as Float32Array)[i]! - ref.logits.data[i]!));
+    assert.ok(max < 1e-4, `max abs diff ${max}`);
+  });
+
+  test('a fixed batch (--batch 1) gives a static model with the same result', async () => {
+    const net = deepSgusLikeGraph(32, 6);
+    const c = convertFrozenGraph(parseFrozenGraph(net.bytes, 'x.pb'), { batch: 1 });
+    assert.deepEqual(c.input.shape, [1, 32, 32, 3]);
+    const input = imageBatch(1, 32, 9);
+    const out = await runOnnx(c.onnx.bytes, { input_image: { data: input, dims: [1, 32, 32, 3] } }, 'inference/prediction');
+    assert.deepEqual(Array.from(out.data as BigInt64Array, Number), Array.from(net.reference(input, 1).classes));
+  });
+});
+
 describe('import of a real TensorFlow 1.x frozen graph', () => {
   test('small-cnn-classifier.frozen.pb parses, lists its tensors, imports and gives rows summing to 1', async (t) => {
     if (!existsSync(REAL_GRAPH)) {
