@@ -133,7 +133,16 @@ export type ServerMessage =
 
 // ---- viewer → server (text, JSON) ----
 
-export interface SubscribeMessage { type: 'subscribe'; streamId: string }
+export type VideoCodec = 'h264' | 'jpeg';
+export interface SubscribeMessage {
+  type: 'subscribe';
+  streamId: string;
+  /**
+   * Codecs this viewer can decode, default both. A viewer without WebCodecs sends ['jpeg'] and gets
+   * JPEG pictures the hub makes from the pipeline's frames (smaller, fewer a second) for H.264 streams.
+   */
+  codecs?: VideoCodec[];
+}
 export interface PingMessage { type: 'ping'; id: number; clientTs: number }
 export type ClientMessage = SubscribeMessage | PingMessage;
 
@@ -202,6 +211,13 @@ export function parseClientMessage(text: string): ClientMessage | string {
     case 'subscribe':
       if (typeof m['streamId'] !== 'string' || m['streamId'].length === 0 || m['streamId'].length > 200) {
         return 'subscribe needs a streamId string (1–200 characters)';
+      }
+      if (m['codecs'] !== undefined) {
+        const c = m['codecs'];
+        if (!Array.isArray(c) || c.length === 0 || c.length > 4 || !c.every((x) => x === 'h264' || x === 'jpeg')) {
+          return "subscribe's codecs must be a non-empty list of 'h264' and/or 'jpeg'";
+        }
+        return { type: 'subscribe', streamId: m['streamId'], codecs: [...new Set(c as VideoCodec[])] };
       }
       return { type: 'subscribe', streamId: m['streamId'] };
     case 'ping': {

@@ -13,6 +13,8 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
+import { encodeJpegRgb } from '../core/image-io.js';
+import type { RgbImage } from '../core/image.js';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
 import type { FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from '../pipeline/frame.js';
 import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
@@ -20,7 +22,7 @@ import { TypedEmitter } from '../typed-emitter.js';
 import { originAllowed, presentedToken, tokenMatches } from './access.js';
 import { ParameterSetCache } from './annex-b.js';
 import { CloseCode, PROTOCOL_VERSION, encodeFrameMessage, parseClientMessage, simplifyCollinear } from './protocol.js';
-import type { FrameHeader, ServerMessage, WireContour, WireMetrics, WireStream } from './protocol.js';
+import type { FrameHeader, ServerMessage, VideoCodec, WireContour, WireMetrics, WireStream } from './protocol.js';
 import { lookupStatic } from './static-files.js';
 
 export interface ViewerServerOptions {
@@ -56,6 +58,14 @@ export interface ViewerServerOptions {
   device?: string;
   /** Seconds between WebSocket pings that find dead viewers. Default 15. */
   keepAliveSeconds?: number;
+  /**
+   * Most JPEG pictures a second the hub makes for viewers that cannot decode the stream's H.264 (no
+   * WebCodecs), from the frame's pixels (source size when the pipeline decoded it, else model size).
+   * Encoding costs the hub's thread a few ms a picture, hence the cap. Default 10; 0 disables.
+   */
+  fallbackJpegFps?: number;
+  /** Quality 1–100 of those JPEG pictures. Default 75. */
+  fallbackJpegQuality?: number;
 }
 
 /** What the hub knows about one connected viewer. */
@@ -81,6 +91,8 @@ interface ViewerState {
   ws: WebSocket;
   /** Frames handed to ws.send whose callback has not run yet. */
   inFlight: number;
+  /** What it can decode (subscribe's `codecs`). */
+  codecs: ReadonlySet<VideoCodec>;
   /** H.264: the viewer lost frames (or just subscribed) and must start again at a key frame. */
   needKey: boolean;
   messages: number;
@@ -94,9 +106,12 @@ interface StreamState {
   parameterSets: ParameterSetCache;
   metrics: StreamMetrics | undefined;
   framesPublished: number;
+  /** When the last fallback JPEG was made (performance.now()). */
+  lastFallbackMs: number;
 }
 
 const MAX_MESSAGES_PER_SECOND = 50;
+const ALL_CODECS: ReadonlySet<VideoCodec> = new Set<VideoCodec>(['h264', 'jpeg']);
 
 function toWireStream(s: StreamState): WireStream {
   const w: WireStream = {
@@ -155,6 +170,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   readonly #maxViewers: number;
   readonly #staticDir: string;
   readonly #metricsText: (() => string) | undefined;
+  readonly #fallbackJpegFps: number;
+  readonly #fallbackJpegQuality: number;
   readonly #streams = new Map<string, StreamState>();
   readonly #viewers = new Set<ViewerState>();
   readonly #keepAlive: NodeJS.Timeout;
@@ -180,6 +197,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     this.#maxViewers = options.maxViewers;
     this.#staticDir = path.resolve(options.staticDir);
     this.#metricsText = options.metricsText;
+    this.#fallbackJpegFps = options.fallbackJpegFps ?? 10;
+    this.#fallbackJpegQuality = options.fallbackJpegQuality ?? 75;
     this.#model = options.model;
     this.#engine = options.engine;
     this.#device = options.device;
@@ -204,6 +223,12 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? 8080;
     const where = `viewer server ${host}:${port}`;
+    if (options.fallbackJpegFps !== undefined && !(options.fallbackJpegFps >= 0)) {
+      throw new SgusError(ErrorCode.InvalidArgument, `fallbackJpegFps must be >= 0, got ${options.fallbackJpegFps}`, { where });
+    }
+    if (options.fallbackJpegQuality !== undefined && !(options.fallbackJpegQuality >= 1 && options.fallbackJpegQuality <= 100)) {
+      throw new SgusError(ErrorCode.InvalidArgument, `fallbackJpegQuality must be 1–100, got ${options.fallbackJpegQuality}`, { where });
+    }
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new SgusError(ErrorCode.InvalidArgument, `port must be an integer 0–65535, got ${port}`, { where });
     }
@@ -221,6 +246,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       maxViewerQueueFrames: positive('maxViewerQueueFrames', options.maxViewerQueueFrames, 8),
       maxViewers: positive('maxViewers', options.maxViewers, 64),
       keepAliveSeconds: positive('keepAliveSeconds', options.keepAliveSeconds, 15),
+      fallbackJpegFps: options.fallbackJpegFps ?? 10,
+      fallbackJpegQuality: options.fallbackJpegQuality ?? 75,
       staticDir: options.staticDir ?? path.join(PACKAGE_ROOT, 'web-viewer'),
       model: options.model ?? '',
       engine: options.engine ?? '',
@@ -252,6 +279,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       parameterSets: prev?.parameterSets ?? new ParameterSetCache(),
       metrics: prev?.metrics,
       framesPublished: 0,
+      lastFallbackMs: -Infinity,
     };
     this.#streams.set(info.id, state);
     for (const v of this.#viewers) if (v.info.streamId === info.id) v.needKey = true;
@@ -282,8 +310,13 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       video = view.codec === 'h264' ? stream.parameterSets.prepare(view.data, view.key) : view.data;
     }
     const targets: ViewerState[] = [];
-    for (const v of this.#viewers) if (v.info.streamId === frame.streamId && v.ws.readyState === WebSocket.OPEN) targets.push(v);
-    if (targets.length === 0) return;
+    const fallbackTargets: ViewerState[] = [];
+    for (const v of this.#viewers) {
+      if (v.info.streamId !== frame.streamId || v.ws.readyState !== WebSocket.OPEN) continue;
+      if (view === undefined || v.codecs.has(view.codec)) targets.push(v);
+      else fallbackTargets.push(v);
+    }
+    if (targets.length === 0 && fallbackTargets.length === 0) return;
 
     const contours: WireContour[] = result.contours.map((c) => {
       const flat: number[] = new Array<number>(c.points.length * 2);
@@ -311,6 +344,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     const codecString = view?.codecString ?? stream.info.codecString;
     if (codecString !== undefined) header.codecString = codecString;
     const isH264 = view !== undefined && view.codec === 'h264';
+    if (fallbackTargets.length > 0) this.#sendFallback(stream, result, header, fallbackTargets);
 
     for (const v of targets) {
       const congested = v.ws.bufferedAmount > this.#maxQueueBytes || v.inFlight >= this.#maxQueueFrames;
@@ -322,16 +356,50 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
         continue;
       }
       if (isH264) v.needKey = false;
-      const message = encodeFrameMessage({ ...header, dropped: v.info.framesDropped, sentTs: Date.now() } as FrameHeader, video);
-      v.inFlight++;
-      v.info.framesSent++;
-      v.info.bytesSent += message.byteLength;
-      this.#totalBytes += message.byteLength;
-      v.ws.send(message, { binary: true }, (err) => {
-        v.inFlight--;
-        if (err !== undefined && err !== null) this.#viewerFailed(v, err);
-      });
+      this.#sendFrame(v, encodeFrameMessage({ ...header, dropped: v.info.framesDropped, sentTs: Date.now() }, video));
     }
+  }
+
+  /** JPEG pictures made here for viewers that cannot decode the stream's codec, at most fallbackJpegFps. */
+  #sendFallback(stream: StreamState, result: FrameResult, header: Omit<FrameHeader, 'dropped' | 'sentTs'>, viewers: ViewerState[]): void {
+    const now = performance.now();
+    const picture: RgbImage | undefined = result.frame.full ?? result.frame.pixels;
+    const usable = picture !== undefined && picture.width > 1 && picture.height > 1 && picture.data.length === picture.width * picture.height * 3;
+    if (this.#fallbackJpegFps <= 0 || !usable || now - stream.lastFallbackMs < 1000 / this.#fallbackJpegFps - 1) {
+      for (const v of viewers) v.info.framesDropped++;
+      return;
+    }
+    const ready = viewers.filter((v) => {
+      if (v.ws.bufferedAmount > this.#maxQueueBytes || v.inFlight >= this.#maxQueueFrames) {
+        v.info.framesDropped++;
+        this.#totalDropped++;
+        return false;
+      }
+      return true;
+    });
+    if (ready.length === 0) return;
+    stream.lastFallbackMs = now;
+    let jpeg: Uint8Array;
+    try {
+      jpeg = encodeJpegRgb(picture, this.#fallbackJpegQuality);
+    } catch (err) {
+      this.#reportError(new SgusError(ErrorCode.SinkFailure, `fallback JPEG failed: ${describeError(err)}`, { fatal: false, where: `stream ${stream.info.id}` }));
+      return;
+    }
+    const base = { ...header, codec: 'jpeg' as const, width: picture.width, height: picture.height, key: true };
+    delete (base as { codecString?: string }).codecString;
+    for (const v of ready) this.#sendFrame(v, encodeFrameMessage({ ...base, dropped: v.info.framesDropped, sentTs: Date.now() }, jpeg));
+  }
+
+  #sendFrame(v: ViewerState, message: Uint8Array): void {
+    v.inFlight++;
+    v.info.framesSent++;
+    v.info.bytesSent += message.byteLength;
+    this.#totalBytes += message.byteLength;
+    v.ws.send(message, { binary: true }, (err) => {
+      v.inFlight--;
+      if (err !== undefined && err !== null) this.#viewerFailed(v, err);
+    });
   }
 
   publishMetrics(metrics: StreamMetrics): void {
@@ -514,6 +582,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       },
       ws,
       inFlight: 0,
+      codecs: ALL_CODECS,
       needKey: true,
       messages: 0,
       messagesWindowStart: Date.now(),
@@ -577,6 +646,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
           break;
         }
         viewer.info.streamId = message.streamId;
+        viewer.codecs = message.codecs !== undefined ? new Set(message.codecs) : ALL_CODECS;
         viewer.needKey = true;
         this.#send(viewer, { type: 'subscribed', streamId: message.streamId });
         if (stream.metrics !== undefined) this.#send(viewer, { type: 'metrics', metrics: toWireMetrics(stream.metrics) });

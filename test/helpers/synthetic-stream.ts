@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { findContours } from '../../src/core/contours.js';
 import type { Contour } from '../../src/core/contours.js';
-import type { GreyImage } from '../../src/core/image.js';
+import type { GreyImage, RgbImage } from '../../src/core/image.js';
 import { encodeJpegRgb } from '../../src/core/image-io.js';
 import type { FrameResult, StreamInfo, ViewerHubPort } from '../../src/pipeline/frame.js';
 import { codecStringFromSps, isKeyAccessUnit, splitAccessUnits } from '../../src/server/annex-b.js';
@@ -25,6 +25,8 @@ export interface ClipFrame {
   h264: Buffer;
   key: boolean;
   jpeg: Buffer;
+  /** The picture itself (what the pipeline's `frame.pixels` would hold, at source size here). */
+  image: RgbImage;
   mask: GreyImage;
   contours: Contour[];
   area: number;
@@ -81,7 +83,7 @@ export async function makeSyntheticClip(options: ClipOptions = {}): Promise<Synt
     raw.set(f.image.data, i * width * height * 3);
     let area = 0;
     for (const v of f.mask.data) if (v !== 0) area++;
-    frames.push({ index: i, jpeg: encodeJpegRgb(f.image, 80), mask: f.mask, contours: findContours(f.mask), area });
+    frames.push({ index: i, jpeg: encodeJpegRgb(f.image, 80), image: f.image, mask: f.mask, contours: findContours(f.mask), area });
   }
   const h264 = await run(
     ['-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
@@ -153,7 +155,7 @@ export class TestPublisher {
         captureTs: now - 5,
         sourceWidth: this.clip.width,
         sourceHeight: this.clip.height,
-        pixels: { width: 1, height: 1, data: new Uint8Array(3) },
+        pixels: c.image,
         view: {
           codec,
           ...(codec === 'h264' ? { codecString: this.clip.codecString } : {}),

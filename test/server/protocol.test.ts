@@ -37,6 +37,9 @@ describe('viewer protocol', () => {
   it('parses client messages and explains refusals without throwing', () => {
     assert.deepEqual(parseClientMessage('{"type":"subscribe","streamId":"a"}'), { type: 'subscribe', streamId: 'a' });
     assert.deepEqual(parseClientMessage('{"type":"ping","id":1,"clientTs":5}'), { type: 'ping', id: 1, clientTs: 5 });
+    assert.deepEqual(parseClientMessage('{"type":"subscribe","streamId":"a","codecs":["jpeg","jpeg"]}'), { type: 'subscribe', streamId: 'a', codecs: ['jpeg'] });
+    assert.equal(typeof parseClientMessage('{"type":"subscribe","streamId":"a","codecs":["vp9"]}'), 'string');
+    assert.equal(typeof parseClientMessage('{"type":"subscribe","streamId":"a","codecs":[]}'), 'string');
     for (const bad of ['nope', '[]', 'null', '{"type":"subscribe"}', '{"type":"ping","id":"x"}', '{"type":"drop tables"}', '{"type":"subscribe","streamId":""}']) {
       assert.equal(typeof parseClientMessage(bad), 'string', bad);
     }

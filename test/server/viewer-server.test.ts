@@ -262,6 +262,35 @@ describe('ViewerServer', () => {
     }
   });
 
+  it('sends JPEG pictures made from the frame pixels to a viewer that cannot decode H.264, at most fallbackJpegFps', async () => {
+    const s = await ViewerServer.start({ port: 0, token: '', staticDir, fallbackJpegFps: 5 });
+    try {
+      s.addStream(info);
+      const v = new TestViewer(`ws://127.0.0.1:${s.port}/ws`);
+      await v.opened;
+      v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'cam', codecs: ['jpeg'] }));
+      await v.waitFor(() => v.text('subscribed')[0]);
+      const pixels = { width: 32, height: 24, data: new Uint8Array(32 * 24 * 3).fill(128) };
+      for (let i = 0; i < 10; i++) {
+        const r = result(i, i === 0);
+        r.frame.pixels = pixels;
+        s.publishFrame(r);
+      }
+      const f = await v.waitFor(() => v.frames[0]);
+      assert.equal(f.header.codec, 'jpeg');
+      assert.equal(f.header.key, true);
+      assert.equal(f.header.width, 32);
+      assert.equal(f.header.sourceWidth, 64);
+      assert.equal(f.header.codecString, undefined);
+      assert.deepEqual([...f.video.subarray(0, 2)], [0xff, 0xd8]);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(v.frames.length, 1, 'ten frames within 200 ms give one picture at 5 fps');
+      v.ws.terminate();
+    } finally {
+      await s.close();
+    }
+  });
+
   it('can be closed twice', async () => {
     const s = await ViewerServer.start({ port: 0, token: '', staticDir });
     const v = new TestViewer(`ws://127.0.0.1:${s.port}/ws`);

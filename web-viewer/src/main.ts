@@ -237,7 +237,7 @@ class Viewer implements PictureSink {
     this.#metrics = undefined;
     this.#lastArea = undefined;
     this.#stats.reset();
-    this.#connection.send({ type: 'subscribe', streamId });
+    this.#connection.send({ type: 'subscribe', streamId, codecs: hasWebCodecs() ? ['h264', 'jpeg'] : ['jpeg'] });
     this.#updateNotice();
   }
 

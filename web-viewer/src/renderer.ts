@@ -49,7 +49,8 @@ export class Renderer {
   show(picture: Picture): void {
     this.#picture?.close();
     this.#picture = picture;
-    const aspect = picture.width / Math.max(1, picture.height);
+    // The source's aspect, not the picture's: a JPEG fallback picture may be the model-size (squashed) frame.
+    const aspect = picture.header.sourceWidth / Math.max(1, picture.header.sourceHeight);
     if (Math.abs(aspect - this.#aspect) > 1e-3) {
       this.#aspect = aspect;
       this.#fit();
