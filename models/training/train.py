@@ -384,19 +384,31 @@ def main(argv=None):
         return
 
     if args.protocol:
-        specs = expand_protocol(args.protocol, items) + ["none"]
+        # The final model runs last unless the protocol names `none` earlier (e.g. none,cv:4 to get
+        # a shippable model first); the card is re-exported after every later run.
+        specs = expand_protocol(args.protocol, items)
+        if "none" not in specs:
+            specs.append("none")
     else:
         specs = [args.val_split]
+    final_dir = os.path.join(RUNS, name, "all")
+
+    def final_done() -> bool:
+        p = os.path.join(final_dir, "result.json")
+        return os.path.exists(p) and json.load(open(p)).get("recipeHash") == cfg["recipeHash"]
+
     for spec in specs:
         run_dir = os.path.join(RUNS, name, split_tag(spec))
         done = os.path.join(run_dir, "result.json")
         if args.protocol and os.path.exists(done) and \
                 json.load(open(done)).get("recipeHash") == cfg["recipeHash"]:
             sys.stderr.write(f"{name}/{split_tag(spec)}: already done with this recipe, reused\n")
-            continue
-        train_run(cfg, items, spec, resume=args.resume)
-    if args.out and "none" in specs:
-        export_run(os.path.join(RUNS, name, "all"), args.out, args.default, args.reference_out)
+        else:
+            train_run(cfg, items, spec, resume=args.resume)
+        if args.out and args.protocol and final_done():
+            export_run(final_dir, args.out, args.default, args.reference_out)
+    if args.out and not args.protocol and specs == ["none"]:
+        export_run(final_dir, args.out, args.default, args.reference_out)
 
 
 if __name__ == "__main__":
