@@ -444,6 +444,21 @@ describe('web viewer in Chromium', { skip }, () => {
       assert.equal(ok?.status(), 200);
       await until(async () => ((await debug(p)).decoded >= 3 ? true : undefined), 'frames with the token');
       pub.stop();
+      // The server comes back with another token: the open viewer says so and stops retrying.
+      const port = guarded.port;
+      await guarded.close();
+      const changed = await ViewerServer.start({ port, token: 'another-token' });
+      try {
+        const refused = await until(async () => {
+          const d = await debug(p);
+          return d.connection === 'refused' ? d : undefined;
+        }, 'the viewer refused with 4401', 10000);
+        assert.match(refused.notice, /Access denied: wrong token/);
+        assert.match(await p.textContent('#status') ?? '', /Access denied/);
+        await p.screenshot({ path: path.join(OUT_DIR, 'viewer-wrong-token.png') });
+      } finally {
+        await changed.close();
+      }
     } finally {
       await guarded.close();
     }
