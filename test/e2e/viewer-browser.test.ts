@@ -453,7 +453,7 @@ describe('web viewer in Chromium', { skip }, () => {
           const d = await debug(p);
           return d.connection === 'refused' ? d : undefined;
         }, 'the viewer refused with 4401', 10000);
-        assert.match(refused.notice, /Access denied: wrong token/);
+        assert.match(refused.notice, /Access denied \(wrong token\)/);
         assert.match(await p.textContent('#status') ?? '', /Access denied/);
         await p.screenshot({ path: path.join(OUT_DIR, 'viewer-wrong-token.png') });
       } finally {

@@ -159,6 +159,8 @@ class Viewer implements PictureSink {
         break;
       }
       case 'refused':
+        // No longer authorised: do not leave the exam on screen.
+        this.#renderer.clear();
         s.textContent = state.code === CloseCode.Unauthorized ? 'Access denied' : 'Refused';
         s.classList.add('bad');
         break;
@@ -331,7 +333,7 @@ class Viewer implements PictureSink {
     if (c.kind === 'refused') {
       this.#setNotice(
         c.code === CloseCode.Unauthorized
-          ? `Access denied: ${c.reason || 'wrong or missing token'}. Open the address with the right ?token=…`
+          ? `Access denied (${c.reason || 'wrong or missing token'}). Ask for the viewer's current address with its token.`
           : `Refused by the server: ${c.reason || 'origin not allowed'}.`,
         'refused',
       );
@@ -371,7 +373,7 @@ class Viewer implements PictureSink {
     set('fps', fps > 0 ? fps.toFixed(1) : '–');
     const p50 = this.#stats.percentile(50);
     const p95 = this.#stats.percentile(95);
-    set('latency', p50 === undefined ? '–' : `${fmtMs(p50)} / ${fmtMs(p95)} ms`);
+    set('latency', p50 === undefined || fps === 0 ? '–' : `${fmtMs(p50)} / ${fmtMs(p95)} ms`);
     const dropped = this.#gapDropped + Math.max(0, (this.#decoder?.dropped ?? 0) - this.#decoderDroppedBase);
     this.#debug.dropped = dropped;
     set('dropped', String(dropped));
