@@ -8,7 +8,7 @@ import { findContours, polygonPerimeter, simplifyClosed } from '../core/contours
 import type { Contour } from '../core/contours.js';
 import type { FloatMap, GreyImage } from '../core/image.js';
 import { cleanupMask, maskArea } from '../core/mask-cleanup.js';
-import { resizeFloat } from '../core/resize.js';
+import { resizeThreshold } from '../core/resize.js';
 import type { Tensor } from '../engine/inference-engine.js';
 import type { ModelCard } from './model-card.js';
 
@@ -75,20 +75,34 @@ export function glandProbability(card: ModelCard, out: Tensor, index: number): F
   return { width: w, height: h, data };
 }
 
-/** From a probability map to the full segmentation at `width`×`height`. */
+/**
+ * Specks and holes are found on the thresholded map at the model's resolution (50 k pixels rather
+ * than a million at 1280×720) and folded back into the probabilities: a removed speck is set just
+ * under the threshold, a filled hole just over. The fractions are of the image area, so the
+ * result does not depend on where the clean-up runs.
+ */
+export function cleanProbabilities(prob: FloatMap, options: PostprocessOptions = {}): FloatMap {
+  const thr = options.threshold ?? 0.5;
+  const n = prob.width * prob.height;
+  const raw = new Uint8Array(n);
+  for (let i = 0; i < n; i++) raw[i] = prob.data[i]! > thr ? 1 : 0;
+  const clean = cleanupMask(
+    { width: prob.width, height: prob.height, data: raw },
+    { minComponentArea: Math.round((options.minComponentFraction ?? 0.002) * n), maxHoleArea: Math.round((options.maxHoleFraction ?? 0.002) * n) },
+  );
+  const out = new Float32Array(n);
+  const eps = 1e-4;
+  for (let i = 0; i < n; i++) {
+    const v = prob.data[i]!;
+    out[i] = clean.data[i] !== 0 ? (v > thr ? v : thr + eps) : v > thr ? thr - eps : v;
+  }
+  return { width: prob.width, height: prob.height, data: out };
+}
+
+/** From a probability map (model resolution) to the full segmentation at `width`×`height`. */
 export function postprocess(prob: FloatMap, width: number, height: number, options: PostprocessOptions = {}): Segmentation {
   const threshold = options.threshold ?? 0.5;
-  const full = resizeFloat(prob, width, height);
-  const raw = new Uint8Array(width * height);
-  for (let i = 0; i < raw.length; i++) raw[i] = full.data[i]! > threshold ? 1 : 0;
-  const n = width * height;
-  const classMap = cleanupMask(
-    { width, height, data: raw },
-    {
-      minComponentArea: Math.round((options.minComponentFraction ?? 0.002) * n),
-      maxHoleArea: Math.round((options.maxHoleFraction ?? 0.002) * n),
-    },
-  );
+  const classMap = resizeThreshold(cleanProbabilities(prob, options), width, height, threshold);
   let contours = findContours(classMap);
   if ((options.simplify ?? 0) > 0) contours = contours.map((c) => ({ ...c, points: simplifyClosed(c.points, options.simplify!) }));
   const perimeter = contours.filter((c) => !c.hole).reduce((s, c) => s + polygonPerimeter(c.points), 0);

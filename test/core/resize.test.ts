@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resizeFloat, resizeNearest, resizeRgb } from '../../src/core/resize.js';
+import { resizeFloat, resizeNearest, resizeRgb, resizeThreshold } from '../../src/core/resize.js';
 
 test('resizing a constant image keeps every pixel at that constant', () => {
   const src = { width: 7, height: 5, data: new Uint8Array(7 * 5 * 3).fill(93) };
@@ -36,4 +36,11 @@ test('nearest resizing of a class map keeps only the original values', () => {
   assert.ok(out.data.every((v) => v === 0 || v === 1));
   assert.equal(out.data[4 * 10 + 5], 1);
   assert.equal(out.data[0], 0);
+});
+
+test('the fused resize-and-threshold gives exactly the thresholded bilinear resize', () => {
+  const src = { width: 13, height: 9, data: Float32Array.from({ length: 13 * 9 }, (_, i) => ((i * 7919) % 101) / 100) };
+  const fused = resizeThreshold(src, 50, 31, 0.5);
+  const ref = resizeFloat(src, 50, 31);
+  for (let i = 0; i < fused.data.length; i++) assert.equal(fused.data[i], ref.data[i]! > 0.5 ? 1 : 0, `pixel ${i}`);
 });
