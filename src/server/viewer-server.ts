@@ -489,8 +489,10 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     }
     const headers: Record<string, string | number> = { 'Content-Type': found.contentType, 'Content-Length': found.size, 'Cache-Control': 'no-cache' };
     if (isPage) {
+      // connect-src names this host's ws:/wss: explicitly: older browsers do not let 'self' cover WebSockets.
+      const host = /^[A-Za-z0-9.:[\]-]+$/.test(req.headers.host ?? '') ? req.headers.host! : `${this.host}:${this.port}`;
       headers['Content-Security-Policy'] =
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+        `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws://${host} wss://${host}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
       headers['Cache-Control'] = 'no-store';
     }
     res.writeHead(200, headers);

@@ -123,7 +123,7 @@ describe('ViewerServer', () => {
     const page = await get(server.port, '/');
     assert.equal(page.status, 200);
     assert.match(String(page.headers['content-type']), /text\/html/);
-    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'.*connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ /);
     assert.match(String((await get(server.port, '/dist/viewer.js')).headers['content-type']), /javascript/);
     assert.match(String((await get(server.port, '/style.css')).headers['content-type']), /text\/css/);
   });
@@ -291,13 +291,19 @@ describe('ViewerServer', () => {
     }
   });
 
-  it('can be closed twice', async () => {
+  it('tells listeners when viewers come and go, and can be closed twice', async () => {
     const s = await ViewerServer.start({ port: 0, token: '', staticDir });
+    const events: string[] = [];
+    s.on('viewer-connected', (v) => events.push(`connected ${v.id}`));
+    s.on('viewer-disconnected', (v, code) => events.push(`disconnected ${v.id} ${code}`));
     const v = new TestViewer(`ws://127.0.0.1:${s.port}/ws`);
     await v.opened;
+    await v.waitFor(() => v.text('hello')[0]);
     await Promise.all([s.close(), s.close()]);
     await s.close();
     assert.equal((await v.closedP).code, 1001);
+    await v.waitFor(() => events.length >= 2 || undefined);
+    assert.deepEqual(events, ['connected 1', 'disconnected 1 1001']);
   });
 
   it('refuses a port already in use with a fatal SgusError', async () => {
