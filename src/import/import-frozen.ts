@@ -160,9 +160,13 @@ export function convertFrozenGraph(g: TfGraph, options: ConvertOptions = {}): Co
   if (inInfo === undefined) throw graphError(`output '${output}' does not depend on the input '${input}'`);
   const onnx = writeOnnx(folded);
   const out = folded.outputs[0]!;
-  const producer = folded.nodes.find((n) => n.name === parseInputRef(out.ref).node);
-  const producerOp = producer?.op === 'Cast' ? folded.nodes.find((n) => n.name === parseInputRef(producer.inputs[0]!).node)?.op : producer?.op;
-  const kind = producerOp === 'ArgMax' ? 'classes' : producerOp === 'Softmax' ? 'probabilities' : 'logits';
+  // Integer outputs are class indices (ArgMax, maybe reshaped or cast); a Softmax behind reshapes
+  // gives probabilities; anything else is taken as logits.
+  const byFolded = new Map(folded.nodes.map((n) => [n.name, n]));
+  let producer = byFolded.get(parseInputRef(out.ref).node);
+  while (producer !== undefined && ['Reshape', 'Squeeze', 'ExpandDims', 'Cast', 'Identity'].includes(producer.op)) producer = byFolded.get(parseInputRef(producer.inputs[0]!).node);
+  const isInt = ![TfDType.float, TfDType.half, TfDType.double].includes(out.dtype % 100 as 1 | 2 | 19);
+  const kind = isInt || producer?.op === 'ArgMax' ? 'classes' : producer?.op === 'Softmax' ? 'probabilities' : 'logits';
   return {
     summary,
     folded,

@@ -104,6 +104,29 @@ describe('import variants', () => {
     assert.ok(max < 1e-4, `max abs diff ${max}`);
   });
 
+  test('TF 1.14 dropout (x * 1/keep * cast(U >= 1 - keep)) folds away at keep 1.0', () => {
+    const b = new GraphBuilder();
+    const T = T_FLOAT;
+    b.placeholder('input_image', TfDType.float, [-1, 4, 4, 3]);
+    b.placeholder('keep_prob', TfDType.float, []);
+    b.add('relu', 'Relu', ['input_image'], { T });
+    b.const('one', [], [1]);
+    b.add('dropout/sub', 'Sub', ['one', 'keep_prob'], { T });
+    b.add('dropout/Shape', 'Shape', ['relu'], { T, out_type: { type: TfDType.int32 } });
+    b.add('dropout/random_uniform/RandomUniform', 'RandomUniform', ['dropout/Shape'], { T: { type: TfDType.int32 }, dtype: T });
+    b.add('dropout/sub_1', 'Sub', ['one', 'dropout/sub'], { T });
+    b.add('dropout/truediv', 'RealDiv', ['one', 'dropout/sub_1'], { T });
+    b.add('dropout/GreaterEqual', 'GreaterEqual', ['dropout/random_uniform/RandomUniform', 'dropout/sub'], { T });
+    b.add('dropout/mul', 'Mul', ['relu', 'dropout/truediv'], { T });
+    b.add('dropout/Cast', 'Cast', ['dropout/GreaterEqual'], { SrcT: { type: TfDType.bool }, DstT: T });
+    b.add('dropout/mul_1', 'Mul', ['dropout/mul', 'dropout/Cast'], { T });
+    b.add('out', 'Sigmoid', ['dropout/mul_1'], { T });
+    const c = convertFrozenGraph(b.graph());
+    assert.deepEqual(c.feeds, { keep_prob: 1 });
+    assert.deepEqual(c.folded.nodes.map((n) => n.op), ['Placeholder', 'Relu', 'Sigmoid']);
+    assert.equal(c.output.kind, 'logits');
+  });
+
   test('a fixed batch (--batch 1) gives a static model with the same result', async () => {
     const net = deepSgusLikeGraph(32, 6);
     const c = convertFrozenGraph(parseFrozenGraph(net.bytes, 'x.pb'), { batch: 1 });
