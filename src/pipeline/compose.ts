@@ -220,8 +220,21 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         this.emit('log', `${config.id}: source lost (${info.reason}); reconnecting in ${(info.delayMs / 1000).toFixed(1)} s (attempt ${info.attempt})`);
       });
       source.on('corrupt', (info) => this.emit('log', `${config.id}: corrupt frame skipped (${info.reason})`));
+      // FFmpeg can print an error per packet on a damaged stream: at most 5 lines per 10 s, then a count.
+      let window = 0;
+      let inWindow = 0;
+      let suppressed = 0;
       source.on('log', (line) => {
-        if (/error|corrupt|invalid|missing/i.test(line)) this.emit('log', `${config.id}: ffmpeg: ${line}`);
+        if (!/error|corrupt|invalid|missing/i.test(line)) return;
+        const now = performance.now();
+        if (now - window > 10_000) {
+          if (suppressed > 0) this.emit('log', `${config.id}: ffmpeg: ${suppressed} more messages like these`);
+          window = now;
+          inWindow = 0;
+          suppressed = 0;
+        }
+        if (++inWindow <= 5) this.emit('log', `${config.id}: ffmpeg: ${line}`);
+        else suppressed++;
       });
       const ended = (reason: string, error?: SgusError): void => {
         this.emit('streamEnded', config.id, reason, error);

@@ -53,6 +53,11 @@ export interface FfmpegSourceOptions {
   highWaterMark?: number;
   /** No data for this many seconds (while not paused) is a failure. Default 5. */
   stallTimeoutS?: number;
+  /**
+   * Longest wait for the first frame of a run, s: joining a network stream mid-GOP waits for the
+   * next key frame, which can be 10 s away in scanner recordings. Default max(20, stallTimeoutS).
+   */
+  startTimeoutS?: number;
   /** Live: first reconnect delay, ms; doubles per failed try. Default 500. */
   reconnectInitialMs?: number;
   /** Live: longest reconnect delay, ms. Default 10000. */
@@ -156,6 +161,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       fullFrames: options.fullFrames ?? false,
       highWaterMark: options.highWaterMark ?? 8,
       stallTimeoutS: options.stallTimeoutS ?? 5,
+      startTimeoutS: options.startTimeoutS ?? Math.max(20, options.stallTimeoutS ?? 5),
       reconnectInitialMs: options.reconnectInitialMs ?? 500,
       reconnectMaxMs: options.reconnectMaxMs ?? 10_000,
       maxReconnects: options.maxReconnects ?? Infinity,
@@ -222,7 +228,9 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
 
   #args(plan: { mode: 'copy' | 'encode' | 'none'; codec: 'h264' | 'jpeg' | undefined }, fps: number): string[] {
     const o = this.#o;
-    const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
+    // 'verbose' for the scaler's 'w:W h:H fmt:... -> w:224 h:224' line: the true source size even
+    // when the input probe could not tell it (a network stream joined before its next key frame).
+    const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'verbose'];
     args.push(...ffmpegInputArgs(o.source, { realtime: o.realtime, loop: o.loop, ioTimeoutS: o.stallTimeoutS }));
     args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-vf', `scale=${o.modelWidth}:${o.modelHeight}:flags=bilinear`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
     if (plan.mode === 'copy') {
@@ -254,6 +262,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     this.#views = [];
     this.#stderrTail = [];
     this.#lastDataTs = performance.now();
+    let gotData = false;
     let failure: string | undefined;
 
     const setInfo = (width: number, height: number, fps: number, codec: string): void => {
@@ -266,6 +275,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
 
     // stderr: input facts (before 'Output #0'), and a bounded tail for error messages.
     let inInput = true;
+    let inputCodec: string | undefined;
+    let inputFps = 25;
     let lineBuf = '';
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (text: string) => {
@@ -278,13 +289,21 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         if (line === '') continue;
         if (/^(Output #|Stream mapping)/.test(line)) inInput = false;
         if (inInput && run.info === undefined) {
-          const m = /Stream #0:\d+.*?: Video: (\w+).*?\s(\d{2,5})x(\d{2,5})/.exec(line);
-          if (m !== null) {
+          const v = /Stream #0:\d+.*?: Video: (\w+)/.exec(line);
+          if (v !== null && inputCodec === undefined) {
+            inputCodec = v[1]!;
             const fm = /([\d.]+) fps/.exec(line) ?? /([\d.]+)k? tbr/.exec(line);
-            const fps = fm !== null ? Number(fm[1]) : 25;
-            setInfo(Number(m[2]), Number(m[3]), Number.isFinite(fps) && fps > 0 && fps < 1000 ? fps : 25, m[1]!);
+            const fps = fm !== null ? Number(fm[1]) : NaN;
+            if (Number.isFinite(fps) && fps > 0 && fps < 1000) inputFps = fps;
+            const m = /Video: .*?\s(\d{2,5})x(\d{2,5})/.exec(line);
+            if (m !== null) setInfo(Number(m[1]), Number(m[2]), inputFps, inputCodec);
           }
         }
+        if (run.info === undefined) {
+          const sc = /Parsed_scale_0 .*?\] w:(\d+) h:(\d+) fmt:\S+ .*->/.exec(line);
+          if (sc !== null) setInfo(Number(sc[1]), Number(sc[2]), inputFps, inputCodec ?? 'unknown');
+        }
+        if (/^\[(Parsed_|graph|auto_scale|format|AVFilterGraph|SwScaler)|^\[.*?\] (Setting|Opening|Probing)/.test(line)) continue;
         if (/^\s/.test(line) || /^(Input #|Output #|Stream mapping|Press \[q\]|video:|frame=)/.test(line)) continue;
         this.#stderrTail.push(line);
         if (this.#stderrTail.length > 8) this.#stderrTail.shift();
@@ -300,6 +319,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const stdout = proc.stdout!;
     stdout.on('data', (chunk: Buffer) => {
       this.#lastDataTs = performance.now();
+      gotData = true;
       let off = 0;
       while (off < chunk.length) {
         if (cur === undefined) {
@@ -400,8 +420,9 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         this.#lastDataTs = performance.now();
         return;
       }
-      if (performance.now() - this.#lastDataTs > o.stallTimeoutS * 1000) {
-        failure = `no data for ${o.stallTimeoutS} s`;
+      const limitS = gotData ? o.stallTimeoutS : o.startTimeoutS;
+      if (performance.now() - this.#lastDataTs > limitS * 1000) {
+        failure = gotData ? `no data for ${limitS} s` : `no picture within ${limitS} s of opening`;
         proc.kill('SIGKILL');
       }
     }, Math.min(1000, o.stallTimeoutS * 250));

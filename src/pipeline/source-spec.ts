@@ -83,9 +83,10 @@ export function ffmpegInputArgs(spec: SourceSpec, o: InputArgOptions): string[] 
       args.push('-i', spec.path);
       break;
     case 'url': {
-      // Low latency: no input buffering, small probe. UDP sockets get a bounded FIFO that drops on
-      // overrun instead of killing the read.
-      args.push('-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '500000', '-analyzeduration', '1000000');
+      // Low latency: no buffering, short probe. A stream joined mid-GOP has no SPS (so no size)
+      // until its next key frame; the source reads the size from the scaler's log line instead,
+      // so the probe need not wait for it. UDP sockets get a bounded FIFO that drops on overrun.
+      args.push('-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '1000000', '-analyzeduration', '2000000');
       let url = spec.url;
       const us = Math.round(o.ioTimeoutS * 1e6);
       if (/^udp:/i.test(url)) {

@@ -99,11 +99,11 @@ describe('FfmpegSource', () => {
 
   it('a live source with no data for stallTimeoutS restarts', async () => {
     // UDP port nobody sends to: FFmpeg waits for data forever; the watchdog must notice.
-    const src = new FfmpegSource({ mode: 'live', source: { type: 'url', url: 'udp://127.0.0.1:45991' }, stallTimeoutS: 0.5, reconnectInitialMs: 50, maxReconnects: 1, modelWidth: 32, modelHeight: 32 });
+    const src = new FfmpegSource({ mode: 'live', source: { type: 'url', url: 'udp://127.0.0.1:45991' }, stallTimeoutS: 0.5, startTimeoutS: 0.5, reconnectInitialMs: 50, maxReconnects: 1, modelWidth: 32, modelHeight: 32 });
     const reasons: string[] = [];
     src.on('reconnecting', (i) => reasons.push(i.reason));
     await assert.rejects(lastValueFrom(src.frames()), /gave up after 1 reconnects/);
-    assert.ok(reasons.length === 1 && /no data for 0.5 s|ffmpeg exited/.test(reasons[0]!), reasons.join());
+    assert.ok(reasons.length === 1 && /no picture within 0.5 s|ffmpeg exited/.test(reasons[0]!), reasons.join());
     assert.equal(runningFfmpegCount(), 0);
   });
 

@@ -1,0 +1,151 @@
+/** `sgus live`: segment a capture device or network stream live (latest frame wins, stale frames dropped). */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, SgusError } from '../errors.js';
+import type { StreamConfig } from '../pipeline/compose.js';
+import type { StreamMetrics } from '../pipeline/frame.js';
+import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
+import type { SourceSpec } from '../pipeline/source-spec.js';
+import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, numberOption, parse } from './args.js';
+import type { CliCommand } from './command.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, startServer, summaryLine, writeJson } from './stream-options.js';
+
+const help = `
+Usage: sgus live [--device /dev/video0 | --input URL] [--serve] [options]
+
+Segments a live source. Live mode is latest-frame-wins: when inference falls behind, older frames
+are dropped (and counted) so latency stays bounded. A source that dies, disappears or stalls is
+reopened with exponential backoff (0.5 s doubling to 10 s), with a log line each time.
+
+Source (one of):
+      --device PATH       V4L2 capture device (default /dev/video0 when no --input is given)
+      --size WxH          capture size for --device, e.g. 1280x720 (default: the device's)
+      --rate FPS          capture frame rate for --device (default: the device's)
+      --pixel-format F    V4L2 pixel format for --device, e.g. mjpeg, yuyv422 (default: the device's)
+      --input URL         network stream or source FFmpeg reads: rtsp://, udp://, rtp://, srt://,
+                          http(s)://, a file, or lavfi:GRAPH (e.g. lavfi:testsrc2=size=640x480:rate=25)
+
+Options:
+      --serve             serve the web viewer and print its URL
+      --view CODEC        viewer video: auto (H.264, passed through when possible) | jpeg (default auto)
+  -o, --out DIR           also write live.contours.ndjson, live.annotated.mp4 and live.metrics.json
+      --duration S        stop after S seconds (default: until Ctrl-C)
+${SERVER_OPTIONS_HELP}
+${PIPELINE_OPTIONS_HELP}
+${MODEL_OPTIONS_HELP}
+
+Examples:
+  sgus live --device /dev/video0 --size 1280x720 --rate 25 --serve
+  sgus live --input udp://127.0.0.1:5000 --serve --port 8080
+  sgus live --input rtsp://192.168.1.20:8554/scanner --max-age 300
+`;
+
+const command: CliCommand = {
+  name: 'live',
+  summary: 'stream mode: segment a capture device or network stream live',
+  help,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parse(
+      args,
+      {
+        ...MODEL_OPTIONS,
+        ...PIPELINE_OPTIONS,
+        ...SERVER_OPTIONS,
+        // --device is taken by the model options (inference device) in other commands; here it is
+        // the capture device, and the inference device is --engine-device.
+        device: { type: 'string' },
+        'engine-device': { type: 'string' },
+        size: { type: 'string' },
+        rate: { type: 'string' },
+        'pixel-format': { type: 'string' },
+        input: { type: 'string', short: 'i' },
+        serve: { type: 'boolean' },
+        view: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        duration: { type: 'string' },
+      },
+      false,
+    );
+    void positionals;
+    const settings = pipelineSettings(values);
+    if (values.device !== undefined && values.input !== undefined) throw new SgusError(ErrorCode.InvalidArgument, '--device and --input exclude each other');
+    let source: SourceSpec;
+    if (typeof values.input === 'string') {
+      source = sourceFromArgument(values.input);
+    } else {
+      const dev = (values.device as string | undefined) ?? '/dev/video0';
+      const size = values.size as string | undefined;
+      if (size !== undefined && !/^\d+x\d+$/.test(size)) throw new SgusError(ErrorCode.InvalidArgument, `--size must be WxH, got '${size}'`);
+      source = { type: 'device', path: dev };
+      if (size !== undefined) source.size = size;
+      if (values.rate !== undefined) source.rate = numberOption(values.rate, 'rate', 1, 25);
+      if (typeof values['pixel-format'] === 'string') source.pixelFormat = values['pixel-format'];
+    }
+    const view = (values.view as string | undefined) ?? 'auto';
+    if (view !== 'auto' && view !== 'jpeg') throw new SgusError(ErrorCode.InvalidArgument, `--view must be auto or jpeg, got '${view}'`);
+    const durationS = values.duration !== undefined ? numberOption(values.duration, 'duration', 0.1, 0) : undefined;
+    const out = values.out as string | undefined;
+    const outputs: { ndjson?: string; annotated?: string } = {};
+    if (out !== undefined) {
+      await mkdir(out, { recursive: true });
+      outputs.ndjson = path.join(out, 'live.contours.ndjson');
+      outputs.annotated = path.join(out, 'live.annotated.mp4');
+    }
+    const modelValues: Record<string, unknown> = { ...values, device: values['engine-device'] };
+    const seg = await loadSegmenter(modelValues);
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    let metricsNow: () => StreamMetrics[] = () => [];
+    try {
+      if (values.serve === true) {
+        server = await startServer(values, seg, () => metricsNow());
+        process.stdout.write(`viewer: ${server.url}\n`);
+      }
+      const stream: StreamConfig = {
+        id: 'live',
+        title: describeSource(source),
+        source,
+        mode: 'live',
+        // A file given as live input plays at its rate, as a camera would.
+        realtime: source.type === 'file' || source.type === 'lavfi',
+        outputs,
+        viewCodec: view,
+        stallTimeoutS: settings.stallTimeoutS,
+      };
+      if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; live from ${describeSource(source)}\n`);
+      let timer: NodeJS.Timeout | undefined;
+      const result = await runPipeline(
+        {
+          streams: [stream],
+          segmenter: seg,
+          maxBatchSize: settings.maxBatchSize,
+          maxDelayMs: settings.maxDelayMs,
+          maxAgeMs: settings.maxAgeMs,
+          postprocess: settings.postprocess,
+          ...(server !== undefined ? { hub: server } : {}),
+        },
+        {
+          quiet: settings.quiet,
+          onStart: (p) => {
+            metricsNow = () => p.metrics();
+            p.on('started', (_id, info) => {
+              if (!settings.quiet) process.stderr.write(`sgus: live: source open, ${info.width}x${info.height} ${info.fps} fps ${info.codec}${info.run > 0 ? ` (reconnect ${info.run})` : ''}\n`);
+            });
+            if (durationS !== undefined) timer = setTimeout(() => void p.stop().catch(() => undefined), durationS * 1000);
+          },
+        },
+      );
+      clearTimeout(timer);
+      const metrics = result.summary?.metrics ?? result.pipeline.metrics();
+      const seconds = result.summary?.seconds ?? 0;
+      for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
+      if (out !== undefined) await writeJson(path.join(out, 'live.metrics.json'), { source: describeSource(source), model: seg.card.name, engine: seg.engineInfo, seconds, error: result.error?.message, streams: metrics });
+      if (result.error !== undefined) throw result.error;
+      return 0;
+    } finally {
+      await server?.close();
+      await seg.close();
+    }
+  },
+};
+
+export default command;
