@@ -82,6 +82,7 @@ export const KEPT_OPS: ReadonlySet<string> = new Set([
   'Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal',
   'Cast', 'ConcatV2', 'MaxPool', 'AvgPool', 'MatMul', 'ArgMax', 'Mean', 'Sum', 'Max', 'Min',
   'ResizeBilinear', 'ResizeNearestNeighbor', 'Reshape', 'Squeeze', 'ExpandDims', 'Pad', 'PadV2', 'MirrorPad', 'Transpose',
+  'AddN', 'StridedSlice', 'Slice',
 ]);
 
 const IDENTITY_OPS = new Set(['Identity', 'StopGradient', 'Snapshot', 'PreventGradient', 'CheckNumerics', 'EnsureShape', 'PlaceholderWithDefault']);
@@ -269,6 +270,39 @@ function stridedSlice1d(len: number, begin: number, end: number, stride: number,
   return { idx, shrink: false };
 }
 
+export interface SliceAxis {
+  /** Python-style start/end (end exclusive; null = to the end in the step's direction). */
+  start: number;
+  end: number | null;
+  step: number;
+  shrink: boolean;
+  size: Dim;
+}
+
+/** A StridedSlice on a tensor of known rank, axis by axis (no ellipsis / new-axis masks). */
+export function stridedSliceSpec(shape: readonly Dim[], begin: number[], end: number[], strides: number[], node: TfNode): SliceAxis[] {
+  const bm = node.attr.begin_mask?.i ?? 0;
+  const em = node.attr.end_mask?.i ?? 0;
+  const sm = node.attr.shrink_axis_mask?.i ?? 0;
+  if ((node.attr.ellipsis_mask?.i ?? 0) !== 0 || (node.attr.new_axis_mask?.i ?? 0) !== 0) throw unsupported(node, 'ellipsis/new-axis masks');
+  return shape.map((dim, i) => {
+    if (i >= begin.length) return { start: 0, end: null, step: 1, shrink: false, size: dim };
+    const step = strides[i] ?? 1;
+    if (step === 0) throw graphError('stride 0', node.name);
+    if (sm & (1 << i)) return { start: begin[i]!, end: begin[i] === -1 ? null : begin[i]! + 1, step: 1, shrink: true, size: 1 };
+    const start = bm & (1 << i) ? (step > 0 ? 0 : -1) : begin[i]!;
+    const stop = em & (1 << i) ? null : end[i]!;
+    let size: Dim = null;
+    if (dim !== null) {
+      const norm = (v: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, v < 0 ? v + dim : v));
+      const a = step > 0 ? norm(start, 0, dim) : norm(start, -1, dim - 1);
+      const b = stop === null ? (step > 0 ? dim : -1) : step > 0 ? norm(stop, 0, dim) : norm(stop, -1, dim - 1);
+      size = Math.max(0, Math.ceil((b - a) / step));
+    } else if (stop !== null && start >= 0 && stop >= 0 && step > 0) size = Math.max(0, Math.ceil((stop - start) / step));
+    return { start, end: stop, step, shrink: false, size };
+  });
+}
+
 // ---------------------------------------------------------------- shapes of kept ops
 
 function convOut(size: Dim, k: number, s: number, d: number, padding: string, padBefore = 0, padAfter = 0): Dim {
@@ -416,7 +450,8 @@ export function foldGraph(graph: TfGraph, options: FoldOptions): FoldedGraph {
       for (const c of ctrl) {
         const cn = byName.get(c.slice(1))!;
         if (cn.op === 'Switch') continue;
-        if (values.get(cn.name)?.every((v) => v.kind === 'dead')) return [DEAD];
+        const cv = values.get(cn.name);
+        if (cv !== undefined && cv.length > 0 && cv.every((v) => v.kind === 'dead')) return [DEAD];
       }
     }
     const T = node.attr.T?.type ?? (ins[0] ? dtypeOf(ins[0]) : TfDType.float);
@@ -479,7 +514,18 @@ export function foldGraph(graph: TfGraph, options: FoldOptions): FoldedGraph {
         if (picked.every((d) => d !== null)) return [makeConst(dtype, shrink ? [] : [picked.length], picked as number[], origin)];
         return [{ kind: 'partial', dims: picked, scalar: shrink, dtype }];
       }
-      throw unsupported(node, 'StridedSlice of a computed tensor');
+      if (x.kind !== 'dyn') throw unsupported(node, `StridedSlice of a ${x.kind} value`);
+      const spec = stridedSliceSpec(x.shape, Array.from(b!.data), Array.from(e!.data), Array.from(s!.data), node);
+      const shape = spec.filter((a) => !a.shrink).map((a) => a.size);
+      return keep(node, ins, [{ shape, dtype: x.dtype }]);
+    }
+    if (op === 'AddN') {
+      if (ins.every((v) => v.kind === 'const')) {
+        return [ins.slice(1).reduce<ConstValue>((acc, v) => broadcastBinary(acc.t, (v as ConstValue).t, binaryFn('Add', T), T, node.name, origin), ins[0] as ConstValue)];
+      }
+      if (ins.length === 1) return [ins[0]!];
+      const shape = ins.map((v) => shapeOf(v, node.name)).reduce((a, b) => broadcastShape(a, b, node.name));
+      return keep(node, ins, [{ shape, dtype: T }]);
     }
     if (op === 'Pack') {
       const axis = node.attr.axis?.i ?? 0;
@@ -825,6 +871,11 @@ function inferKept(node: TfNode, ins: InInfo[], batch: number | null): TensorInf
     case 'Transpose': {
       const perm = Array.from(need(1, 'perm').data);
       return [{ shape: perm.map((p) => x.shape[p]!), dtype: T }];
+    }
+    case 'Slice': {
+      const begin = Array.from(need(1, 'begin').data);
+      const size = Array.from(need(2, 'size').data);
+      return [{ shape: x.shape.map((d, i) => (size[i] === -1 ? (d === null ? null : d - begin[i]!) : size[i]!)), dtype: T }];
     }
     default:
       throw unsupported(node, `no shape rule (${dtypeName(T)})`);

@@ -10,8 +10,8 @@
 import { ProtoWriter } from './protobuf.js';
 import { TfDType, attrString, dtypeName, numel } from './tf-graphdef.js';
 import type { TfAttr, TfTensor } from './tf-graphdef.js';
-import { graphError } from './graph-fold.js';
-import type { Dim, FoldedGraph, FoldedNode, TensorInfo } from './graph-fold.js';
+import { graphError, stridedSliceSpec } from './graph-fold.js';
+import type { Dim, FoldedGraph, FoldedNode, SliceAxis, TensorInfo } from './graph-fold.js';
 
 export const ONNX_OPSET = 13;
 
@@ -507,6 +507,42 @@ export function writeOnnx(g: FoldedGraph, producer = 'sgus-live import-frozen'):
         const out = outName(n, 'nhwc');
         emit('Transpose', [nhwc(ins[0]!)], [out], { perm });
         setOut(n, 'nhwc', out);
+        break;
+      }
+      case 'StridedSlice':
+      case 'Slice': {
+        const x = ins[0]!;
+        const xs = infoOf(x).shape;
+        const BIG = 2 ** 31 - 1;
+        let spec: SliceAxis[];
+        if (op === 'Slice') {
+          const begin = Array.from(constOf(ins[1]!, n, 'begin').data);
+          const size = Array.from(constOf(ins[2]!, n, 'size').data);
+          spec = xs.map((d, i) => ({ start: begin[i]!, end: size[i] === -1 ? null : begin[i]! + size[i]!, step: 1, shrink: false, size: d }));
+        } else {
+          const [b, e, st] = [1, 2, 3].map((i) => Array.from(constOf(ins[i]!, n, 'begin/end/strides').data));
+          spec = stridedSliceSpec(xs, b!, e!, st!, { name: n.name, op: n.op, inputs: n.inputs, device: '', attr: n.attr });
+        }
+        const axes = spec.flatMap((a, i) => (a.start === 0 && a.end === null && a.step === 1 ? [] : [i]));
+        let cur = nhwc(x);
+        if (axes.length > 0) {
+          const o = unique(`${n.name}/slice`);
+          const sa = axes.map((i) => spec[i]!);
+          emit('Slice', [cur, i64(`${n.name}/starts`, sa.map((a) => a.start)), i64(`${n.name}/ends`, sa.map((a) => a.end ?? (a.step > 0 ? BIG : -BIG))), i64(`${n.name}/axes`, axes), i64(`${n.name}/steps`, sa.map((a) => a.step))], [o]);
+          cur = o;
+        }
+        const shrink = spec.flatMap((a, i) => (a.shrink ? [i] : []));
+        const out = outName(n, 'nhwc');
+        if (shrink.length > 0) emit('Squeeze', [cur, i64(`${n.name}/shrink`, shrink)], [out]);
+        else emit('Identity', [cur], [out]);
+        setOut(n, 'nhwc', out);
+        break;
+      }
+      case 'AddN': {
+        const useNchw = ins.every((i) => hasNchw(i) && is4(i));
+        const out = outName(n, useNchw ? 'nchw' : 'nhwc');
+        emit('Sum', ins.map((i) => (useNchw ? nchw(i) : nhwc(i))), [out]);
+        setOut(n, useNchw ? 'nchw' : 'nhwc', out);
         break;
       }
       case 'SquaredDifference': {

@@ -70,11 +70,23 @@ function opZooGraph(): { bytes: Uint8Array; ops: string[] } {
   g.add('amf', 'Cast', ['am'], { SrcT: { type: TfDType.int64 }, DstT: T });
   i32('perm', [4], [0, 3, 1, 2]);
   g.add('tr', 'Transpose', ['lr', 'perm'], { T, Tperm: { type: TfDType.int32 } });
+  i32('ss/b', [4], [0, 1, 0, 1]);
+  i32('ss/e', [4], [0, -1, 0, 3]);
+  i32('ss/s', [4], [1, 2, -1, 1]);
+  g.add('ss', 'StridedSlice', ['mp', 'ss/b', 'ss/e', 'ss/s'], { T, Index: { type: TfDType.int32 }, begin_mask: { i: 0b0101 }, end_mask: { i: 0b0101 }, shrink_axis_mask: { i: 0 }, ellipsis_mask: { i: 0 }, new_axis_mask: { i: 0 } });
+  i32('ss2/b', [4], [0, 0, 0, 2]);
+  i32('ss2/e', [4], [0, 0, 0, 3]);
+  i32('ss2/s', [4], [1, 1, 1, 1]);
+  g.add('ss2', 'StridedSlice', ['mp', 'ss2/b', 'ss2/e', 'ss2/s'], { T, Index: { type: TfDType.int32 }, begin_mask: { i: 0b0111 }, end_mask: { i: 0b0111 }, shrink_axis_mask: { i: 0b1000 }, ellipsis_mask: { i: 0 }, new_axis_mask: { i: 0 } });
+  i32('sl/b', [4], [0, 2, 1, 0]);
+  i32('sl/s', [4], [-1, 5, -1, 3]);
+  g.add('sl', 'Slice', ['cat', 'sl/b', 'sl/s'], { T, Index: { type: TfDType.int32 } });
+  g.add('addn', 'AddN', ['lr', 'c', 'rb'], { T, N: { i: 3 } });
   const flat = (name: string, x: string, n: number): string => {
     i32(`${name}/shape`, [2], [-1, n]);
     return g.add(name, 'Reshape', [x, `${name}/shape`], { T, Tshape: { type: TfDType.int32 } });
   };
-  const parts = [flat('f_mp', 'mp', 21 * 11 * 4), 'sqz', flat('f_tr', 'tr', 256), flat('f_am', 'amf', 32), 'mx', flat('f_d', 'd6', 12 * 12 * 6)];
+  const parts = [flat('f_mp', 'mp', 21 * 11 * 4), 'sqz', flat('f_tr', 'tr', 256), flat('f_am', 'amf', 32), 'mx', flat('f_d', 'd6', 12 * 12 * 6), flat('f_ss', 'ss', 10 * 11 * 2), flat('f_ss2', 'ss2', 21 * 11), flat('f_sl', 'sl', 5 * 7 * 3), flat('f_addn', 'addn', 256)];
   g.add('out', 'ConcatV2', [...parts, 'axis1'], { T, N: { i: parts.length }, Tidx: { type: TfDType.int32 } });
   return { bytes: g.encode(), ops: [...new Set(g.nodes.map((n) => n.op))] };
 }
@@ -104,7 +116,7 @@ describe('op coverage: ONNX Runtime vs TensorFlow.js on the same imported graph'
       const b = await tfjs.run({ x: input }, 'out');
       assert.deepEqual(a.dims, b.dims);
       const width = a.dims[1]!;
-      assert.equal(width, 924 + 5 + 256 + 32 + 4 + 864);
+      assert.equal(width, 924 + 5 + 256 + 32 + 4 + 864 + 220 + 231 + 105 + 256);
       let max = 0;
       let worst = -1;
       for (let i = 0; i < a.data.length; i++) {
