@@ -1,0 +1,211 @@
+/** `sgus bench`: model and pipeline speed, written to bench/results.json and bench/report.md. */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { measurePeak } from '../bench/peak-flops.js';
+import { PEERS } from '../bench/peers.js';
+import { runE2e, runLiveCell, runSoak } from '../bench/pipeline-runs.js';
+import type { BenchVideo, LiveCell } from '../bench/pipeline-runs.js';
+import { measureRaw } from '../bench/raw-speed.js';
+import { renderConsole, renderMarkdown, RESULTS_SCHEMA, SECTIONS } from '../bench/report.js';
+import type { BenchResults, BenchSection } from '../bench/report.js';
+import { defaultThreads } from '../engine/onnx-engine.js';
+import { ErrorCode, SgusError } from '../errors.js';
+import { probeVideo } from '../pipeline/probe.js';
+import { writeSyntheticClip } from '../pipeline/synthetic-clip.js';
+import type { LoadedCard } from '../segmenter/model-card.js';
+import { listModels, PACKAGE_ROOT, resolveModel } from '../segmenter/model-registry.js';
+import { machineDescription, measureSpeed } from '../segmenter/model-speed.js';
+import { createSegmenter } from '../segmenter/segmenter.js';
+import { intOption, parse } from './args.js';
+import type { CliCommand } from './command.js';
+
+const EXAM = path.join(process.env.SGUS_DATA ?? path.resolve(PACKAGE_ROOT, '..', 'shared', 'data', 'sgus'), 'video', 'parotid-exam-1280x720-25fps.mp4');
+
+const help = `
+Usage: sgus bench [--quick] [--only SECTION[,SECTION]] [--soak-seconds N] [--out DIR] [--model NAME]
+
+Measures, in one run, and writes DIR/results.json and DIR/report.md (the figures the README quotes):
+  raw    every shipped model (or --model), batch 1/2/4/8, on every engine/device present (ONNX
+         Runtime CPU; CUDA and TF.js when installed, else skipped with a note): ms per frame,
+         frames/s, GFLOP/s and fraction of this machine's peak (a 2048x2048 fp32 MatMul through
+         ONNX Runtime, measured in the same run)
+  e2e    replay of the recorded exam (real data when present, else a synthetic clip of the same size)
+         at max speed through the same pipeline as 'sgus replay', next to the raw model speed at the
+         same batch size: overhead
+  live   latency p50/p95/p99/max at real-time pace: 1, 2, 4 streams x 1, 10, 50 headless WebSocket
+         viewers (loopback) x batching on/off
+  soak   looping replay with 10 viewers for --soak-seconds: memory and latency, first vs last minute
+The report also quotes published figures of DeepSGUS and NVIDIA Holoscan (labelled as quoted).
+A timing is never a pass/fail result. Run on a quiet machine: other load makes every figure worse.
+
+Options:
+      --quick             short cells, short e2e, 30 s soak (development, smoke test; indicative only)
+      --only LIST         sections to run, comma-separated: raw, e2e, live, soak (default all)
+      --soak-seconds N    soak duration (default 600; 30 with --quick)
+      --out DIR           where results.json and report.md go (default bench/)
+  -m, --model NAME|PATH   benchmark this model only (default: every shipped model; the pipeline
+                          sections use the default model)
+      --video FILE        use this video for e2e, live and soak instead of the exam
+      --synthetic         use a synthetic clip even when the real exam is present
+      --batch N           batch size of the e2e, live (batching on) and soak runs (default 4)
+      --threads N         inference threads (default: cores, at most 8)
+  -q, --quiet             no progress lines
+
+Examples:
+  npm run bench
+  sgus bench --quick --only raw,e2e
+  sgus bench --only soak --soak-seconds 1800
+`;
+
+function progress(quiet: boolean, line: string): void {
+  if (!quiet) process.stderr.write(`bench: ${line}\n`);
+}
+
+async function pickVideo(values: Record<string, unknown>, quick: boolean, notes: string[], quiet: boolean): Promise<BenchVideo> {
+  if (typeof values.video === 'string') {
+    if (!existsSync(values.video)) throw new SgusError(ErrorCode.FileUnreadable, 'no such file', { where: values.video });
+    return { path: values.video, probe: await probeVideo(values.video), kind: 'video' };
+  }
+  if (values.synthetic !== true && existsSync(EXAM)) return { path: EXAM, probe: await probeVideo(EXAM), kind: 'real exam' };
+  // Same size and length as the recorded exam (shorter in quick runs); cached between runs.
+  const [w, h, s] = quick ? [640, 360, 10] : [1280, 720, 73];
+  const file = path.join(os.tmpdir(), `sgus-bench-synthetic-${w}x${h}-${s}s.mp4`);
+  if (!existsSync(file)) progress(quiet, `generating a ${w}x${h} ${s} s synthetic clip (${file})`);
+  await writeSyntheticClip({ path: file, width: w, height: h, seconds: s, fps: 25, reuse: true });
+  notes.push(values.synthetic === true ? 'Synthetic clip used (--synthetic).' : `Real exam not found at ${EXAM}: a synthetic clip of similar size was used.`);
+  return { path: file, probe: await probeVideo(file), kind: 'synthetic clip' };
+}
+
+async function pickModels(spec: string | undefined): Promise<{ all: LoadedCard[]; main: LoadedCard; notes: string[] }> {
+  const notes: string[] = [];
+  if (spec !== undefined) {
+    const m = await resolveModel(spec);
+    return { all: [m], main: m, notes };
+  }
+  const { models, problems } = await listModels();
+  for (const p of problems) if (!p.endsWith('no models folder')) notes.push(`Model not loaded: ${p}`);
+  if (models.length > 0) return { all: models, main: models.find((m) => m.card.default === true) ?? models[0]!, notes };
+  const dev = process.env.SGUS_TEST_MODEL;
+  if (dev !== undefined && dev !== '') {
+    const m = await resolveModel(dev);
+    notes.push(`No shipped model: the development model from $SGUS_TEST_MODEL (${dev}) was measured.`);
+    return { all: [m], main: m, notes };
+  }
+  throw new SgusError(ErrorCode.ModelInvalid, 'no model to benchmark: ship one under models/ or pass --model PATH');
+}
+
+const command: CliCommand = {
+  name: 'bench',
+  summary: 'measure model and pipeline speed; writes bench/results.json and a report',
+  help,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parse(args, {
+      quick: { type: 'boolean' },
+      only: { type: 'string' },
+      'soak-seconds': { type: 'string' },
+      out: { type: 'string' },
+      model: { type: 'string', short: 'm' },
+      video: { type: 'string' },
+      synthetic: { type: 'boolean' },
+      batch: { type: 'string' },
+      threads: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+    });
+    if (positionals.length > 0) throw new SgusError(ErrorCode.InvalidArgument, `bench takes no positional arguments, got '${positionals[0]}' (see --help)`);
+    const quick = values.quick === true;
+    const quiet = values.quiet === true;
+    let sections: BenchSection[] = [...SECTIONS];
+    if (typeof values.only === 'string') {
+      const asked = values.only.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      for (const s of asked) if (!SECTIONS.includes(s as BenchSection)) throw new SgusError(ErrorCode.InvalidArgument, `--only takes ${SECTIONS.join(', ')}; got '${s}'`);
+      if (asked.length === 0) throw new SgusError(ErrorCode.InvalidArgument, '--only needs at least one section');
+      sections = SECTIONS.filter((s) => asked.includes(s));
+    }
+    const soakSeconds = intOption(values['soak-seconds'], 'soak-seconds', 3, quick ? 30 : 600);
+    const batch = intOption(values.batch, 'batch', 1, 4);
+    const threads = intOption(values.threads, 'threads', 1, defaultThreads());
+    const outDir = (values.out as string | undefined) ?? 'bench';
+
+    const t0 = performance.now();
+    const { all, main, notes } = await pickModels(values.model as string | undefined);
+    const results: BenchResults = {
+      schema: RESULTS_SCHEMA,
+      tool: 'sgus bench',
+      date: new Date().toISOString(),
+      machine: machineDescription(),
+      loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      quick,
+      sections,
+      models: all.map((m) => m.card.name),
+      peakReference: 'OpenBLAS SGEMM reaches about 196 GFLOP/s on the 2-core development machine (quoted)',
+      peers: PEERS,
+      notes,
+      seconds: 0,
+    };
+    if (os.loadavg()[0]! > os.availableParallelism() * 0.75) notes.push(`The machine was busy when the run started (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores): figures are pessimistic.`);
+    let step = 0;
+    const stepLine = (name: string): void => progress(quiet, `[${++step}/${sections.length}] ${name}`);
+
+    if (sections.includes('raw')) {
+      stepLine(`raw model speed: ${all.map((m) => m.card.name).join(', ')}`);
+      results.peak = await measurePeak({ threads, minSeconds: quick ? 0.5 : 2 });
+      progress(quiet, `peak: ${results.peak.gflops} GFLOP/s (${results.peak.method})`);
+      results.raw = await measureRaw(all, { batches: [1, 2, 4, 8], threads, minSeconds: quick ? 0.3 : 2, peakGflops: results.peak.gflops, onProgress: (l) => progress(quiet, l) });
+      if (!all.some((m) => typeof m.card.flopsPerFrame === 'number')) notes.push('No card gives flopsPerFrame: GFLOP/s and fraction of peak are blank.');
+    }
+
+    const pipelineSections = sections.filter((s) => s !== 'raw');
+    if (pipelineSections.length > 0) {
+      const video = await pickVideo(values, quick, notes, quiet);
+      const seg = await createSegmenter({ model: main.cardPath, threads });
+      try {
+        if (sections.includes('e2e')) {
+          stepLine(`end to end: replay of ${video.kind} ${video.probe.width}x${video.probe.height} at max speed, batch ${batch}`);
+          let rawFps = results.raw?.rows.find((r) => r.model === main.card.name && r.engine === 'onnxruntime' && r.device === 'cpu' && r.batch === batch)?.framesPerSecond;
+          if (rawFps === undefined) {
+            const [s] = await measureSpeed(main, [batch], { threads, minSeconds: quick ? 0.5 : 2, minRuns: 3 });
+            rawFps = Math.round(s!.framesPerSecond * 100) / 100;
+          }
+          const e = await runE2e(seg, video, { batch, ...(quick ? { maxSeconds: 8 } : {}) });
+          results.e2e = { ...e, model: main.card.name, rawFpsSameBatch: rawFps, overhead: rawFps > 0 ? Math.round((1 - e.fps / rawFps) * 1000) / 1000 : undefined };
+          progress(quiet, `e2e: ${e.frames} frames at ${e.fps} fps; raw model ${rawFps} fps at batch ${batch}`);
+        }
+        if (sections.includes('live')) {
+          const grid: Array<[streams: number, viewers: number, batching: boolean]> = [];
+          const streamsList = quick ? [1, 2] : [1, 2, 4];
+          const viewersList = quick ? [1, 10] : [1, 10, 50];
+          for (const batching of [true, false]) for (const s of streamsList) for (const v of viewersList) grid.push([s, v, batching]);
+          stepLine(`live latency: ${grid.length} cells of ${quick ? 2 : 6} s`);
+          const cells: LiveCell[] = [];
+          for (const [s, v, b] of grid) {
+            const c = await runLiveCell(seg, video, { streams: s, viewers: v, batching: b, maxBatchSize: batch, seconds: quick ? 2 : 6, warmupSeconds: quick ? 1 : 2 });
+            cells.push(c);
+            progress(quiet, `live: ${s} streams, ${v} viewers, batching ${b ? 'on' : 'off'}: ${c.fpsOutPerStream} fps/stream, viewer p50 ${c.viewer.p50} p95 ${c.viewer.p95} p99 ${c.viewer.p99} max ${c.viewer.max} ms, dropped ${c.dropped}`);
+          }
+          results.live = { model: main.card.name, video: `${video.kind} ${path.basename(video.path)} (${video.probe.width}x${video.probe.height} ${video.probe.fps} fps)`, cells };
+        }
+        if (sections.includes('soak')) {
+          stepLine(`soak: ${soakSeconds} s with 10 viewers`);
+          const s = await runSoak(seg, video, { seconds: soakSeconds, viewers: 10, maxBatchSize: batch, onProgress: (l) => progress(quiet, l) });
+          results.soak = { ...s, model: main.card.name, video: `${video.kind} ${path.basename(video.path)}` };
+        }
+      } finally {
+        await seg.close();
+      }
+    }
+
+    results.seconds = Math.round((performance.now() - t0) / 100) / 10;
+    await mkdir(outDir, { recursive: true });
+    const jsonFile = path.join(outDir, 'results.json');
+    const mdFile = path.join(outDir, 'report.md');
+    await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(mdFile, renderMarkdown(results));
+    process.stdout.write(`${renderConsole(results)}\n`);
+    progress(quiet, `wrote ${jsonFile}, ${mdFile} (${results.seconds} s)`);
+    return 0;
+  },
+};
+
+export default command;
