@@ -95,6 +95,8 @@ interface ViewerState {
   codecs: ReadonlySet<VideoCodec>;
   /** H.264: the viewer lost frames (or just subscribed) and must start again at a key frame. */
   needKey: boolean;
+  /** Just subscribed, nothing sent yet: frames skipped until the first key frame are not "dropped". */
+  joining: boolean;
   messages: number;
   messagesWindowStart: number;
 }
@@ -282,7 +284,11 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       lastFallbackMs: -Infinity,
     };
     this.#streams.set(info.id, state);
-    for (const v of this.#viewers) if (v.info.streamId === info.id) v.needKey = true;
+    for (const v of this.#viewers) {
+      if (v.info.streamId !== info.id) continue;
+      v.needKey = true;
+      v.joining = true;
+    }
     this.#broadcast({ type: 'stream-added', stream: toWireStream(state) });
   }
 
@@ -350,12 +356,15 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       const congested = v.ws.bufferedAmount > this.#maxQueueBytes || v.inFlight >= this.#maxQueueFrames;
       const waitingForKey = isH264 && v.needKey && !view.key;
       if (congested || waitingForKey) {
-        v.info.framesDropped++;
-        this.#totalDropped++;
+        if (!(v.joining && !congested)) {
+          v.info.framesDropped++;
+          this.#totalDropped++;
+        }
         if (isH264) v.needKey = true;
         continue;
       }
       if (isH264) v.needKey = false;
+      v.joining = false;
       this.#sendFrame(v, encodeFrameMessage({ ...header, dropped: v.info.framesDropped, sentTs: Date.now() }, video));
     }
   }
@@ -586,6 +595,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       inFlight: 0,
       codecs: ALL_CODECS,
       needKey: true,
+      joining: true,
       messages: 0,
       messagesWindowStart: Date.now(),
     };
@@ -650,6 +660,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
         viewer.info.streamId = message.streamId;
         viewer.codecs = message.codecs !== undefined ? new Set(message.codecs) : ALL_CODECS;
         viewer.needKey = true;
+        viewer.joining = true;
         this.#send(viewer, { type: 'subscribed', streamId: message.streamId });
         if (stream.metrics !== undefined) this.#send(viewer, { type: 'metrics', metrics: toWireMetrics(stream.metrics) });
         if (!stream.live) this.#send(viewer, { type: 'stream-ended', streamId: message.streamId, reason: stream.endReason ?? 'ended' });

@@ -162,6 +162,7 @@ describe('ViewerServer', () => {
     server.publishFrame(result(2, false));
     await v.waitFor(() => v.frames.length >= 2 || undefined);
     assert.deepEqual(v.frames.map((f) => f.header.index), [1, 2]);
+    assert.equal(v.frames[1]!.header.dropped, 0, 'waiting for the first key frame is not dropping');
     const f = v.frames[0]!;
     assert.equal(f.header.key, true);
     assert.equal(f.header.codecString, 'avc1.42c01e');
