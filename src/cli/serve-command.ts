@@ -1,0 +1,104 @@
+/** `sgus serve`: run stream presets from streams/ at once with the web viewer (`npm start`). */
+import { describeError, ErrorCode, SgusError } from '../errors.js';
+import type { StreamConfig } from '../pipeline/compose.js';
+import type { StreamMetrics } from '../pipeline/frame.js';
+import { probeVideo } from '../pipeline/probe.js';
+import { loadPreset, presetToStream, STREAMS_DIR } from '../pipeline/stream-preset.js';
+import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
+import type { CliCommand } from './command.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, startServer, summaryLine } from './stream-options.js';
+
+const help = `
+Usage: sgus serve [--stream PRESET...] [--host ADDR] [--port N] [--token T] [options]
+
+Runs stream presets at once, all sharing one model and one batcher, and serves the web viewer.
+Prints the viewer URL. Runs until Ctrl-C, which stops the streams and finalises their outputs.
+A preset is a JSON file in streams/ (validated against streams/schema.json): name, title, source
+(file | device | url | lavfi | synthetic), mode (replay | live), loop, realtime, settings.
+
+Options:
+  -s, --stream PRESET     a preset name in streams/ or a path to a preset .json; repeat for more
+                          streams (default: sample-exam, a synthetic 640x480 exam generated once
+                          into .cache/ and replayed in a loop at real time)
+      --host ADDR         interface to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)
+      --port N            TCP port, 0 = any free port (default 8080)
+      --token T           token viewers must present (default $SGUS_TOKEN, none if unset)
+${PIPELINE_OPTIONS_HELP}
+${MODEL_OPTIONS_HELP}
+
+Presets shipped: ${STREAMS_DIR}/*.json
+
+Examples:
+  npm start
+  sgus serve --stream sample-exam --stream test-pattern --port 8080
+  sgus serve --stream ./ward-3.json --host 0.0.0.0 --token secret
+`;
+
+const command: CliCommand = {
+  name: 'serve',
+  summary: 'run stream presets from streams/ with the web viewer (npm start)',
+  help,
+  async run(args: string[]): Promise<number> {
+    const { values } = parse(args, { ...MODEL_OPTIONS, ...PIPELINE_OPTIONS, ...SERVER_OPTIONS, stream: { type: 'string', short: 's', multiple: true } }, false);
+    const settings = pipelineSettings(values);
+    const names = (values.stream as string[] | undefined) ?? ['sample-exam'];
+    const presets = await Promise.all(names.map((n) => loadPreset(n)));
+    const ids = new Set<string>();
+    for (const p of presets) {
+      if (ids.has(p.name)) throw new SgusError(ErrorCode.InvalidArgument, `stream '${p.name}' given twice`, { where: p.file });
+      ids.add(p.name);
+    }
+    const streams: StreamConfig[] = [];
+    for (const p of presets) {
+      const s = await presetToStream(p, (file) => {
+        if (!settings.quiet) process.stderr.write(`sgus: ${p.name}: synthetic source ${file} (generated once)\n`);
+      });
+      if (s.source.type === 'file') {
+        try {
+          s.probe = await probeVideo(s.source.path);
+        } catch (err) {
+          throw new SgusError(ErrorCode.SourceFailure, describeError(err), { where: p.file, cause: err });
+        }
+      }
+      s.stallTimeoutS ??= settings.stallTimeoutS;
+      streams.push(s);
+    }
+    const seg = await loadSegmenter(values);
+    let metricsNow: () => StreamMetrics[] = () => [];
+    const server = await startServer(values, seg, () => metricsNow());
+    try {
+      process.stdout.write(`viewer: ${server.url}\n`);
+      if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; streams ${streams.map((s) => `${s.id} (${s.mode})`).join(', ')}\n`);
+      const result = await runPipeline(
+        {
+          streams,
+          segmenter: seg,
+          hub: server,
+          isolateFailures: true,
+          maxBatchSize: settings.maxBatchSize,
+          maxDelayMs: settings.maxDelayMs,
+          maxAgeMs: settings.maxAgeMs,
+          postprocess: settings.postprocess,
+        },
+        {
+          quiet: settings.quiet,
+          onStart: (p) => {
+            metricsNow = () => p.metrics();
+            p.on('streamEnded', (id, reason) => process.stderr.write(`sgus: ${id}: ended (${reason})\n`));
+          },
+          // Several streams: one status line every second, streams joined.
+          onStatus: (lines) => process.stderr.write(`${lines.join(' | ')}\n`),
+        },
+      );
+      const metrics = result.summary?.metrics ?? result.pipeline.metrics();
+      for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, result.summary?.seconds ?? 0)}\n`);
+      if (result.error !== undefined) throw result.error;
+      return 0;
+    } finally {
+      await server.close();
+      await seg.close();
+    }
+  },
+};
+
+export default command;
