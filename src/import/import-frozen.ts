@@ -6,6 +6,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import ort from 'onnxruntime-node';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
 import { foldGraph, graphError } from './graph-fold.js';
 import type { Dim, FoldedGraph } from './graph-fold.js';
@@ -92,6 +93,8 @@ export interface ConvertOptions {
   batch?: number | null;
   /** Input size to assume when the placeholder's height/width are unknown. Default 224. */
   size?: number;
+  /** Treat a placeholder declared with batch 1 as having a dynamic batch. Default false. */
+  dynamicBatch?: boolean;
 }
 
 export interface Converted {
@@ -147,9 +150,9 @@ export function convertFrozenGraph(g: TfGraph, options: ConvertOptions = {}): Co
   // card feeds one size anyway, and transposed convolutions need it.
   const inputShapes: Record<string, number[]> = {};
   const ps = inNode.attr.shape?.shape;
-  if (ps !== undefined && !ps.unknownRank && ps.dims.length === 4 && (ps.dims[1]! < 0 || ps.dims[2]! < 0 || ps.dims[3]! < 0)) {
+  if (ps !== undefined && !ps.unknownRank && ps.dims.length === 4 && (ps.dims[1]! < 0 || ps.dims[2]! < 0 || ps.dims[3]! < 0 || (options.dynamicBatch === true && ps.dims[0] === 1))) {
     const size = options.size ?? 224;
-    inputShapes[input] = [ps.dims[0]!, ps.dims[1]! < 0 ? size : ps.dims[1]!, ps.dims[2]! < 0 ? size : ps.dims[2]!, ps.dims[3]! < 0 ? 3 : ps.dims[3]!];
+    inputShapes[input] = [options.dynamicBatch === true ? -1 : ps.dims[0]!, ps.dims[1]! < 0 ? size : ps.dims[1]!, ps.dims[2]! < 0 ? size : ps.dims[2]!, ps.dims[3]! < 0 ? 3 : ps.dims[3]!];
   }
   const folded = foldGraph(g, { outputs: [output], feeds, batch: options.batch ?? null, inputShapes });
   const extra = folded.inputs.filter((i) => i.name !== input);
@@ -203,6 +206,28 @@ export function defaultModelName(file: string): string {
   return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'imported-tf';
 }
 
+/**
+ * Runs the converted model once on zeros: a conversion that ONNX Runtime cannot load or run, or
+ * whose output has another shape than inferred, is an importer bug and must not be written silently.
+ */
+export async function smokeRun(conv: Converted, batch: number): Promise<void> {
+  const session = await ort.InferenceSession.create(conv.onnx.bytes, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  try {
+    const dims = conv.input.shape.map((d, i) => (i === 0 ? batch : (d ?? 1)));
+    const n = dims.reduce((a, b) => a * b, 1);
+    const r = await session.run({ [conv.input.name]: new ort.Tensor('float32', new Float32Array(n), dims) });
+    const out = r[conv.output.onnxName];
+    if (out === undefined) throw new Error(`no output '${conv.output.onnxName}'`);
+    // Unknown dimensions (the batch, or a -1 of a reshape) are not checked.
+    const want = conv.output.shape;
+    if (out.dims.length !== want.length || want.some((d, i) => d !== null && d !== out.dims[i])) {
+      throw new Error(`output shape [${out.dims.join(',')}], expected [${want.map((d) => d ?? '?').join(',')}]`);
+    }
+  } finally {
+    await session.release();
+  }
+}
+
 /** Imports a frozen graph file into `modelsDir/<name>/`. */
 export async function importFrozen(file: string, options: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now();
@@ -213,14 +238,30 @@ export async function importFrozen(file: string, options: ImportOptions): Promis
     throw new SgusError(ErrorCode.FileUnreadable, `cannot read the frozen graph: ${describeError(err)}`, { where: file, cause: err });
   }
   const g = parseFrozenGraph(bytes, file);
-  let conv: Converted;
-  try {
-    conv = convertFrozenGraph(g, options);
-  } catch (err) {
-    if (err instanceof SgusError) throw new SgusError(err.code, err.message, { where: file, cause: err });
-    throw err;
-  }
   const notes: string[] = [];
+  const convert = (opts: ConvertOptions): Converted => {
+    try {
+      return convertFrozenGraph(g, opts);
+    } catch (err) {
+      if (err instanceof SgusError) throw new SgusError(err.code, err.message, { where: file, cause: err });
+      throw err;
+    }
+  };
+  let conv = convert(options);
+  // A placeholder declared with batch 1 (some exports fix it) is tried with a dynamic batch, so
+  // that the segmenter can batch frames; kept at 1 where the graph really depends on it.
+  if (options.batch == null && conv.input.shape[0] === 1) {
+    try {
+      const dyn = convert({ ...options, dynamicBatch: true });
+      await smokeRun(dyn, 2);
+      conv = dyn;
+    } catch {
+      notes.push('the graph is fixed to batch 1: the model takes one frame per call (run sgus segment with --batch 1)');
+    }
+  }
+  await smokeRun(conv, conv.input.shape[0] ?? 2).catch((err: unknown) => {
+    throw new SgusError(ErrorCode.GraphImport, `the converted model does not run in ONNX Runtime: ${describeError(err)}`, { where: file, cause: err });
+  });
   const name = options.name ?? defaultModelName(file);
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new SgusError(ErrorCode.InvalidArgument, `--name '${name}' must be letters, digits, '.', '_' or '-'`);
   const modelDir = path.resolve(options.modelsDir, name);

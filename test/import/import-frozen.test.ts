@@ -244,6 +244,18 @@ describe('imported model files', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('a placeholder declared with batch 1 is imported with a dynamic batch when the graph allows', async () => {
+    const net = deepSgusLikeGraph(32, 12, { inputShape: [1, 32, 32, 3] });
+    const file = path.join(dir, 'batch1.pb');
+    await writeFile(file, net.bytes);
+    const r = await importFrozen(file, { modelsDir: dir, name: 'batch1', tfjs: false });
+    assert.deepEqual(r.input.shape, [null, 32, 32, 3]);
+    assert.deepEqual(r.notes, []);
+    const input = imageBatch(3, 32, 2);
+    const out = await runOnnx(await readFile(path.join(r.modelDir, 'model.onnx')), { input_image: { data: input, dims: [3, 32, 32, 3] } }, 'inference/prediction');
+    assert.deepEqual(Array.from(out.data as BigInt64Array, Number), Array.from(net.reference(input, 3).classes));
+  });
+
   test('importFrozen writes model.onnx, card.json and a TF.js model; the Segmenter runs it', async () => {
     const net = deepSgusLikeGraph(32, 11);
     const file = path.join(dir, 'frozen_graph.pb');
