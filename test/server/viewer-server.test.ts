@@ -214,6 +214,27 @@ describe('ViewerServer', () => {
     await own.waitFor(() => own.text('hello')[0]);
   });
 
+  it('fans every frame out to many viewers', async () => {
+    const s = await ViewerServer.start({ port: 0, token: '', staticDir });
+    try {
+      s.addStream(info);
+      const many = Array.from({ length: 24 }, () => new TestViewer(`ws://127.0.0.1:${s.port}/ws`));
+      await Promise.all(many.map((v) => v.opened));
+      for (const v of many) v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'cam' }));
+      await Promise.all(many.map((v) => v.waitFor(() => v.text('subscribed')[0])));
+      for (let i = 0; i < 50; i++) {
+        s.publishFrame(result(i, i % 10 === 0, 4096));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await Promise.all(many.map((v) => v.waitFor(() => v.frames.length === 50 || undefined)));
+      assert.equal(s.viewers().length, 24);
+      assert.ok(s.viewers().every((v) => v.framesSent === 50 && v.framesDropped === 0));
+      for (const v of many) v.ws.terminate();
+    } finally {
+      await s.close();
+    }
+  });
+
   it('lets a slow viewer drop its own frames, restart at a key frame, and never slows the others', async () => {
     const slowServer = await ViewerServer.start({ port: 0, token: '', staticDir, maxViewerQueueBytes: 256 * 1024, maxViewerQueueFrames: 4 });
     try {
