@@ -55,6 +55,16 @@ describe('sgus import-frozen then sgus segment', () => {
     assert.ok((await readFile(path.join(out, 'scan_SG_Black&White.png'))).length > 0);
   });
 
+  test('--list prints the placeholders and candidate outputs without writing anything', async () => {
+    const graph = path.join(dir, 'list.pb');
+    await writeFile(graph, deepSgusLikeGraph(16, 3).bytes);
+    const r = sgus(['import-frozen', graph, '--list', '--models-dir', path.join(dir, 'none')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /inputs \(placeholders\):\n  input_image/);
+    assert.match(r.stdout, /inference\/prediction:0 +\(ArgMax\)/);
+    assert.ok(!existsSync(path.join(dir, 'none')));
+  });
+
   test('a truncated .pb fails with one line naming the file and exit code 1', async () => {
     const bad = path.join(dir, 'broken.pb');
     const bytes = deepSgusLikeGraph(16, 1).bytes;

@@ -150,6 +150,11 @@ describe('import of a real TensorFlow 1.x frozen graph', () => {
     const ph = s.placeholders[0]!;
     assert.equal(ph.shape?.length, 4);
     assert.deepEqual(s.outputs.map((o) => o.op), ['Softmax']);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sgus-real-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const imported = await importFrozen(REAL_GRAPH, { modelsDir: dir, name: 'small-cnn' });
+    assert.ok(existsSync(path.join(imported.modelDir, 'model.onnx')));
+    assert.ok(imported.notes.some((n) => /not a segmentation model/.test(n)), imported.notes.join('; '));
     const c = convertFrozenGraph(g);
     assert.equal(c.output.kind, 'probabilities');
     const [, h, w, ch] = ph.shape as [number, number, number, number];
