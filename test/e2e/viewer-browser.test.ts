@@ -335,6 +335,7 @@ describe('web viewer in Chromium', { skip }, () => {
     assert.equal(s.streamId, 'synthetic-h264');
     assert.equal(s.decoder, 'jpeg');
     assert.equal(s.notice, '');
+    await until(async () => (/JPEG/.test((await p.textContent('#status')) ?? '') ? true : undefined), 'the bar says JPEG', 3000);
     await p.screenshot({ path: path.join(OUT_DIR, 'viewer-jpeg-fallback.png') });
     await ctx.close();
   });

@@ -382,6 +382,12 @@ class Viewer implements PictureSink {
     set('model', this.#model || '–');
     set('engine', this.#engine || '–');
     set('device', this.#device || '–');
+    if (this.#connState.kind === 'open') {
+      const stream = this.#streams.find((x) => x.id === this.#streamId);
+      const fallback = stream?.codec === 'h264' && this.#debug.decoder === 'jpeg';
+      const text = fallback ? 'Live (JPEG: no WebCodecs here)' : 'Live';
+      if (this.#status.textContent !== text) this.#status.textContent = text;
+    }
     const m = this.#metrics;
     const fpsEl = document.getElementById('fps');
     if (fpsEl !== null) fpsEl.title = m !== undefined ? `pipeline: ${m.fpsOut.toFixed(1)} fps out, server latency p50 ${fmtMs(m.e2eP50)} ms` : '';
