@@ -109,7 +109,7 @@ const command: CliCommand = {
       `  ${r.onnx.parameters.toLocaleString('en-US')} parameters${r.onnx.flops > 0 ? `, ${(r.onnx.flops / 1e9).toFixed(2)} GFLOPs per frame` : ''}`,
       `wrote ${shortPath(r.modelDir)}/: model.onnx, card.json${r.tfjsModel !== undefined ? `, ${r.tfjsModel}` : ''}`,
       ...r.notes.map((n) => `note: ${n}`),
-      `run it: sgus segment --model ${r.card.name}${values['models-dir'] !== undefined ? ` (with SGUS_MODELS_DIR=${String(values['models-dir'])}, or --model ${r.modelDir})` : ''} IMAGE...`,
+      ...(r.notes.some((n) => n.includes('not a segmentation model') || n.includes('cannot feed')) ? [] : [`run it: sgus segment --model ${r.card.name}${values['models-dir'] !== undefined ? ` (with SGUS_MODELS_DIR=${String(values['models-dir'])}, or --model ${r.modelDir})` : ''} IMAGE...`]),
     ];
     process.stdout.write(`${out.join('\n')}\n`);
     return 0;

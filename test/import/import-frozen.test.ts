@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { isSgusError } from '../../src/errors.js';
+import { createEngine } from '../../src/engine/engine-factory.js';
 import { foldGraph } from '../../src/import/graph-fold.js';
 import { convertFrozenGraph, importFrozen, parseFrozenGraph, summarizeGraph } from '../../src/import/import-frozen.js';
 import { TfDType, decodeGraphDef } from '../../src/import/tf-graphdef.js';
@@ -170,6 +171,18 @@ describe('import of a real TensorFlow 1.x frozen graph', () => {
         sum += data[r * k + j]!;
       }
       assert.ok(Math.abs(sum - 1) < 1e-5, `row ${r} sums to ${sum}`);
+    }
+    // The same graph through the TF.js export agrees (where TF.js is installed).
+    const tfjsInstalled = await import('@tensorflow/tfjs-core' as string).then(() => true, () => false);
+    if (tfjsInstalled) {
+      const engine = await createEngine(path.join(imported.modelDir, 'model.onnx'), { engine: 'tfjs', device: 'wasm', threads: 1 });
+      try {
+        const x = Float32Array.from(randomArray(n * h * w * ch, 5), (v) => v + 1);
+        const b = await engine.run({ [ph.name]: { data: x, dims: [n, h, w, ch] } }, c.output.onnxName);
+        for (let i = 0; i < data.length; i++) assert.ok(Math.abs(b.data[i]! - data[i]!) < 1e-5, `TF.js ${b.data[i]} vs ONNX ${data[i]}`);
+      } finally {
+        await engine.dispose();
+      }
     }
   });
 });
