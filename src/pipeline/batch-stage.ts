@@ -21,8 +21,8 @@ export interface BatchStageOptions {
   maxBatchSize?: number;
   /** Longest a frame waits for a fuller batch, ms. Default 8. */
   maxDelayMs?: number;
-  /** 'replay' (lossless) or 'live' (latest-frame-wins). Default 'replay'. */
-  mode?: 'replay' | 'live';
+  /** 'replay' (lossless) or 'live' (latest-frame-wins), for all streams or per stream id. Default 'replay'. */
+  mode?: 'replay' | 'live' | ((streamId: string) => 'replay' | 'live');
   /** Replay: bound of the queue; exceeding it is an error. Default 256. */
   maxQueue?: number;
   /** Live: frames kept per stream. Default 1. */
@@ -46,11 +46,12 @@ export function batchStage(options: BatchStageOptions = {}): OperatorFunction<Fr
   const maxAgeMs = options.maxAgeMs ?? 1000;
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new SgusError(ErrorCode.InvalidArgument, `maxBatchSize must be an integer >= 1, got ${String(maxBatchSize)}`, { where: 'batch stage' });
   if (!(maxDelayMs >= 0)) throw new SgusError(ErrorCode.InvalidArgument, `maxDelayMs must be >= 0, got ${String(maxDelayMs)}`, { where: 'batch stage' });
-  if (mode !== 'replay' && mode !== 'live') throw new SgusError(ErrorCode.InvalidArgument, `mode must be replay or live, got '${String(mode)}'`, { where: 'batch stage' });
+  if (typeof mode !== 'function' && mode !== 'replay' && mode !== 'live') throw new SgusError(ErrorCode.InvalidArgument, `mode must be replay or live, got '${String(mode)}'`, { where: 'batch stage' });
   if (!Number.isInteger(maxQueue) || maxQueue < maxBatchSize) throw new SgusError(ErrorCode.InvalidArgument, `maxQueue must be an integer >= maxBatchSize`, { where: 'batch stage' });
   if (!Number.isInteger(perStream) || perStream < 1) throw new SgusError(ErrorCode.InvalidArgument, `liveQueuePerStream must be an integer >= 1`, { where: 'batch stage' });
   if (!(maxAgeMs > 0)) throw new SgusError(ErrorCode.InvalidArgument, `maxAgeMs must be > 0`, { where: 'batch stage' });
   const capacity = options.capacity ?? (() => maxBatchSize);
+  const isLive = typeof mode === 'function' ? (id: string): boolean => mode(id) === 'live' : (): boolean => mode === 'live';
 
   return (frames$) =>
     new Observable<Batch>((subscriber) => {
@@ -75,11 +76,16 @@ export function batchStage(options: BatchStageOptions = {}): OperatorFunction<Fr
           const room = Math.min(maxBatchSize, capacity());
           if (room <= 0) return;
           const now = performance.now();
-          if (mode === 'live') {
-            const wall = nowTs();
-            while (queue.length > 0 && wall - queue[0]!.frame.captureTs > maxAgeMs) drop(queue.shift()!.frame, 'stale');
-            if (queue.length === 0) continue;
+          // Live frames too old to matter go (replay frames never do).
+          const wall = nowTs();
+          for (let k = 0; k < queue.length; k++) {
+            const f = queue[k]!.frame;
+            if (isLive(f.streamId) && wall - f.captureTs > maxAgeMs) {
+              queue.splice(k--, 1);
+              drop(f, 'stale');
+            }
           }
+          if (queue.length === 0) continue;
           const waited = now - queue[0]!.at;
           // Full batch, waited long enough, or the input ended: go. Otherwise wait for more frames.
           if (queue.length < room && waited < maxDelayMs && !done) {
@@ -101,7 +107,7 @@ export function batchStage(options: BatchStageOptions = {}): OperatorFunction<Fr
       const pokeSub = options.poke$?.subscribe(() => pump());
       const sub = frames$.subscribe({
         next(frame) {
-          if (mode === 'live') {
+          if (isLive(frame.streamId)) {
             let mine = 0;
             for (const q of queue) if (q.frame.streamId === frame.streamId) mine++;
             while (mine >= perStream) {

@@ -279,7 +279,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
       batchStage({
         maxBatchSize,
         maxDelayMs: o.maxDelayMs ?? 8,
-        mode: [...this.#streams.values()].every((s) => s.source.mode === 'replay') ? 'replay' : 'live',
+        mode: (id) => streamOf(id).source.mode,
         maxAgeMs: o.maxAgeMs ?? 1000,
         capacity: () => (engineBusy ? 0 : Math.max(0, maxInFlight - inFlight)),
         poke$: poke,

@@ -109,3 +109,28 @@ describe('batchStage', () => {
     assert.throws(() => batchStage({ mode: 'fast' as 'live' }), /mode must be replay or live/);
   });
 });
+
+describe('batchStage with mixed modes', () => {
+  it('drops superseded frames of live streams only, never of replay streams', () => {
+    const input = new Subject<Frame>();
+    const poke = new Subject<void>();
+    let credits = 0;
+    const dropped: string[] = [];
+    const got: Batch[] = [];
+    const sub = input
+      .pipe(batchStage({ mode: (id) => (id === 'cam' ? 'live' : 'replay'), maxBatchSize: 8, maxDelayMs: 0, capacity: () => credits, poke$: poke, onDrop: (f) => dropped.push(`${f.streamId}${f.index}`) }))
+      .subscribe((b) => {
+        credits -= b.frames.length;
+        got.push(b);
+      });
+    for (let i = 0; i < 3; i++) {
+      input.next(fakeFrame('cam', i));
+      input.next(fakeFrame('file', i));
+    }
+    credits = 8;
+    poke.next();
+    assert.deepEqual(dropped, ['cam0', 'cam1']);
+    assert.deepEqual(got[0]!.frames.map((f) => `${f.streamId}${f.index}`).sort(), ['cam2', 'file0', 'file1', 'file2']);
+    sub.unsubscribe();
+  });
+});
