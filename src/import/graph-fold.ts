@@ -85,7 +85,10 @@ export const KEPT_OPS: ReadonlySet<string> = new Set([
   'AddN', 'StridedSlice', 'Slice',
 ]);
 
-const IDENTITY_OPS = new Set(['Identity', 'StopGradient', 'Snapshot', 'PreventGradient', 'CheckNumerics', 'EnsureShape', 'PlaceholderWithDefault']);
+const IDENTITY_OPS = new Set(['Identity', 'StopGradient', 'Snapshot', 'PreventGradient', 'CheckNumerics', 'EnsureShape', 'PlaceholderWithDefault', 'Print']);
+/** Ops that only matter through control edges (checks, logging): they produce nothing here. */
+const SIDE_EFFECT_OPS = new Set(['NoOp', 'Assert', 'PrintV2']);
+const REDUCE_CONST: Record<string, (a: number, b: number) => number> = { Sum: (a, b) => a + b, Prod: (a, b) => a * b, Max: Math.max, Min: Math.min, Mean: (a, b) => a + b, All: (a, b) => +(a !== 0 && b !== 0), Any: (a, b) => +(a !== 0 || b !== 0) };
 const UNARY = new Set(['Relu', 'Relu6', 'Elu', 'Selu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Softplus', 'Softmax', 'LogSoftmax', 'Exp', 'Log', 'Sqrt', 'Rsqrt', 'Square', 'Neg', 'Abs', 'Floor', 'Ceil', 'Reciprocal', 'Erf']);
 const BINARY = new Set(['Add', 'AddV2', 'Sub', 'Mul', 'RealDiv', 'Div', 'FloorDiv', 'FloorMod', 'Maximum', 'Minimum', 'Pow', 'SquaredDifference', 'BiasAdd']);
 const COMPARE = new Set(['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr']);
@@ -479,7 +482,63 @@ export function foldGraph(graph: TfGraph, options: FoldOptions): FoldedGraph {
     }
     if (IDENTITY_OPS.has(op)) return [ins[0]!];
     if (op === 'IdentityN') return ins;
-    if (op === 'NoOp') return [];
+    if (SIDE_EFFECT_OPS.has(op)) return [];
+    if ((op === 'ZerosLike' || op === 'OnesLike') && ins[0]!.kind !== 'const') {
+      const x = ins[0]!;
+      const v = op === 'ZerosLike' ? 0 : 1;
+      const shape: Dim[] | null = x.kind === 'dyn' ? x.shape : x.kind === 'uniform' ? x.shape : x.kind === 'partial' ? (x.scalar ? [] : [x.dims.length]) : null;
+      return [{ kind: 'uniform', lo: v, hi: v, hiOpen: false, shape, dtype: dtypeOf(x) }];
+    }
+    if ((op === 'ZerosLike' || op === 'OnesLike') && ins[0]!.kind === 'const') {
+      const t = (ins[0] as ConstValue).t;
+      return [makeConst(t.dtype, t.shape, new Float64Array(t.data.length).fill(op === 'ZerosLike' ? 0 : 1), origin)];
+    }
+    if (op === 'Range' && ins.every((v) => v.kind === 'const')) {
+      const [start, limit, delta] = ins.map((v) => (v as ConstValue).t.data[0]!);
+      const out: number[] = [];
+      for (let v = start!; delta! > 0 ? v < limit! : v > limit!; v += delta!) out.push(v);
+      return [makeConst(node.attr.Tidx?.type ?? dtypeOf(ins[0]!), [out.length], out, origin)];
+    }
+    if (op === 'Select' || op === 'SelectV2') {
+      const c = ins[0]!;
+      if (c.kind === 'const' && c.t.data.length > 0 && c.t.data.every((v) => v === c.t.data[0])) return [c.t.data[0] ? ins[1]! : ins[2]!];
+      if (c.kind === 'uniform' && c.lo === c.hi) return [c.lo ? ins[1]! : ins[2]!];
+      throw unsupported(node, 'a condition that is not fixed after folding');
+    }
+    if (REDUCE_CONST[op] !== undefined && (ins[0]!.kind === 'const' || ins[0]!.kind === 'partial')) {
+      // Reductions on constants and shapes (e.g. the product of a shape for a flatten).
+      const x = ins[0]!;
+      const axesT = constOf(ins[1]!, node, 'axes');
+      const keepDims = node.attr.keep_dims?.b === true;
+      const f = REDUCE_CONST[op]!;
+      if (x.kind === 'partial') {
+        if (x.scalar) return [x];
+        const known = x.dims.every((d) => d !== null);
+        const v = known ? (x.dims as number[]).reduce(f) : null;
+        const r = op === 'Mean' && v !== null ? v / x.dims.length : v;
+        if (r === null) return [{ kind: 'partial', dims: [null], scalar: !keepDims, dtype: x.dtype }];
+        return [makeConst(x.dtype, keepDims ? [1] : [], [r], origin)];
+      }
+      const t = (x as ConstValue).t;
+      const rank = t.shape.length;
+      const axes = new Set(Array.from(axesT.data, (a) => (a < 0 ? a + rank : a)));
+      const outShape = t.shape.map((d, i) => (axes.has(i) ? 1 : d));
+      const out = new Float64Array(numel(outShape)).fill(NaN);
+      const counts = new Float64Array(out.length);
+      const idx = new Array<number>(rank).fill(0);
+      for (let k = 0; k < t.data.length; k++) {
+        let o = 0;
+        for (let d = 0; d < rank; d++) o = o * outShape[d]! + (axes.has(d) ? 0 : idx[d]!);
+        out[o] = Number.isNaN(out[o]!) ? t.data[k]! : f(out[o]!, t.data[k]!);
+        counts[o]!++;
+        for (let d = rank - 1; d >= 0; d--) {
+          if (++idx[d]! < t.shape[d]!) break;
+          idx[d] = 0;
+        }
+      }
+      if (op === 'Mean') for (let o = 0; o < out.length; o++) out[o] = out[o]! / counts[o]!;
+      return [makeConst(t.dtype, keepDims ? outShape : t.shape.filter((_, i) => !axes.has(i)), Array.from(out, (v) => castValue(v, t.dtype)), origin)];
+    }
     if (op === 'Switch') {
       const pred = ins[1]!;
       if (pred.kind !== 'const') throw graphError(`tf.cond on a value that is not fixed: feed the placeholder it depends on (e.g. TRAINING=false)`, node.name);
@@ -763,7 +822,26 @@ export function foldGraph(graph: TfGraph, options: FoldOptions): FoldedGraph {
     return keep(node, [a, b], [{ shape: broadcastShape(sa, sb, node.name), dtype: outType }]);
   };
 
-  for (const node of order) values.set(node.name, evalNode(node));
+  // Nodes reached only through control edges (asserts, prints, pivots) decide deadness at most: one
+  // that cannot be evaluated counts as alive with no outputs instead of failing the import.
+  const viaData = new Set<string>();
+  const stack = outRefs.map((o) => o.node);
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (viaData.has(name)) continue;
+    viaData.add(name);
+    for (const i of byName.get(name)!.inputs) if (!i.startsWith('^')) stack.push(parseInputRef(i).node);
+  }
+  for (const node of order) {
+    if (viaData.has(node.name)) values.set(node.name, evalNode(node));
+    else {
+      try {
+        values.set(node.name, evalNode(node));
+      } catch {
+        values.set(node.name, []);
+      }
+    }
+  }
 
   const outputs: FoldedGraph['outputs'] = options.outputs.map((name) => {
     const v = valueOf(name);
@@ -775,7 +853,17 @@ export function foldGraph(graph: TfGraph, options: FoldOptions): FoldedGraph {
     }
     throw graphError(`output '${name}' is a ${v.kind === 'uniform' ? 'random' : 'shape'} value, not a network output`);
   });
-  return { nodes, inputs, outputs };
+  // Keep only what the outputs need (control-only branches may have emitted nodes).
+  const live = new Set<string>();
+  const todo = outputs.map((o) => parseInputRef(o.ref).node);
+  const byFolded = new Map(nodes.map((n) => [n.name, n]));
+  while (todo.length > 0) {
+    const name = todo.pop()!;
+    if (live.has(name)) continue;
+    live.add(name);
+    for (const i of byFolded.get(name)?.inputs ?? []) todo.push(parseInputRef(i).node);
+  }
+  return { nodes: nodes.filter((n) => live.has(n.name)), inputs: inputs.filter((i) => live.has(i.name)), outputs };
 }
 
 interface InInfo {

@@ -128,6 +128,42 @@ describe('import variants', () => {
     assert.equal(c.output.kind, 'logits');
   });
 
+  test('shape asserts, prints, a Prod-of-shape flatten, ZerosLike and a Select on TRAINING fold away', async () => {
+    const b = new GraphBuilder();
+    const T = T_FLOAT;
+    const I32 = { type: TfDType.int32 };
+    b.placeholder('input_image', TfDType.float, [-1, 4, 4, 3]);
+    b.placeholder('TRAINING', TfDType.bool, []);
+    b.add('relu', 'Relu', ['input_image'], { T });
+    b.add('shape', 'Shape', ['relu'], { T, out_type: I32 });
+    b.const('expected', [3], [4, 4, 3], TfDType.int32);
+    b.const('b1', [1], [1], TfDType.int32);
+    b.const('b4', [1], [4], TfDType.int32);
+    b.const('s1', [1], [1], TfDType.int32);
+    b.add('hw3', 'StridedSlice', ['shape', 'b1', 'b4', 's1'], { T: I32, Index: I32, begin_mask: { i: 0 }, end_mask: { i: 0 }, shrink_axis_mask: { i: 0 }, ellipsis_mask: { i: 0 }, new_axis_mask: { i: 0 } });
+    b.add('eq', 'Equal', ['hw3', 'expected'], { T: I32 });
+    b.const('axes0', [1], [0], TfDType.int32);
+    b.add('all', 'All', ['eq', 'axes0'], { keep_dims: { b: false }, Tidx: I32 });
+    b.add('assert', 'Assert', ['all', 'relu'], { T: { list: { s: [], i: [], f: [], b: [], type: [1], shape: [], tensor: [] } }, summarize: { i: 3 } });
+    b.add('checked', 'Identity', ['relu', '^assert'], { T });
+    b.add('printed', 'Print', ['checked', 'checked'], { T, U: { list: { s: [], i: [], f: [], b: [], type: [1], shape: [], tensor: [] } } });
+    b.add('zeros', 'ZerosLike', ['printed'], { T });
+    b.add('plus0', 'AddV2', ['printed', 'zeros'], { T });
+    b.add('sel', 'Select', ['TRAINING', 'input_image', 'plus0'], { T });
+    b.const('b0', [1], [0], TfDType.int32);
+    b.add('n', 'StridedSlice', ['shape', 'b0', 'b1', 's1'], { T: I32, Index: I32, begin_mask: { i: 0 }, end_mask: { i: 0 }, shrink_axis_mask: { i: 1 }, ellipsis_mask: { i: 0 }, new_axis_mask: { i: 0 } });
+    b.add('prod', 'Prod', ['hw3', 'axes0'], { T: I32, keep_dims: { b: false }, Tidx: I32 });
+    b.add('flat_shape', 'Pack', ['n', 'prod'], { T: I32, N: { i: 2 }, axis: { i: 0 } });
+    b.add('flat', 'Reshape', ['sel', 'flat_shape'], { T, Tshape: I32 });
+    b.add('out', 'Softmax', ['flat'], { T });
+    const c = convertFrozenGraph(b.graph());
+    assert.deepEqual(c.folded.nodes.map((n) => n.op), ['Placeholder', 'Relu', 'Const', 'Reshape', 'Softmax']);
+    assert.deepEqual(c.output.shape, [null, 48]);
+    const x = randomArray(2 * 48, 3);
+    const out = await runOnnx(c.onnx.bytes, { input_image: { data: x, dims: [2, 4, 4, 3] } }, 'out');
+    assert.deepEqual(out.dims, [2, 48]);
+  });
+
   test('a fixed batch (--batch 1) gives a static model with the same result', async () => {
     const net = deepSgusLikeGraph(32, 6);
     const c = convertFrozenGraph(parseFrozenGraph(net.bytes, 'x.pb'), { batch: 1 });
