@@ -136,7 +136,7 @@ const command: CliCommand = {
       );
       clearTimeout(timer);
       const metrics = result.summary?.metrics ?? result.pipeline.metrics();
-      const seconds = result.summary?.seconds ?? 0;
+      const seconds = result.summary?.seconds ?? result.pipeline.elapsedS;
       for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
       if (out !== undefined) await writeJson(path.join(out, 'live.metrics.json'), { source: describeSource(source), model: seg.card.name, engine: seg.engineInfo, seconds, error: result.error?.message, streams: metrics });
       if (result.error !== undefined) throw result.error;

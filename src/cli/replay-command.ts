@@ -68,7 +68,7 @@ const command: CliCommand = {
     if (source.type === 'file' || source.type === 'url') probe = await probeVideo(source.type === 'file' ? source.path : source.url);
 
     const out = values.out as string | undefined;
-    const stem = path.basename(describeSource(source)).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || 'stream';
+    const stem = path.basename(describeSource(source)).replace(/\.[^.]*$/, '').replace(/[^\w.@+-]+/g, '_') || 'stream';
     const outputs: { ndjson?: string; annotated?: string } = {};
     if (out !== undefined) {
       await mkdir(out, { recursive: true });
@@ -118,7 +118,7 @@ const command: CliCommand = {
       );
       bar?.close();
       const metrics = result.summary?.metrics ?? result.pipeline.metrics();
-      const seconds = result.summary?.seconds ?? 0;
+      const seconds = result.summary?.seconds ?? result.pipeline.elapsedS;
       if (out !== undefined) {
         const file = path.join(out, `${stem}.metrics.json`);
         await writeJson(file, {
@@ -138,7 +138,8 @@ const command: CliCommand = {
       for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
       if (out !== undefined) process.stderr.write(`sgus: wrote ${[outputs.annotated, outputs.ndjson, path.join(out, `${stem}.metrics.json`)].filter((x) => x !== undefined).join(', ')}\n`);
       if (result.error !== undefined) throw result.error;
-      return 0;
+      // Interrupted: the outputs are complete up to the last frame, but the replay is not.
+      return result.interrupted ? 130 : 0;
     } finally {
       await server?.close();
       await seg.close();

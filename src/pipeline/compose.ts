@@ -161,6 +161,11 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     });
   }
 
+  /** Seconds since the pipeline started. */
+  get elapsedS(): number {
+    return (performance.now() - this.#t0) / 1000;
+  }
+
   /** One console line per stream. */
   lines(): string[] {
     return [...this.#streams.values()].map((s) => {

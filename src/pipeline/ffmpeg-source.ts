@@ -230,7 +230,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const o = this.#o;
     // 'verbose' for the scaler's 'w:W h:H fmt:... -> w:224 h:224' line: the true source size even
     // when the input probe could not tell it (a network stream joined before its next key frame).
-    const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'verbose'];
+    // 'level+' prefixes every line with its level, so only warnings and errors reach messages.
+    const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+verbose'];
     args.push(...ffmpegInputArgs(o.source, { realtime: o.realtime, loop: o.loop, ioTimeoutS: o.stallTimeoutS }));
     args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-vf', `scale=${o.modelWidth}:${o.modelHeight}:flags=bilinear`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
     if (plan.mode === 'copy') {
@@ -284,9 +285,13 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       if (lineBuf.length > 65536) lineBuf = lineBuf.slice(-65536);
       let nl: number;
       while ((nl = lineBuf.indexOf('\n')) >= 0) {
-        const line = lineBuf.slice(0, nl).replace(/\r/g, '').trimEnd();
+        const rawLine = lineBuf.slice(0, nl).replace(/\r/g, '').trimEnd();
         lineBuf = lineBuf.slice(nl + 1);
-        if (line === '') continue;
+        // '[h264 @ 0x…] [error] text' or '[info] text': take the level out, keep the context.
+        const lv = /^(\[[^\]]*\] )?\[(quiet|panic|fatal|error|warning|info|verbose|debug|trace)\] ?/.exec(rawLine);
+        const level = lv?.[2] ?? 'info';
+        const line = lv !== null ? `${lv[1] ?? ''}${rawLine.slice(lv[0].length)}` : rawLine;
+        if (line.trim() === '') continue;
         if (/^(Output #|Stream mapping)/.test(line)) inInput = false;
         if (inInput && run.info === undefined) {
           const v = /Stream #0:\d+.*?: Video: (\w+)/.exec(line);
@@ -303,8 +308,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
           const sc = /Parsed_scale_0 .*?\] w:(\d+) h:(\d+) fmt:\S+ .*->/.exec(line);
           if (sc !== null) setInfo(Number(sc[1]), Number(sc[2]), inputFps, inputCodec ?? 'unknown');
         }
-        if (/^\[(Parsed_|graph|auto_scale|format|AVFilterGraph|SwScaler)|^\[.*?\] (Setting|Opening|Probing)/.test(line)) continue;
-        if (/^\s/.test(line) || /^(Input #|Output #|Stream mapping|Press \[q\]|video:|frame=)/.test(line)) continue;
+        if (level !== 'error' && level !== 'fatal' && level !== 'panic' && level !== 'warning') continue;
+        if (/^\s/.test(line) || /Last message repeated/.test(line)) continue;
         this.#stderrTail.push(line);
         if (this.#stderrTail.length > 8) this.#stderrTail.shift();
         this.emit('log', line);

@@ -2,7 +2,7 @@
  * Helpers for the streaming pipeline's tests: small generated clips (cached per test process), a
  * fake segmenter with a fixed cost per frame (no model needed), frame counting with ffprobe.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import type { FloatMap, RgbImage } from '../../src/core/image.js';
 import type { Frame } from '../../src/pipeline/frame.js';
 import { writeSyntheticClip } from '../../src/pipeline/synthetic-clip.js';
+import { PACKAGE_ROOT as ROOT } from '../../src/segmenter/model-registry.js';
 import type { Segmenter } from '../../src/segmenter/segmenter.js';
 
 const run = promisify(execFile);
@@ -78,4 +79,32 @@ export function fakeFrame(streamId: string, index: number, captureTs = performan
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs `sgus` from source through tsx (no build needed); SIGINT after `interruptAfterMs` if given. */
+export function runSgus(args: string[], options: { timeoutMs?: number; interruptAfterMs?: number; onStderr?: (text: string) => void } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr);
+    });
+    const kill = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
+    const int = options.interruptAfterMs !== undefined ? setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs) : undefined;
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(kill);
+      clearTimeout(int);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** `--model X` for the test model, or nothing for the shipped default. */
+export function modelArgs(): string[] {
+  const m = process.env.SGUS_TEST_MODEL;
+  return m !== undefined && m !== '' ? ['--model', m] : [];
 }
