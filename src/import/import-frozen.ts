@@ -256,7 +256,7 @@ export async function importFrozen(file: string, options: ImportOptions): Promis
       await smokeRun(dyn, 2);
       conv = dyn;
     } catch {
-      notes.push('the graph is fixed to batch 1: the model takes one frame per call (run sgus segment with --batch 1)');
+      notes.push('the graph is fixed to batch 1: the model takes one frame per call (its card says maxBatch 1)');
     }
   }
   await smokeRun(conv, conv.input.shape[0] ?? 2).catch((err: unknown) => {
@@ -305,6 +305,7 @@ export async function importFrozen(file: string, options: ImportOptions): Promis
       dtype: 'float32',
       // DeepSGUS feeds 0–255 RGB floats.
       normalization: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
+      ...(conv.input.shape[0] === 1 ? { maxBatch: 1 } : {}),
     },
     output: {
       name: conv.output.onnxName,

@@ -34,6 +34,8 @@ export interface ModelCard {
     layout: 'NCHW' | 'NHWC';
     dtype: 'float32';
     normalization: Normalization;
+    /** Most frames per engine call (a graph fixed to batch 1 says 1). Default: unlimited. */
+    maxBatch?: number;
   };
   output: {
     name: string;
@@ -112,6 +114,7 @@ export function validateCard(raw: unknown, where: string): ModelCard {
         mean: triple(where, 'input.normalization.mean', norm.mean ?? [0, 0, 0]),
         std,
       },
+      ...(input.maxBatch !== undefined ? { maxBatch: num(where, 'input.maxBatch', input.maxBatch, 1) } : {}),
     },
     output: {
       ...(output as object),

@@ -65,9 +65,16 @@ class ModelSegmenter implements Segmenter {
     const engine = this.#engine;
     if (engine === undefined) throw new SgusError(ErrorCode.EngineFailure, 'segmenter is closed', { where: this.modelPath });
     if (images.length === 0) return [];
-    const input = preprocessBatch(this.card, images);
-    const out = await engine.run({ ...this.#constantFeeds, [this.card.input.name]: input }, this.card.output.name);
-    return images.map((_, k) => glandProbability(this.card, out, k));
+    // Models fixed to a batch size (e.g. imported graphs of batch 1) get the frames in chunks.
+    const chunk = this.card.input.maxBatch ?? images.length;
+    const maps: FloatMap[] = [];
+    for (let i = 0; i < images.length; i += chunk) {
+      const part = images.slice(i, i + chunk);
+      const input = preprocessBatch(this.card, part);
+      const out = await engine.run({ ...this.#constantFeeds, [this.card.input.name]: input }, this.card.output.name);
+      for (let k = 0; k < part.length; k++) maps.push(glandProbability(this.card, out, k));
+    }
+    return maps;
   }
 
   async segmentBatch(images: readonly RgbImage[], targets?: readonly (TargetSize | undefined)[]): Promise<Segmentation[]> {

@@ -77,3 +77,21 @@ test('an unavailable device is refused with the install hint, or falls back when
   assert.match(s.engineInfo.reason, /requested cuda/);
   await s.close();
 });
+
+test('a card with maxBatch 1 gets a batch in single-frame engine calls, with the same results', async () => {
+  const { mkdtemp, readFile, writeFile, copyFile } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sgus-maxbatch-'));
+  const card = JSON.parse(await readFile(path.join(path.dirname(seg.modelPath), 'card.json'), 'utf8')) as { input: Record<string, unknown>; file: string };
+  card.input.maxBatch = 1;
+  await copyFile(seg.modelPath, path.join(dir, card.file));
+  await writeFile(path.join(dir, 'card.json'), JSON.stringify(card));
+  const one = await createSegmenter({ model: dir, threads: 1 });
+  const frames = [7, 8, 9].map((seed) => syntheticFrame({ width: 128, height: 96, seed }).image);
+  const a = await one.segmentBatch(frames);
+  const b = await seg.segmentBatch(frames);
+  assert.equal(a.length, 3);
+  for (let k = 0; k < 3; k++) assert.ok(Math.abs(a[k]!.area - b[k]!.area) <= 0.001 * 128 * 96, `frame ${k}`);
+  await one.close();
+});
