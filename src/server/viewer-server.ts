@@ -110,6 +110,10 @@ interface StreamState {
   framesPublished: number;
   /** When the last fallback JPEG was made (performance.now()). */
   lastFallbackMs: number;
+  /** Index of the last H.264 picture published (-1: none yet). */
+  lastVideoIndex: number;
+  /** H.264 pictures missing from (or out of order in) what the pipeline published. */
+  videoGaps: number;
 }
 
 const MAX_MESSAGES_PER_SECOND = 50;
@@ -282,6 +286,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       metrics: prev?.metrics,
       framesPublished: 0,
       lastFallbackMs: -Infinity,
+      lastVideoIndex: -1,
+      videoGaps: 0,
     };
     this.#streams.set(info.id, state);
     for (const v of this.#viewers) {
@@ -310,15 +316,32 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       stream = this.#streams.get(frame.streamId)!;
     }
     stream.framesPublished++;
-    const view = frame.view;
+    let view = frame.view;
     let video: Uint8Array | undefined;
-    if (view !== undefined) {
-      video = view.codec === 'h264' ? stream.parameterSets.prepare(view.data, view.key) : view.data;
+    if (view !== undefined && view.codec === 'h264') {
+      // Each H.264 picture references the previous one: after a frame the pipeline dropped (live
+      // mode, corrupt input), the deltas that follow cannot be decoded right, so every viewer of the
+      // stream waits for the next key frame. A late (out-of-order) picture is useless to a decoder.
+      const last = stream.lastVideoIndex;
+      if (last >= 0 && frame.index <= last) {
+        stream.videoGaps++;
+        view = undefined;
+      } else {
+        if (last >= 0 && frame.index !== last + 1 && !view.key) {
+          stream.videoGaps++;
+          for (const v of this.#viewers) if (v.info.streamId === frame.streamId) v.needKey = true;
+        }
+        stream.lastVideoIndex = frame.index;
+        video = stream.parameterSets.prepare(view.data, view.key);
+      }
+    } else if (view !== undefined) {
+      video = view.data;
     }
     const targets: ViewerState[] = [];
     const fallbackTargets: ViewerState[] = [];
     for (const v of this.#viewers) {
       if (v.info.streamId !== frame.streamId || v.ws.readyState !== WebSocket.OPEN) continue;
+      if (frame.view !== undefined && view === undefined) continue; // a late H.264 picture: nothing to show
       if (view === undefined || v.codecs.has(view.codec)) targets.push(v);
       else fallbackTargets.push(v);
     }
@@ -350,11 +373,12 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     const codecString = view?.codecString ?? stream.info.codecString;
     if (codecString !== undefined) header.codecString = codecString;
     const isH264 = view !== undefined && view.codec === 'h264';
+    const isKey = view?.key ?? false;
     if (fallbackTargets.length > 0) this.#sendFallback(stream, result, header, fallbackTargets);
 
     for (const v of targets) {
       const congested = v.ws.bufferedAmount > this.#maxQueueBytes || v.inFlight >= this.#maxQueueFrames;
-      const waitingForKey = isH264 && v.needKey && !view.key;
+      const waitingForKey = isH264 && v.needKey && !isKey;
       if (congested || waitingForKey) {
         if (!(v.joining && !congested)) {
           v.info.framesDropped++;
@@ -546,6 +570,9 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       '# HELP sgus_viewer_hub_bytes_sent_total Bytes of frame messages queued to viewers.',
       '# TYPE sgus_viewer_hub_bytes_sent_total counter',
       `sgus_viewer_hub_bytes_sent_total ${this.#totalBytes}`,
+      '# HELP sgus_viewer_hub_video_gaps_total H.264 pictures missing or out of order in what the pipeline published (viewers wait for a key frame).',
+      '# TYPE sgus_viewer_hub_video_gaps_total counter',
+      ...streams.map((s) => `sgus_viewer_hub_video_gaps_total{stream="${escapeLabel(s.info.id)}"} ${s.videoGaps}`),
       '# HELP sgus_viewer_hub_frames_published_total Frames the pipeline published to the hub.',
       '# TYPE sgus_viewer_hub_frames_published_total counter',
       ...streams.map((s) => `sgus_viewer_hub_frames_published_total{stream="${escapeLabel(s.info.id)}"} ${s.framesPublished}`),

@@ -214,6 +214,24 @@ describe('ViewerServer', () => {
     await own.waitFor(() => own.text('hello')[0]);
   });
 
+  it('after a picture the pipeline dropped, sends no H.264 until the next key frame, and never a late one', async () => {
+    const s = await ViewerServer.start({ port: 0, token: '', staticDir });
+    try {
+      s.addStream(info);
+      const v = new TestViewer(`ws://127.0.0.1:${s.port}/ws`);
+      await v.opened;
+      v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'cam' }));
+      await v.waitFor(() => v.text('subscribed')[0]);
+      for (const [i, key] of [[0, true], [1, false], [2, false], [4, false], [5, false], [6, true], [3, false], [7, false]] as const) s.publishFrame(result(i, key));
+      await v.waitFor(() => v.frames.some((f) => f.header.index === 7) || undefined);
+      assert.deepEqual(v.frames.map((f) => f.header.index), [0, 1, 2, 6, 7]);
+      assert.match((await get(s.port, '/metrics')).body, /^sgus_viewer_hub_video_gaps_total\{stream="cam"\} 2$/m);
+      v.ws.terminate();
+    } finally {
+      await s.close();
+    }
+  });
+
   it('fans every frame out to many viewers', async () => {
     const s = await ViewerServer.start({ port: 0, token: '', staticDir });
     try {
