@@ -83,6 +83,11 @@ export interface FrameHeader {
   area: number;
   /** Frames this viewer missed so far on this stream (slow link). */
   dropped: number;
+  /**
+   * True for the picture of a frame the pipeline did not segment (dropped in live mode): decode it,
+   * since the next H.264 pictures reference it, but show it only while the outline is off.
+   */
+  noOverlay?: true;
 }
 
 /** Figures about a stream, as the pipeline publishes them. */

@@ -16,7 +16,7 @@ import type { RawData } from 'ws';
 import { encodeJpegRgb } from '../core/image-io.js';
 import type { RgbImage } from '../core/image.js';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
-import type { FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from '../pipeline/frame.js';
+import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from '../pipeline/frame.js';
 import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { originAllowed, presentedToken, tokenMatches } from './access.js';
@@ -112,11 +112,15 @@ interface StreamState {
   lastFallbackMs: number;
   /** Index of the last H.264 picture published (-1: none yet). */
   lastVideoIndex: number;
+  /** Pictures of dropped frames (publishVideo) waiting for the next published frame. */
+  held: Map<number, Frame>;
   /** H.264 pictures missing from (or out of order in) what the pipeline published. */
   videoGaps: number;
 }
 
 const MAX_MESSAGES_PER_SECOND = 50;
+/** Pictures of dropped frames held per stream (about 2.5 s at 25 fps); older ones are forgotten. */
+const MAX_HELD_PICTURES = 64;
 const ALL_CODECS: ReadonlySet<VideoCodec> = new Set<VideoCodec>(['h264', 'jpeg']);
 
 function toWireStream(s: StreamState): WireStream {
@@ -288,6 +292,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       lastFallbackMs: -Infinity,
       lastVideoIndex: -1,
       videoGaps: 0,
+      held: new Map(),
     };
     this.#streams.set(info.id, state);
     for (const v of this.#viewers) {
@@ -316,6 +321,44 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       stream = this.#streams.get(frame.streamId)!;
     }
     stream.framesPublished++;
+    // Pictures of frames dropped before this one go out first, in index order.
+    if (frame.view?.codec === 'h264' && stream.held.size > 0) this.#flushHeld(stream, frame.index);
+    this.#publish(stream, frame, result);
+  }
+
+  /**
+   * Beyond `ViewerHubPort`: the picture of a frame the pipeline dropped before segmenting it (live
+   * mode, stale or superseded). H.264 pictures reference the previous one, so viewers need every
+   * picture to decode the next; such pictures are held until the next published frame and sent just
+   * before it, in index order, marked `noOverlay` (viewers decode them but show only pictures with
+   * their own outline). JPEG pictures stand alone and are ignored. Never blocks.
+   */
+  publishVideo(frame: Frame): void {
+    const stream = this.#streams.get(frame.streamId);
+    const view = frame.view;
+    if (stream === undefined || view === undefined || view.codec !== 'h264') return;
+    if (frame.index <= stream.lastVideoIndex) {
+      stream.videoGaps++; // too late: the pictures after it went out already
+      return;
+    }
+    stream.held.set(frame.index, frame);
+    if (stream.held.size > MAX_HELD_PICTURES) {
+      const oldest = Math.min(...stream.held.keys());
+      stream.held.delete(oldest);
+    }
+  }
+
+  #flushHeld(stream: StreamState, before: number): void {
+    const due = [...stream.held.keys()].filter((k) => k < before).sort((a, b) => a - b);
+    for (const k of due) {
+      const f = stream.held.get(k)!;
+      stream.held.delete(k);
+      this.#publish(stream, f, undefined);
+    }
+  }
+
+  /** Sends one frame to the stream's viewers: `result` undefined for a picture without overlay. */
+  #publish(stream: StreamState, frame: Frame, result: FrameResult | undefined): void {
     let view = frame.view;
     let video: Uint8Array | undefined;
     if (view !== undefined && view.codec === 'h264') {
@@ -347,7 +390,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     }
     if (targets.length === 0 && fallbackTargets.length === 0) return;
 
-    const contours: WireContour[] = result.contours.map((c) => {
+    const contours: WireContour[] = (result?.contours ?? []).map((c) => {
       const flat: number[] = new Array<number>(c.points.length * 2);
       for (let i = 0; i < c.points.length; i++) {
         flat[2 * i] = c.points[i]![0];
@@ -360,7 +403,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       index: frame.index,
       pts: frame.pts,
       captureTs: frame.captureTs,
-      doneTs: result.doneTs,
+      doneTs: result?.doneTs ?? frame.captureTs,
       codec: view?.codec ?? stream.info.codec,
       width: view?.width ?? frame.sourceWidth,
       height: view?.height ?? frame.sourceHeight,
@@ -368,13 +411,14 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       sourceWidth: frame.sourceWidth,
       sourceHeight: frame.sourceHeight,
       contours,
-      area: result.area,
+      area: result?.area ?? 0,
     };
+    if (result === undefined) header.noOverlay = true;
     const codecString = view?.codecString ?? stream.info.codecString;
     if (codecString !== undefined) header.codecString = codecString;
     const isH264 = view !== undefined && view.codec === 'h264';
     const isKey = view?.key ?? false;
-    if (fallbackTargets.length > 0) this.#sendFallback(stream, result, header, fallbackTargets);
+    if (fallbackTargets.length > 0 && result !== undefined) this.#sendFallback(stream, result, header, fallbackTargets);
 
     for (const v of targets) {
       const congested = v.ws.bufferedAmount > this.#maxQueueBytes || v.inFlight >= this.#maxQueueFrames;
@@ -453,6 +497,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     if (stream !== undefined) {
       stream.live = false;
       stream.endReason = reason;
+      stream.held.clear();
     }
     this.#broadcast({ type: 'stream-ended', streamId, reason });
   }

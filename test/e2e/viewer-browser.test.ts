@@ -340,6 +340,22 @@ describe('web viewer in Chromium', { skip }, () => {
     await ctx.close();
   });
 
+  it('decodes the pictures of frames a live pipeline dropped but shows only pictures with their own outline', async () => {
+    const pub = new TestPublisher(server, clip, { streamId: 'synthetic-drops', title: 'Synthetic, live with drops', dropEvery: 2 }).start();
+    publishers.push(pub);
+    const p = await openViewer(`${server.url}?stream=synthetic-drops`);
+    const s = await until(async () => {
+      const d = await debug(p);
+      return d.drawn >= 10 ? d : undefined;
+    }, 'frames of the stream with drops');
+    assert.equal(s.lastDrawnStream, 'synthetic-drops');
+    assert.deepEqual(s.decodeErrors, []);
+    assert.ok(s.decoded >= 2 * s.drawn - 2, `decoded ${s.decoded} for ${s.drawn} shown`);
+    assert.equal(s.lastDrawnIndex % 2, 0, 'only segmented (even) frames are shown');
+    pub.stop();
+    await p.context().close();
+  });
+
   it('saves a screenshot for the README', async () => {
     const shotPage = await openViewer(server.url, { width: 1200, height: 760 });
     await shotPage.evaluate(() => localStorage.clear());

@@ -10,7 +10,7 @@ import { findContours } from '../../src/core/contours.js';
 import type { Contour } from '../../src/core/contours.js';
 import type { GreyImage, RgbImage } from '../../src/core/image.js';
 import { encodeJpegRgb } from '../../src/core/image-io.js';
-import type { FrameResult, StreamInfo, ViewerHubPort } from '../../src/pipeline/frame.js';
+import type { Frame, FrameResult, StreamInfo, ViewerHubPort } from '../../src/pipeline/frame.js';
 import { codecStringFromSps, isKeyAccessUnit, splitAccessUnits } from '../../src/server/annex-b.js';
 import { syntheticFrame } from '../../src/synthetic/ultrasound-frame.js';
 
@@ -110,6 +110,11 @@ export interface PublisherOptions {
   frames?: number;
   /** Publish as fast as this rate, fps. Default the clip's fps. */
   fps?: number;
+  /**
+   * Act like a live pipeline that drops frames: every frame with `index % dropEvery === 1` goes to
+   * the hub's `publishVideo` (picture only, when the hub has it) instead of `publishFrame`. Default never.
+   */
+  dropEvery?: number;
 }
 
 /** Feeds a clip to a hub in real time, looping; frame `i` carries the contours of clip frame `i % n`. */
@@ -176,8 +181,11 @@ export class TestPublisher {
   start(): this {
     this.#hub.addStream(this.info);
     const fps = this.#options.fps ?? this.clip.fps;
+    const dropEvery = this.#options.dropEvery;
     this.#timer = setInterval(() => {
-      this.#hub.publishFrame(this.result(this.published));
+      const r = this.result(this.published);
+      if (dropEvery !== undefined && this.published % dropEvery === 1) (this.#hub as Partial<{ publishVideo(f: Frame): void }>).publishVideo?.(r.frame);
+      else this.#hub.publishFrame(r);
       this.published++;
       if (this.published % 25 === 0) this.#publishMetrics();
       if (this.#options.frames !== undefined && this.published >= this.#options.frames) this.stop('end of clip');

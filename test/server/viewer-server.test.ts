@@ -232,6 +232,31 @@ describe('ViewerServer', () => {
     }
   });
 
+  it('sends the held pictures of dropped frames before the next published frame, in index order', async () => {
+    const s = await ViewerServer.start({ port: 0, token: '', staticDir });
+    try {
+      s.addStream(info);
+      const v = new TestViewer(`ws://127.0.0.1:${s.port}/ws`);
+      await v.opened;
+      v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'cam' }));
+      await v.waitFor(() => v.text('subscribed')[0]);
+      s.publishFrame(result(0, true));
+      s.publishVideo(result(2, false).frame); // dropped while frame 1 was still being segmented
+      s.publishFrame(result(1, false));
+      s.publishVideo(result(3, false).frame);
+      s.publishFrame(result(4, false));
+      s.publishVideo(result(2, false).frame); // too late: ignored
+      s.publishFrame(result(5, false));
+      await v.waitFor(() => v.frames.some((f) => f.header.index === 5) || undefined);
+      assert.deepEqual(v.frames.map((f) => [f.header.index, f.header.noOverlay === true]), [[0, false], [1, false], [2, true], [3, true], [4, false], [5, false]]);
+      assert.deepEqual(v.frames[2]!.header.contours, []);
+      assert.equal(v.frames[2]!.video.byteLength, 64);
+      v.ws.terminate();
+    } finally {
+      await s.close();
+    }
+  });
+
   it('fans every frame out to many viewers', async () => {
     const s = await ViewerServer.start({ port: 0, token: '', staticDir });
     try {

@@ -257,6 +257,8 @@ class Viewer implements PictureSink {
     this.#debug.received++;
     if (this.#lastIndex >= 0 && h.index > this.#lastIndex + 1) this.#gapDropped += h.index - this.#lastIndex - 1;
     if (h.index > this.#lastIndex) this.#lastIndex = h.index;
+    // A frame the pipeline did not segment: decoded for the pictures after it, not shown with an outline.
+    if (h.noOverlay === true) this.#gapDropped++;
     const decoder = this.#decoderFor(h.codec);
     if (decoder === undefined) return;
     if (f.video.byteLength === 0) return; // overlay without picture: nothing to match it with
@@ -285,7 +287,8 @@ class Viewer implements PictureSink {
 
   onPicture(picture: Picture): void {
     const h = picture.header;
-    if (h.streamId !== this.#streamId) {
+    // Pictures without their outline are shown only while the outline is off (never a stale outline).
+    if (h.streamId !== this.#streamId || (h.noOverlay === true && this.#renderer.style.visible)) {
       picture.close();
       return;
     }
@@ -296,7 +299,7 @@ class Viewer implements PictureSink {
     this.#debug.drawn++;
     this.#debug.lastDrawnIndex = h.index;
     this.#debug.lastDrawnStream = h.streamId;
-    this.#lastArea = { area: h.area, w: h.sourceWidth, h: h.sourceHeight };
+    if (h.noOverlay !== true) this.#lastArea = { area: h.area, w: h.sourceWidth, h: h.sourceHeight };
     if (this.#notice.dataset['kind'] === 'waiting-video') this.#updateNotice();
   }
 
