@@ -340,6 +340,21 @@ describe('web viewer in Chromium', { skip }, () => {
     await ctx.close();
   });
 
+  it('asks for JPEG pictures when this browser cannot decode the stream\'s H.264 profile', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 800, height: 600 } });
+    contexts.push(ctx);
+    await ctx.addInitScript("VideoDecoder.prototype.configure = function () { throw new DOMException('codec not supported', 'NotSupportedError'); };");
+    const p = await ctx.newPage();
+    await p.goto(server.url);
+    const s = await until(async () => {
+      const d = await debug(p);
+      return d.drawn >= 3 ? d : undefined;
+    }, 'JPEG pictures after H.264 was refused');
+    assert.equal(s.decoder, 'jpeg');
+    assert.match(s.decodeErrors[0] ?? '', /cannot decode avc1/);
+    await ctx.close();
+  });
+
   it('decodes the pictures of frames a live pipeline dropped but shows only pictures with their own outline', async () => {
     const pub = new TestPublisher(server, clip, { streamId: 'synthetic-drops', title: 'Synthetic, live with drops', dropEvery: 2 }).start();
     publishers.push(pub);

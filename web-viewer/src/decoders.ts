@@ -18,7 +18,8 @@ export interface Picture {
 
 export interface PictureSink {
   onPicture(picture: Picture): void;
-  onDecodeError(message: string): void;
+  /** `unsupported`: this browser cannot decode the codec at all (ask for JPEG instead). */
+  onDecodeError(message: string, unsupported?: boolean): void;
 }
 
 export interface FrameDecoder {
@@ -94,7 +95,7 @@ export class H264Decoder implements FrameDecoder {
     const decoder: VideoDecoder = new VideoDecoder({
       output: (picture) => this.#output(picture),
       error: (err) => {
-        if (this.#decoder === decoder) this.#failed(err.message);
+        if (this.#decoder === decoder) this.#failed(err.message, err.name === 'NotSupportedError');
       },
     });
     try {
@@ -102,7 +103,7 @@ export class H264Decoder implements FrameDecoder {
       this.#decoder = decoder;
     } catch (err) {
       this.#decoder = undefined;
-      this.#sink.onDecodeError(`cannot decode ${codec}: ${err instanceof Error ? err.message : String(err)}`);
+      this.#sink.onDecodeError(`cannot decode ${codec}: ${err instanceof Error ? err.message : String(err)}`, true);
     }
   }
 
@@ -122,13 +123,13 @@ export class H264Decoder implements FrameDecoder {
     this.#sink.onPicture({ source: picture, width: picture.displayWidth, height: picture.displayHeight, header, close: () => picture.close() });
   }
 
-  #failed(message: string): void {
+  #failed(message: string, unsupported = false): void {
     this.#needKey = true;
     this.#overlays.clear();
     if (this.#decoder !== undefined && this.#decoder.state !== 'closed') this.#decoder.close();
     this.#decoder = undefined;
     this.#configKey = '';
-    this.#sink.onDecodeError(message);
+    this.#sink.onDecodeError(message, unsupported);
   }
 
   reset(): void {

@@ -108,6 +108,7 @@ class Viewer implements PictureSink {
   #lastArea: { area: number; w: number; h: number } | undefined;
   #connState: ConnectionState = { kind: 'connecting', attempt: 0 };
   #countdown: number | undefined;
+  #h264Unsupported = false;
 
   constructor() {
     window.__sgus = this.#debug;
@@ -239,7 +240,7 @@ class Viewer implements PictureSink {
     this.#metrics = undefined;
     this.#lastArea = undefined;
     this.#stats.reset();
-    this.#connection.send({ type: 'subscribe', streamId, codecs: hasWebCodecs() ? ['h264', 'jpeg'] : ['jpeg'] });
+    this.#connection.send({ type: 'subscribe', streamId, codecs: hasWebCodecs() && !this.#h264Unsupported ? ['h264', 'jpeg'] : ['jpeg'] });
     this.#updateNotice();
   }
 
@@ -303,9 +304,14 @@ class Viewer implements PictureSink {
     if (this.#notice.dataset['kind'] === 'waiting-video') this.#updateNotice();
   }
 
-  onDecodeError(message: string): void {
+  onDecodeError(message: string, unsupported = false): void {
     this.#debug.decodeErrors.push(message);
     if (this.#debug.decodeErrors.length > 20) this.#debug.decodeErrors.shift();
+    if (unsupported && !this.#h264Unsupported && this.#streamId !== undefined) {
+      // This browser has WebCodecs but not this H.264 profile: ask the hub for JPEG pictures instead.
+      this.#h264Unsupported = true;
+      this.#subscribe(this.#streamId);
+    }
   }
 
   // ---------------------------------------------------------------- UI
@@ -388,7 +394,7 @@ class Viewer implements PictureSink {
     if (this.#connState.kind === 'open') {
       const stream = this.#streams.find((x) => x.id === this.#streamId);
       const fallback = stream?.codec === 'h264' && this.#debug.decoder === 'jpeg';
-      const text = fallback ? 'Live (JPEG: no WebCodecs here)' : 'Live';
+      const text = fallback ? 'Live (JPEG fallback: no H.264 decoder here)' : 'Live';
       if (this.#status.textContent !== text) this.#status.textContent = text;
     }
     const m = this.#metrics;
