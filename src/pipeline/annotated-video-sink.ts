@@ -9,9 +9,10 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { OperatorFunction } from 'rxjs';
+import type { Contour } from '../core/contours.js';
 import { drawContoursInPlace } from '../core/draw.js';
 import { ErrorCode, SgusError } from '../errors.js';
-import type { FrameResult } from './frame.js';
+import type { FrameResult, FullPicture } from './frame.js';
 import { serialSink } from './serial-sink.js';
 
 export interface AnnotatedVideoSinkOptions {
@@ -37,18 +38,18 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
   let input: PassThrough | undefined;
   let ended: Promise<void> | undefined;
   let failure: string | undefined;
-  let size: { width: number; height: number } | undefined;
+  let size: { width: number; height: number; format: FullPicture['format'] } | undefined;
   let command: ffmpeg.FfmpegCommand | undefined;
 
-  const start = async (width: number, height: number): Promise<PassThrough> => {
+  const start = async (width: number, height: number, format: FullPicture['format']): Promise<PassThrough> => {
     await mkdir(path.dirname(file), { recursive: true });
-    size = { width, height };
+    size = { width, height, format };
     const stdin = new PassThrough({ highWaterMark: width * height * 3 * 2 });
     input = stdin;
     const cmd = ffmpeg()
       .input(stdin)
       .inputFormat('rawvideo')
-      .inputOptions(['-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-framerate', String(fps)])
+      .inputOptions(['-pix_fmt', format, '-s', `${width}x${height}`, '-framerate', String(fps)])
       .videoCodec('libx264')
       .outputOptions([
         '-preset', options.preset ?? 'ultrafast',
@@ -79,14 +80,15 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
     async (r) => {
       const full = r.frame.full;
       if (full === undefined) throw new SgusError(ErrorCode.SinkFailure, `frame ${r.frame.index} has no full-size picture (source not asked for full frames)`, { where: file });
-      const s = input ?? (await start(full.width, full.height));
+      const s = input ?? (await start(full.width, full.height, full.format));
       if (failure !== undefined) throw new SgusError(ErrorCode.SinkFailure, failure, { where: file });
-      if (full.width !== size!.width || full.height !== size!.height) {
+      if (full.width !== size!.width || full.height !== size!.height || full.format !== size!.format) {
         throw new SgusError(ErrorCode.SinkFailure, `frame ${r.frame.index} is ${full.width}x${full.height}, the video ${size!.width}x${size!.height}`, { where: file });
       }
-      const opts: { thickness: number; color?: [number, number, number] } = { thickness: Math.max(2, Math.round(full.width / 480)) };
-      if (options.color !== undefined) opts.color = options.color;
-      drawContoursInPlace(full, r.contours, opts);
+      const thickness = Math.max(2, Math.round(full.width / 480));
+      const color = options.color ?? [0, 255, 0];
+      if (full.format === 'rgb24') drawContoursInPlace(full, r.contours, { thickness, color });
+      else drawContoursYuv420(full, r.contours, thickness, color);
       if (!s.write(full.data)) await new Promise<void>((resolve) => s.once('drain', resolve));
     },
     async (reason) => {
@@ -103,4 +105,66 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
       if (failure !== undefined) throw new SgusError(ErrorCode.SinkFailure, failure, { where: file });
     },
   );
+}
+
+/**
+ * Draws closed contours on a planar YUV 4:2:0 picture (BT.601 limited range, as x264 assumes for
+ * yuv420p input): luma per pixel, chroma per 2×2 block. Same geometry as src/core/draw.ts.
+ */
+export function drawContoursYuv420(pic: FullPicture, contours: readonly Contour[], thickness: number, rgb: readonly [number, number, number]): void {
+  const { width: w, height: h, data } = pic;
+  const cw = Math.ceil(w / 2);
+  const ch = Math.ceil(h / 2);
+  const uBase = w * h;
+  const vBase = uBase + cw * ch;
+  const [r, g, b] = rgb;
+  const Y = Math.round(16 + 0.257 * r + 0.504 * g + 0.098 * b);
+  const U = Math.round(128 - 0.148 * r - 0.291 * g + 0.439 * b);
+  const V = Math.round(128 + 0.439 * r - 0.368 * g - 0.071 * b);
+  const t = Math.max(1, Math.round(thickness));
+  const r0 = -Math.floor((t - 1) / 2);
+  const plot = (x: number, y: number): void => {
+    for (let dy = r0; dy < r0 + t; dy++) {
+      const yy = y + dy;
+      if (yy < 0 || yy >= h) continue;
+      for (let dx = r0; dx < r0 + t; dx++) {
+        const xx = x + dx;
+        if (xx < 0 || xx >= w) continue;
+        data[yy * w + xx] = Y;
+        const c = (yy >> 1) * cw + (xx >> 1);
+        data[uBase + c] = U;
+        data[vBase + c] = V;
+      }
+    }
+  };
+  for (const c of contours) {
+    const pts = c.points;
+    for (let k = 0; k < pts.length; k++) {
+      const a = pts[k]!;
+      const bb = pts[(k + 1) % pts.length]!;
+      let x0 = Math.round(a[0]);
+      let y0 = Math.round(a[1]);
+      const x1 = Math.round(bb[0]);
+      const y1 = Math.round(bb[1]);
+      // Bresenham.
+      const dx = Math.abs(x1 - x0);
+      const dy = -Math.abs(y1 - y0);
+      const sx = x0 < x1 ? 1 : -1;
+      const sy = y0 < y1 ? 1 : -1;
+      let err = dx + dy;
+      for (;;) {
+        plot(x0, y0);
+        if (x0 === x1 && y0 === y1) break;
+        const e2 = 2 * err;
+        if (e2 >= dy) {
+          err += dy;
+          x0 += sx;
+        }
+        if (e2 <= dx) {
+          err += dx;
+          y0 += sy;
+        }
+      }
+    }
+  }
 }

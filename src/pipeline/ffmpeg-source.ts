@@ -21,6 +21,7 @@ import type { Subscriber } from 'rxjs';
 import type { RgbImage } from '../core/image.js';
 import { ErrorCode, SgusError } from '../errors.js';
 import { TypedEmitter } from '../typed-emitter.js';
+import { fullPictureBytes } from './frame.js';
 import type { Frame, ViewPayload } from './frame.js';
 import { AnnexBSplitter } from './h264-annexb.js';
 import type { AccessUnit } from './h264-annexb.js';
@@ -45,8 +46,10 @@ export interface FfmpegSourceOptions {
   loop?: boolean;
   /** Viewer video: 'auto' passes H.264 through when possible else libx264; 'none' saves the CPU. Default 'none'. */
   view?: ViewMode;
-  /** Also decode full-size RGB frames (for the annotated video). Default false. */
+  /** Also decode full-size frames (for the annotated video). Default false. */
   fullFrames?: boolean;
+  /** Pixel format of the full-size frames. Default 'yuv420p' (no conversion in FFmpeg or the encoder). */
+  fullFormat?: 'yuv420p' | 'rgb24';
   /** Source facts known beforehand (ffprobe of a file): size, rate, codec, B-frames. Default: read from FFmpeg's log. */
   known?: { width: number; height: number; fps: number; codec: string; hasBFrames: boolean };
   /** Replay: frames out before decoding pauses. Default 8. */
@@ -159,6 +162,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       loop: options.loop ?? false,
       view: options.view ?? 'none',
       fullFrames: options.fullFrames ?? false,
+      fullFormat: options.fullFormat ?? 'yuv420p',
       highWaterMark: options.highWaterMark ?? 8,
       stallTimeoutS: options.stallTimeoutS ?? 5,
       startTimeoutS: options.startTimeoutS ?? Math.max(20, options.stallTimeoutS ?? 5),
@@ -174,6 +178,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       if (!Number.isInteger(v) || v < min) throw new SgusError(ErrorCode.InvalidArgument, `${k} must be an integer >= ${min}, got ${String(v)}`, { where: this.#where });
     }
     if (!(o.stallTimeoutS > 0)) throw new SgusError(ErrorCode.InvalidArgument, `stallTimeoutS must be > 0`, { where: this.#where });
+    if (o.fullFormat !== 'yuv420p' && o.fullFormat !== 'rgb24') throw new SgusError(ErrorCode.InvalidArgument, `fullFormat must be yuv420p or rgb24, got '${String(o.fullFormat)}'`, { where: this.#where });
     if (!['none', 'auto', 'h264', 'jpeg'].includes(o.view)) throw new SgusError(ErrorCode.InvalidArgument, `view must be none, auto, h264 or jpeg, got '${o.view}'`, { where: this.#where });
   }
 
@@ -242,7 +247,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     } else if (plan.mode === 'encode' && plan.codec === 'jpeg') {
       args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:3');
     }
-    if (o.fullFrames) args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:4');
+    if (o.fullFrames) args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-pix_fmt', o.fullFormat, '-f', 'rawvideo', 'pipe:4');
     return args;
   }
 
@@ -383,7 +388,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         pendingFull.push(chunk);
         return;
       }
-      const bytes = info.width * info.height * 3;
+      const bytes = fullPictureBytes(o.fullFormat, info.width, info.height);
       let off = 0;
       while (off < chunk.length) {
         if (fcur === undefined) {
@@ -494,7 +499,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         }
         frame.view = view;
       }
-      if (full !== undefined) frame.full = { width: info.width, height: info.height, data: full };
+      if (full !== undefined) frame.full = { format: this.#o.fullFormat, width: info.width, height: info.height, data: full };
       frame.decodedTs = performance.timeOrigin + performance.now();
       if (this.mode === 'replay') {
         this.#outstanding++;

@@ -19,6 +19,19 @@ export interface ViewPayload {
   height: number;
 }
 
+/** A full-size picture: 'rgb24' interleaved, or 'yuv420p' planar (Y w×h, then U and V ⌈w/2⌉×⌈h/2⌉). */
+export interface FullPicture {
+  format: 'rgb24' | 'yuv420p';
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** Bytes of a full picture. */
+export function fullPictureBytes(format: FullPicture['format'], width: number, height: number): number {
+  return format === 'rgb24' ? width * height * 3 : width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+}
+
 /** A decoded frame as it leaves a source. */
 export interface Frame {
   /** Id of the stream (preset name, or 'replay' / 'live'). */
@@ -36,8 +49,12 @@ export interface Frame {
   pixels: RgbImage;
   /** Video for viewers, when the stream has viewers / an annotated output. */
   view?: ViewPayload;
-  /** Pixels at the source size, only when an annotated video is written (costly: decoded on request). */
-  full?: RgbImage;
+  /**
+   * The picture at the source size, only when an annotated video is written (costly: decoded on
+   * request). YUV 4:2:0 by default: FFmpeg's native decode format, half the bytes of RGB, and what
+   * the encoder takes, so no colour conversion happens on either side.
+   */
+  full?: FullPicture;
   /** When every part of the frame had arrived and it left the source, same clock as `captureTs`. */
   decodedTs?: number;
 }
