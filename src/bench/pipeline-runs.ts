@@ -154,8 +154,7 @@ export async function runLiveCell(seg: Segmenter, video: BenchVideo, o: LiveOpti
   } finally {
     for (const v of viewers) v.close();
     viewers = [];
-    pipeline.close();
-    await pipeline.done.catch(() => undefined);
+    await stopPipeline(pipeline);
     await server.close();
   }
 }
@@ -196,6 +195,10 @@ export interface SoakResult {
 export async function runSoak(seg: Segmenter, video: BenchVideo, o: { seconds: number; viewers: number; maxBatchSize: number; onProgress?: (line: string) => void }): Promise<SoakResult> {
   const server = await ViewerServer.start({ host: '127.0.0.1', port: 0, token: '', model: seg.card.name, engine: seg.engineInfo.engine, device: seg.engineInfo.device });
   const stream: StreamConfig = { id: 'soak', source: { type: 'file', path: video.path }, mode: 'replay', realtime: true, loop: true, probe: video.probe };
+  // Viewers connect first and subscribe when the stream is announced, so they get its first key
+  // frame (recordings may have 10 s between key frames; a viewer waits for one).
+  const firstViewer = new LatencyMeter();
+  const { viewers } = await openViewers(o.viewers, { url: `ws://127.0.0.1:${server.port}/ws`, streamId: 'soak', latency: firstViewer });
   const pipeline = new Pipeline({ streams: [stream], segmenter: seg, hub: server, maxBatchSize: o.maxBatchSize });
   pipeline.on('log', () => undefined);
   // First and last minute (a third of the run when it is shorter than 3 minutes).
@@ -205,7 +208,6 @@ export async function runSoak(seg: Segmenter, video: BenchVideo, o: { seconds: n
   const elapsed = (): number => (performance.now() - t0) / 1000;
   const firstPipe = new LatencyMeter();
   const lastPipe = new LatencyMeter();
-  const firstViewer = new LatencyMeter();
   const lastViewer = new LatencyMeter();
   let frames = 0;
   pipeline.on('frame', (r) => {
@@ -215,7 +217,6 @@ export async function runSoak(seg: Segmenter, video: BenchVideo, o: { seconds: n
     if (t < windowS) firstPipe.record(ms);
     if (t >= o.seconds - windowS) lastPipe.record(ms);
   });
-  const { viewers } = await openViewers(o.viewers, { url: `ws://127.0.0.1:${server.port}/ws`, streamId: 'soak', latency: firstViewer });
   const sample = (): void => {
     const mu = process.memoryUsage();
     samples.push({ t: round(elapsed()), rssMiB: mib(mu.rss), heapUsedMiB: mib(mu.heapUsed) });
@@ -266,10 +267,20 @@ export async function runSoak(seg: Segmenter, video: BenchVideo, o: { seconds: n
   } finally {
     clearInterval(timer);
     for (const v of viewers) v.close();
-    pipeline.close();
-    await pipeline.done.catch(() => undefined);
+    await stopPipeline(pipeline);
     await server.close();
   }
+}
+
+/**
+ * Drains and stops a pipeline. `close()` alone unsubscribes, after which `done` may never settle;
+ * `stop()` lets the frames in flight through and resolves it. Bounded, then closed regardless.
+ */
+async function stopPipeline(p: Pipeline): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.stop().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, 10_000)))]);
+  clearTimeout(timer);
+  p.close();
 }
 
 function mib(bytes: number): number {
