@@ -182,3 +182,26 @@ def augment(img: torch.Tensor, mask: torch.Tensor, gen: torch.Generator, crop: i
     if float(r(1)) < 0.3 * strength:
         img = blur(img, 0.5 + float(r(1)) * 0.8)
     return img, mask
+
+
+def load_unlabeled(root: str, limit: int = 0) -> List[Item]:
+    """The unlabeled frames (for pseudo-labels), with an empty mask to be filled by a teacher."""
+    folder = os.path.join(root, "unlabeled")
+    if not os.path.isdir(folder):
+        return []
+    machines = {}
+    meta = os.path.join(folder, "metadata.csv")
+    if os.path.exists(meta):
+        import csv
+        with open(meta) as f:
+            machines = {r["image"]: r.get("machine", "unknown") for r in csv.DictReader(f)}
+    names = sorted(n for n in os.listdir(folder) if n.lower().endswith((".jpg", ".png")))
+    if limit:
+        names = names[:limit]
+    out = []
+    for n in names:
+        img = Image.open(os.path.join(folder, n)).convert("RGB")
+        empty = Image.new("L", img.size, 0)
+        out.append(make_item("u-" + os.path.splitext(n)[0], machines.get(n, "unknown"), "pseudo", 0.0,
+                             img, empty))
+    return out

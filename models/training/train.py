@@ -34,7 +34,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import architectures as A  # noqa: E402
-from data import Item, SIZE, augment, load_sgus, load_synthetic, normalize  # noqa: E402
+from data import Item, SIZE, augment, load_sgus, load_synthetic, load_unlabeled, normalize  # noqa: E402
 from validate import evaluate  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -43,7 +43,8 @@ DEFAULT_DATA = os.path.join(REPO, "..", "shared", "data", "sgus")
 
 # Settings that define a recipe (two runs with equal values are the same recipe).
 RECIPE_KEYS = ("arch", "width", "depth", "variant", "stem_stride", "steps", "batch", "crop", "lr",
-               "weight_decay", "weak_weight", "dice_weight", "aug", "seed", "tiny")
+               "weight_decay", "weak_weight", "dice_weight", "aug", "seed", "tiny", "pseudo_from",
+               "pseudo_weight")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -109,7 +110,8 @@ def split_tag(spec: str) -> str:
 
 
 def recipe_hash(cfg: Dict) -> str:
-    s = json.dumps({k: cfg.get(k) for k in RECIPE_KEYS}, sort_keys=True)
+    s = json.dumps({k: cfg.get(k) for k in RECIPE_KEYS
+                    if not (k.startswith("pseudo") and cfg.get(k) is None)}, sort_keys=True)
     return hashlib.sha1(s.encode()).hexdigest()[:12]
 
 
@@ -161,6 +163,8 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         json.dump(rcfg, f, indent=1)
     train_items, val_items = split_items(items, spec)
+    if cfg.get("pseudo_from"):
+        train_items = train_items + pseudo_label(cfg, spec)
     gen = seed_all(cfg["seed"])
     model = model_from_config(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
@@ -191,6 +195,11 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
     wts = torch.tensor([it.weight for it in train_items])
     # Clinician frames are drawn as often as all weak frames together at most.
     prob = wts / wts.sum()
+    pseudo = torch.tensor([it.source == "pseudo" for it in train_items])
+    if pseudo.any():
+        # Many pseudo-labelled frames: draw them in 30 % of the samples, the labelled ones in 70 %.
+        lab = ~pseudo
+        prob = torch.where(pseudo, 0.3 / pseudo.sum(), 0.7 * wts / wts[lab].sum())
     eval_every = cfg["eval_every"]
     bar = Progress(steps, f"{cfg['name']}/{split_tag(spec)}")
     model.train()
@@ -255,6 +264,53 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
                          f"Dice {final_val['dice']:.3f} "
                          + " ".join(f"{p['id']}={p['iou']:.3f}" for p in final_val["perImage"]) + "\n")
     return result
+
+
+_UNLABELED: List[Item] = []
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """Keeps the largest connected region (one gland per frame) and fills its holes."""
+    from scipy import ndimage
+    lab, n = ndimage.label(mask)
+    if n == 0:
+        return mask
+    sizes = ndimage.sum(mask, lab, range(1, n + 1))
+    return ndimage.binary_fill_holes(lab == (1 + int(np.argmax(sizes))))
+
+
+@torch.no_grad()
+def pseudo_label(cfg: Dict, spec: str) -> List[Item]:
+    """Self-training: the teacher run of the SAME split (so it never saw this split's held-out
+    frames) labels the unlabeled frames (mean of the frame and its mirror); confident, plausible
+    masks join training at weight `pseudo_weight`."""
+    global _UNLABELED
+    tdir = os.path.join(RUNS, cfg["pseudo_from"], split_tag(spec))
+    if not os.path.exists(os.path.join(tdir, "ckpt.pt")):
+        raise FileNotFoundError(f"no teacher run {tdir} for split {spec}: run that recipe first")
+    if not _UNLABELED:
+        _UNLABELED = load_unlabeled(cfg["data"])
+    tcfg = json.load(open(os.path.join(tdir, "config.json")))
+    teacher = model_from_config(tcfg)
+    teacher.load_state_dict(torch.load(os.path.join(tdir, "ckpt.pt"), map_location="cpu")["model"])
+    teacher.eval()
+    out = []
+    for i in range(0, len(_UNLABELED), 16):
+        chunk = _UNLABELED[i:i + 16]
+        x = normalize(torch.stack([it.net_in for it in chunk]))
+        p = torch.softmax(teacher(x), 1)[:, 1:2]
+        p = 0.5 * (p + torch.softmax(teacher(x.flip(3)), 1)[:, 1:2].flip(3))
+        p = F.interpolate(p, size=chunk[0].src.shape[-2:], mode="bilinear", align_corners=False)
+        for it, pi in zip(chunk, p):
+            m = largest_component((pi[0] > 0.5).numpy())
+            m = torch.from_numpy(m.astype(np.float32))[None]
+            frac = float(m.mean())
+            conf = float((2 * pi - 1).abs().mean())
+            if 0.03 <= frac <= 0.35 and conf >= 0.9:
+                out.append(Item(it.id, it.device, "pseudo", cfg["pseudo_weight"], it.src, m,
+                                it.net_in, it.mask_full))
+    sys.stderr.write(f"pseudo-labels from {tdir}: kept {len(out)} of {len(_UNLABELED)} frames\n")
+    return out
 
 
 def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | None) -> Dict:
@@ -338,6 +394,9 @@ def main(argv=None):
     ap.add_argument("--protocol", default=None,
                     help="run these held-out splits, then the final model on all data, then export: "
                          "e.g. cv:4,lodo")
+    ap.add_argument("--pseudo-from", default=None,
+                    help="self-training: run name whose model of the same split pseudo-labels unlabeled/")
+    ap.add_argument("--pseudo-weight", type=float, default=0.3, help="loss weight of pseudo-labels")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--default", action="store_true", help="mark the exported card as the default model")
@@ -359,7 +418,8 @@ def main(argv=None):
            "batch": args.batch, "crop": args.crop, "lr": args.lr, "weight_decay": args.weight_decay,
            "weak_weight": args.weak_weight, "dice_weight": args.dice_weight, "aug": args.aug,
            "eval_every": args.eval_every, "patience": args.patience, "seed": args.seed,
-           "tiny": args.tiny, "data": os.path.abspath(args.data)}
+           "tiny": args.tiny, "data": os.path.abspath(args.data), "pseudo_from": args.pseudo_from,
+           "pseudo_weight": args.pseudo_weight if args.pseudo_from else None}
     if args.crop % 32:
         ap.error("--crop must be a multiple of 32")
     t0 = time.time()
