@@ -118,7 +118,7 @@ const command: CliCommand = {
           streams: [stream],
           segmenter: seg,
           maxBatchSize: settings.maxBatchSize,
-          maxDelayMs: settings.maxDelayMs,
+          maxDelayMs: settings.maxDelayMs ?? 0,
           maxAgeMs: settings.maxAgeMs,
           postprocess: settings.postprocess,
           ...(server !== undefined ? { hub: server } : {}),

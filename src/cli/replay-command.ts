@@ -63,6 +63,8 @@ const command: CliCommand = {
     const serve = values.serve === true;
     const realtime = values.realtime === true || (serve && values['max-speed'] !== true);
     const loop = values.loop === true;
+    // Real time: the next frame is a frame interval away, waiting for it only adds latency.
+    const maxDelayMs = settings.maxDelayMs ?? (realtime ? 0 : 8);
 
     let probe: VideoProbe | undefined;
     if (source.type === 'file' || source.type === 'url') probe = await probeVideo(source.type === 'file' ? source.path : source.url);
@@ -95,7 +97,7 @@ const command: CliCommand = {
           streams: [stream],
           segmenter: seg,
           maxBatchSize: settings.maxBatchSize,
-          maxDelayMs: settings.maxDelayMs,
+          maxDelayMs,
           maxAgeMs: settings.maxAgeMs,
           postprocess: settings.postprocess,
           ...(server !== undefined ? { hub: server } : {}),
@@ -127,7 +129,7 @@ const command: CliCommand = {
           mode: realtime ? 'realtime' : 'max-speed',
           model: seg.card.name,
           engine: seg.engineInfo,
-          settings: { maxBatchSize: settings.maxBatchSize, maxDelayMs: settings.maxDelayMs, postprocess: settings.postprocess },
+          settings: { maxBatchSize: settings.maxBatchSize, maxDelayMs, postprocess: settings.postprocess },
           seconds: Math.round(seconds * 1000) / 1000,
           fps: seconds > 0 ? Math.round(((metrics[0]?.framesOut ?? 0) / seconds) * 100) / 100 : 0,
           error: result.error?.message,

@@ -76,7 +76,7 @@ const command: CliCommand = {
           hub: server,
           isolateFailures: true,
           maxBatchSize: settings.maxBatchSize,
-          maxDelayMs: settings.maxDelayMs,
+          maxDelayMs: settings.maxDelayMs ?? (streams.length > 1 ? 5 : 0),
           maxAgeMs: settings.maxAgeMs,
           postprocess: settings.postprocess,
         },

@@ -30,7 +30,8 @@ export const PIPELINE_OPTIONS: OptionSpec = {
 
 export const PIPELINE_OPTIONS_HELP = `Pipeline options:
       --batch N           most frames per inference call; streams share one batcher (default 4)
-      --max-delay MS      longest a frame waits for a fuller batch (default 8)
+      --max-delay MS      longest a frame waits for a fuller batch (default: 8 for --max-speed, 0 for a
+                          single real-time or live stream, where the next frame is 40 ms away, 5 for serve)
       --max-age MS        live: frames older than this are dropped as stale (default 1000)
       --work-size N       long side of the size masks and contours are computed at, then scaled to
                           the source; 0 = full source size, exact but ~140 ms/frame at 1280x720 (default 640)
@@ -54,7 +55,8 @@ export const SERVER_OPTIONS_HELP = `Viewer options (with --serve):
 
 export interface PipelineSettings {
   maxBatchSize: number;
-  maxDelayMs: number;
+  /** Undefined when not given: each command has its own default. */
+  maxDelayMs: number | undefined;
   maxAgeMs: number;
   postprocess: PostprocessStageOptions;
   stallTimeoutS: number;
@@ -70,7 +72,7 @@ export function pipelineSettings(values: Record<string, unknown>): PipelineSetti
   if (threshold >= 1) throw new SgusError(ErrorCode.InvalidArgument, `--threshold must be below 1, got '${String(values.threshold)}'`);
   return {
     maxBatchSize: intOption(values.batch, 'batch', 1, 4),
-    maxDelayMs: numberOption(values['max-delay'], 'max-delay', 0, 8),
+    maxDelayMs: values['max-delay'] === undefined ? undefined : numberOption(values['max-delay'], 'max-delay', 0, 8),
     maxAgeMs: numberOption(values['max-age'], 'max-age', 1, 1000),
     postprocess: {
       maxWorkingSize: intOption(values['work-size'], 'work-size', 0, 640),
