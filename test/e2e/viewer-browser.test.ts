@@ -278,11 +278,11 @@ describe('web viewer in Chromium', { skip }, () => {
     }, 'metrics in the bar');
     const fps = Number(bar.fps);
     assert.ok(fps > 12 && fps < 40, `fps ${bar.fps}`);
-    assert.match(bar.latency, /^\d+ \/ \d+ ms$/);
-    assert.equal(bar.model, 'synthetic-truth');
+    assert.match(bar.latency, /^\d+ \/ \d+ ms$/, JSON.stringify(bar));
+    assert.equal(bar.model, 'synthetic-truth', JSON.stringify(bar));
     assert.equal(bar.engine, 'none (true masks)');
     assert.equal(bar.device, 'cpu');
-    assert.match(bar.area, /px²/);
+    assert.match(bar.area, /px²/, JSON.stringify(bar));
     assert.match(bar.dropped, /^\d+$/);
     const picker = await page.evaluate(() => [...(document.getElementById('stream-picker') as HTMLSelectElement).options].map((o) => o.textContent));
     assert.deepEqual(picker, ['1: Synthetic H.264', '2: Synthetic JPEG']);

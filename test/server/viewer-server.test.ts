@@ -291,11 +291,11 @@ describe('ViewerServer', () => {
       // Stop reading: the slow viewer's socket buffers fill up and the hub must drop for it alone.
       (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
       const total = 240;
-      let worstMs = 0;
+      const publishMs: number[] = [];
       for (let i = 0; i < total; i++) {
         const t0 = performance.now();
         slowServer.publishFrame(result(i, i % 20 === 0, 100 * 1024));
-        worstMs = Math.max(worstMs, performance.now() - t0);
+        publishMs.push(performance.now() - t0);
         // Paced like a live source: the next frame comes once the fast viewer has this one.
         await fast.waitFor(() => fast.frames.length >= i + 1 || undefined, 10000);
       }
@@ -304,7 +304,10 @@ describe('ViewerServer', () => {
       const slowInfo = slowServer.viewers().find((v) => v.framesDropped > 0);
       assert.ok(slowInfo !== undefined, 'the slow viewer dropped frames');
       assert.equal(slowServer.viewers().filter((v) => v.framesDropped > 0).length, 1, 'only the slow viewer dropped');
-      assert.ok(worstMs < 100, `publishFrame took up to ${worstMs.toFixed(1)} ms`);
+      // A percentile, not the maximum: on a loaded machine the OS may pause the process anywhere.
+      publishMs.sort((a, b) => a - b);
+      const p95 = publishMs[Math.floor(publishMs.length * 0.95)]!;
+      assert.ok(p95 < 20, `publishFrame p95 ${p95.toFixed(1)} ms (max ${publishMs[publishMs.length - 1]!.toFixed(1)} ms)`);
       (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
       // Keep publishing while the slow viewer drains its backlog, until it is back on live frames.
       const deadline = Date.now() + 15000;
@@ -328,7 +331,8 @@ describe('ViewerServer', () => {
   });
 
   it('sends JPEG pictures made from the frame pixels to a viewer that cannot decode H.264, at most fallbackJpegFps', async () => {
-    const s = await ViewerServer.start({ port: 0, token: '', staticDir, fallbackJpegFps: 5 });
+    // 0.5 a second: ten synchronous publishes cannot span the interval, however loaded the machine.
+    const s = await ViewerServer.start({ port: 0, token: '', staticDir, fallbackJpegFps: 0.5 });
     try {
       s.addStream(info);
       const v = new TestViewer(`ws://127.0.0.1:${s.port}/ws`);
@@ -349,7 +353,7 @@ describe('ViewerServer', () => {
       assert.equal(f.header.codecString, undefined);
       assert.deepEqual([...f.video.subarray(0, 2)], [0xff, 0xd8]);
       await new Promise((r) => setTimeout(r, 50));
-      assert.equal(v.frames.length, 1, 'ten frames within 200 ms give one picture at 5 fps');
+      assert.equal(v.frames.length, 1, 'ten frames at once give one picture at 0.5 fps');
       v.ws.terminate();
     } finally {
       await s.close();

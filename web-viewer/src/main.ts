@@ -295,7 +295,8 @@ class Viewer implements PictureSink {
     }
     this.#renderer.show(picture);
     const now = performance.timeOrigin + performance.now();
-    this.#stats.frameDrawn(performance.now(), now + this.#connection.clockOffsetMs - h.captureTs);
+    // The clock offset is known to ± half a ping's round trip: never report a negative latency.
+    this.#stats.frameDrawn(performance.now(), Math.max(0, now + this.#connection.clockOffsetMs - h.captureTs));
     this.#debug.decoded = this.#decoder?.decoded ?? 0;
     this.#debug.drawn++;
     this.#debug.lastDrawnIndex = h.index;
