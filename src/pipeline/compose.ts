@@ -108,6 +108,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #stopping = false;
+  #abort: (() => void) | undefined;
   readonly #t0 = performance.now();
 
   constructor(options: PipelineOptions) {
@@ -187,13 +188,17 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     return this.#done;
   }
 
-  /** Stops at once (sinks still finalise on teardown). Safe to call twice. */
+  /**
+   * Stops at once: `done` resolves with the figures so far; file sinks finalise in the background
+   * (use `stop()` to wait for them). Safe to call twice.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
     for (const s of this.#streams.values()) s.source.close();
     this.#subscription?.unsubscribe();
+    this.#abort?.();
   }
 
   #run(maxBatchSize: number): Promise<PipelineSummary> {
@@ -337,6 +342,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         for (const s of this.#streams.values()) s.source.close();
         return { metrics: this.metrics(), seconds: (performance.now() - this.#t0) / 1000 };
       };
+      this.#abort = () => resolve(finish());
       this.#subscription = results$.subscribe({
         next: (r) => {
           const end = nowTs();

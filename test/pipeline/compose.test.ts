@@ -121,3 +121,17 @@ describe('Pipeline', () => {
     }
   });
 });
+
+describe('Pipeline.close', () => {
+  it('settles done at once with the figures so far and leaves no FFmpeg running', async () => {
+    const file = await clip({ seconds: 6 });
+    const p = new Pipeline({ streams: [{ id: 'replay', source: { type: 'file', path: file }, realtime: true }], segmenter: fakeSegmenter() });
+    await new Promise((r) => p.once('frame', r));
+    p.close();
+    p.close();
+    const s = await p.done;
+    assert.ok(s.metrics[0]!.framesOut >= 1);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(runningFfmpegCount(), 0);
+  });
+});
