@@ -1,0 +1,182 @@
+/**
+ * Resilience to bad files, through the CLI as a user meets them: `sgus segment` with images that
+ * are broken, mislabelled, tiny or huge; `sgus replay` with videos that are truncated, random bytes,
+ * empty or without a video stream. Where an error is due: one line naming the file and a non-zero
+ * exit; whatever was produced is complete and valid; no FFmpeg is left running.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { encodePngRgb } from '../../src/core/image-io.js';
+import { syntheticFrame } from '../../src/synthetic/ultrasound-frame.js';
+import { listModels } from '../../src/segmenter/model-registry.js';
+import { runCli } from '../helpers/cli.js';
+import { countFrames } from '../helpers/pipeline.js';
+import { testModelSpec } from '../helpers/test-model.js';
+
+const run = promisify(execFile);
+// A unique marker in every path: FFmpeg processes started for these files are found by it.
+const DIR = mkdtempSync(path.join(os.tmpdir(), 'sgus-resilience-files-'));
+const OUTPUTS = ['_SG_PerPixelPredictions.png', '_SG_Black&White.png', '_SG_ContourOverInput.png', '_SG_Contour_Points.txt'];
+
+async function modelArgs(): Promise<string[] | undefined> {
+  const m = testModelSpec();
+  if (m !== undefined) return ['--model', m];
+  return (await listModels()).models.length > 0 ? [] : undefined;
+}
+
+async function ffmpeg(args: string[]): Promise<void> {
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args]);
+}
+
+/** FFmpeg/ffprobe processes whose command line names our folder. */
+async function leakedFfmpeg(): Promise<string[]> {
+  try {
+    const { stdout } = await run('pgrep', ['-a', '-f', path.basename(DIR)]);
+    return stdout.split('\n').filter((l) => /ff(mpeg|probe)/.test(l));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** Width and height from a PNG's IHDR (without decoding 100 megapixels again). */
+async function pngSize(file: string): Promise<[number, number]> {
+  const b = await readFile(file);
+  assert.equal(b.subarray(1, 4).toString('latin1'), 'PNG', `${file} is not a PNG`);
+  return [b.readUInt32BE(16), b.readUInt32BE(20)];
+}
+
+test.after(async () => {
+  await rm(DIR, { recursive: true, force: true });
+});
+
+test('segment: broken, mislabelled, empty and tiny images — one line per bad file naming it, exit 1, the good ones complete', async (t) => {
+  const model = await modelArgs();
+  if (model === undefined) return t.skip('no model (models/ or $SGUS_TEST_MODEL)');
+  const dir = path.join(DIR, 'images');
+  await mkdir(dir);
+  const f = syntheticFrame({ width: 200, height: 160, seed: 1 });
+  const cases: Record<string, Buffer | Uint8Array> = {
+    'png-named.jpg': encodePngRgb(f.image), // a PNG with a .jpg name: decoded by content
+    'one-pixel.png': encodePngRgb({ width: 1, height: 1, data: new Uint8Array([90, 90, 90]) }),
+    'random.png': Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 2654435761) >>> 24)),
+    'zero.png': Buffer.alloc(0),
+    'truncated.png': Buffer.from(encodePngRgb(f.image)).subarray(0, 3000),
+    'video.mp4.png': Buffer.from('\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41', 'latin1'),
+  };
+  for (const [name, bytes] of Object.entries(cases)) await writeFile(path.join(dir, name), bytes);
+  const out = path.join(DIR, 'images-out');
+  const r = await runCli(['segment', ...model, '-q', '-o', out, ...Object.keys(cases).map((n) => path.join(dir, n)), path.join(dir, 'missing.png')]);
+  t.diagnostic(`segment: tried ${Object.keys(cases).length + 1} files (${Object.keys(cases).join(', ')}, missing.png)`);
+  assert.equal(r.code, 1, r.stderr);
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('sgus segment:'));
+  const bad = ['random.png', 'zero.png', 'truncated.png', 'video.mp4.png', 'missing.png'];
+  assert.equal(errors.length, bad.length, r.stderr);
+  for (const b of bad) assert.ok(errors.some((l) => l.includes(path.join(dir, b))), `no error line names ${b}:\n${r.stderr}`);
+  for (const l of errors) assert.ok(!l.includes('\n') && l.length < 300, `not one short line: ${l}`);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  const files = await readdir(out);
+  for (const stem of ['png-named', 'one-pixel']) for (const s of OUTPUTS) assert.ok(files.includes(stem + s), `${stem}${s} missing`);
+  assert.deepEqual(await pngSize(path.join(out, 'one-pixel_SG_Black&White.png')), [1, 1]);
+  assert.deepEqual(await pngSize(path.join(out, 'png-named_SG_ContourOverInput.png')), [200, 160]);
+  assert.ok(!files.some((n) => bad.some((b) => n.startsWith(b.replace(/\.[^.]*$/, '') + '_SG_'))), `outputs for a bad file: ${files.join(', ')}`);
+});
+
+test('segment: a 10000x10000 image is segmented, its outputs at full size', async (t) => {
+  const model = await modelArgs();
+  if (model === undefined) return t.skip('no model (models/ or $SGUS_TEST_MODEL)');
+  const dir = path.join(DIR, 'huge');
+  await mkdir(dir);
+  const file = path.join(dir, 'huge.png');
+  // Grey and flat: FFmpeg writes it in a second (100 megapixels through pngjs would take ten).
+  await ffmpeg(['-f', 'lavfi', '-i', 'color=c=gray:s=10000x10000', '-frames:v', '1', '-pix_fmt', 'gray', '-compression_level', '1', file]);
+  const out = path.join(dir, 'out');
+  const r = await runCli(['segment', ...model, '-q', '-o', out, file], { timeoutMs: 170_000 });
+  t.diagnostic('segment: tried one 10000x10000 image');
+  assert.equal(r.code, 0, r.stderr);
+  for (const s of OUTPUTS) assert.ok((await stat(path.join(out, `huge${s}`))).size > 0, `huge${s}`);
+  assert.deepEqual(await pngSize(path.join(out, 'huge_SG_Black&White.png')), [10000, 10000]);
+});
+
+test('replay: random bytes, an empty file and an audio-only MP4 fail with one line naming the file, exit 1, no FFmpeg left', async (t) => {
+  const model = await modelArgs();
+  if (model === undefined) return t.skip('no model (models/ or $SGUS_TEST_MODEL)');
+  const dir = path.join(DIR, 'videos');
+  await mkdir(dir, { recursive: true });
+  const random = path.join(dir, 'random.mp4');
+  await writeFile(random, Buffer.from(Array.from({ length: 64_000 }, (_, i) => (i * 2654435761 + 7) >>> 24)));
+  const zero = path.join(dir, 'zero.mp4');
+  await writeFile(zero, Buffer.alloc(0));
+  const audio = path.join(dir, 'audio-only.mp4');
+  await ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', audio]);
+  const image = path.join(dir, 'picture.mp4');
+  await writeFile(image, encodePngRgb(syntheticFrame({ width: 64, height: 48, seed: 2 }).image));
+  const inputs = [random, zero, audio, image, path.join(dir, 'missing.mp4')];
+  const results = await Promise.all(inputs.map((file) => runCli(['replay', ...model, '-q', '--out', path.join(dir, `out-${path.basename(file)}`), file], { timeoutMs: 60_000 })));
+  t.diagnostic(`replay: tried ${inputs.length} bad videos (random bytes, zero bytes, audio only, a PNG named .mp4, missing)`);
+  for (const [i, r] of results.entries()) {
+    const file = inputs[i]!;
+    if (file === image) {
+      // FFmpeg reads a PNG whatever its name: one frame, segmented. Not an error, but complete.
+      if (r.code === 0) {
+        const nd = (await readFile(path.join(dir, 'out-picture.mp4', 'picture.contours.ndjson'), 'utf8')).trim().split('\n');
+        assert.equal(nd.length, 1);
+        continue;
+      }
+    }
+    assert.equal(r.code, 1, `${file}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one line for ${file}:\n${r.stderr}`);
+    assert.ok(lines[0]!.startsWith('sgus: ') && lines[0]!.includes(file), `the error names ${file}: ${lines[0]}`);
+  }
+  assert.match(results[2]!.stderr, /no video stream/);
+  assert.deepEqual(await leakedFfmpeg(), []);
+});
+
+test('replay: a truncated MP4 gives the frames it holds; annotated MP4, NDJSON and metrics agree and are valid', async (t) => {
+  const model = await modelArgs();
+  if (model === undefined) return t.skip('no model (models/ or $SGUS_TEST_MODEL)');
+  const dir = path.join(DIR, 'truncated');
+  await mkdir(dir, { recursive: true });
+  const whole = path.join(dir, 'whole.mp4');
+  // moov first (faststart), so the cut file still says what it holds; the cut falls mid-stream.
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '0', '-movflags', '+faststart', whole]);
+  const bytes = await readFile(whole);
+  const cut = path.join(dir, 'cut.mp4');
+  await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+  // And an MP4 whose moov (at the end) was cut off: nothing to read.
+  const noMoov = path.join(dir, 'no-index.mp4');
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', path.join(dir, 'moov-last.mp4')]);
+  const b2 = await readFile(path.join(dir, 'moov-last.mp4'));
+  await writeFile(noMoov, b2.subarray(0, Math.floor(b2.length * 0.7)));
+
+  const out = path.join(dir, 'out');
+  const [r, r2] = await Promise.all([runCli(['replay', ...model, '-q', '--out', out, cut], { timeoutMs: 90_000 }), runCli(['replay', ...model, '-q', '--out', path.join(dir, 'out2'), noMoov], { timeoutMs: 60_000 })]);
+  t.diagnostic('replay: tried a truncated MP4 (index first) and one cut before its index');
+  assert.equal(r2.code, 1, r2.stderr);
+  assert.ok(r2.stderr.trim().split('\n').length === 1 && r2.stderr.includes(noMoov), r2.stderr);
+
+  // The cut file: whatever FFmpeg decodes is segmented and written. A warning or error names the file.
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  if (r.code === 1) assert.ok(r.stderr.includes(cut), `the error names the file: ${r.stderr}`);
+  const ndjson = (await readFile(path.join(out, 'cut.contours.ndjson'), 'utf8')).trim().split('\n');
+  const records = ndjson.map((l, i) => {
+    try {
+      return JSON.parse(l) as { index: number };
+    } catch {
+      throw new Error(`NDJSON line ${i + 1} does not parse: ${l.slice(0, 80)}`);
+    }
+  });
+  assert.ok(records.length >= 10 && records.length < 100, `frames ${records.length}`);
+  assert.deepEqual(records.map((x) => x.index), records.map((_, i) => i), 'every frame once, in order');
+  // The annotated video is a finalised MP4 with the same frames (ffprobe decodes every one).
+  assert.equal(await countFrames(path.join(out, 'cut.annotated.mp4')), records.length);
+  const metrics = JSON.parse(await readFile(path.join(out, 'cut.metrics.json'), 'utf8')) as { streams: Array<{ framesOut: number }> };
+  assert.equal(metrics.streams[0]!.framesOut, records.length);
+  assert.deepEqual(await leakedFfmpeg(), []);
+});
