@@ -67,7 +67,9 @@ const command: CliCommand = {
     const maxDelayMs = settings.maxDelayMs ?? (realtime ? 0 : 8);
 
     let probe: VideoProbe | undefined;
-    if (source.type === 'file' || source.type === 'url') probe = await probeVideo(source.type === 'file' ? source.path : source.url);
+    // Datagram protocols (udp, rtp, srt) have no end to probe against and would block ffprobe; the
+    // source reads their size from FFmpeg's log instead.
+    if (source.type === 'file' || (source.type === 'url' && !/^(udp|rtp|srt):/i.test(source.url))) probe = await probeVideo(source.type === 'file' ? source.path : source.url);
 
     const out = values.out as string | undefined;
     const stem = path.basename(describeSource(source)).replace(/\.[^.]*$/, '').replace(/[^\w.@+-]+/g, '_') || 'stream';

@@ -460,6 +460,17 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
 
   /** Moves joined frames out to the subscriber. `final`: the run ended, emit what is complete. */
   #drain(final = false): void {
+    // Parts without their partners are bounded by FFmpeg's interleaving; these caps only guard
+    // against a misbehaving stream (the oldest go, counted as corrupt).
+    if (this.#views.length > 256) this.#views.splice(0, this.#views.length - 256);
+    for (const q of [this.#model, this.#full] as unknown[][]) {
+      if (q.length > 128) {
+        const n = q.length - 128;
+        q.splice(0, n);
+        this.#corrupt += n;
+        this.emit('corrupt', { reason: `${n} unmatched picture parts dropped` });
+      }
+    }
     const run = this.#run;
     const s = this.#subscriber;
     if (run === undefined || s === undefined || run.info === undefined) return;
@@ -509,8 +520,6 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       s.next(frame);
       if (this.#subscriber === undefined) return;
     }
-    // Views or full frames without a model frame are bounded by FFmpeg's own interleaving.
-    if (this.#views.length > 256) this.#views.splice(0, this.#views.length - 256);
   }
 
   #setPaused(p: boolean): void {
