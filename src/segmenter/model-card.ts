@@ -34,6 +34,11 @@ export interface ModelCard {
     layout: 'NCHW' | 'NHWC';
     dtype: 'float32';
     normalization: Normalization;
+    /**
+     * Replace coloured pixels (calipers, drawn outlines) by the grey around them after resizing to
+     * the model input, as the model was trained (src/core/colour-overlay.ts). Default false.
+     */
+    suppressColourOverlay?: boolean;
     /** Most frames per engine call (a graph fixed to batch 1 says 1). Default: unlimited. */
     maxBatch?: number;
   };
@@ -114,6 +119,7 @@ export function validateCard(raw: unknown, where: string): ModelCard {
         mean: triple(where, 'input.normalization.mean', norm.mean ?? [0, 0, 0]),
         std,
       },
+      ...(input.suppressColourOverlay === true ? { suppressColourOverlay: true } : {}),
       ...(input.maxBatch !== undefined ? { maxBatch: num(where, 'input.maxBatch', input.maxBatch, 1) } : {}),
     },
     output: {

@@ -2,6 +2,7 @@
  * Pre-processing shared by every engine: RGB frame → model input tensor, as the published
  * DeepSGUS does (RGB, resized to the model's input, 224×224 unless the card says otherwise).
  */
+import { suppressColourOverlay } from '../core/colour-overlay.js';
 import type { RgbImage } from '../core/image.js';
 import { resizeRgb } from '../core/resize.js';
 import type { ModelCard } from './model-card.js';
@@ -9,7 +10,9 @@ import type { ModelCard } from './model-card.js';
 /** Writes image `img` as sample `index` of a batch tensor laid out as the card says. */
 export function writeSample(card: ModelCard, img: RgbImage, batch: Float32Array, index: number): void {
   const { width: w, height: h, normalization: n, layout, channelOrder } = card.input;
-  const src = img.width === w && img.height === h ? img : resizeRgb(img, w, h);
+  const sized = img.width === w && img.height === h ? img : resizeRgb(img, w, h);
+  // At the model's size: 50 k pixels, whatever the source resolution.
+  const src = card.input.suppressColourOverlay === true ? suppressColourOverlay(sized).image : sized;
   const plane = w * h;
   const base = index * plane * 3;
   const order = channelOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
