@@ -32,7 +32,8 @@ Options:
       --duration S        stop after S seconds (default: until Ctrl-C)
 ${SERVER_OPTIONS_HELP}
 ${PIPELINE_OPTIONS_HELP}
-${MODEL_OPTIONS_HELP}
+${MODEL_OPTIONS_HELP.replace('      --device NAME     ', '      --engine-device NAME')}
+  (in 'sgus live', --device is the capture device; the inference device is --engine-device)
 
 Examples:
   sgus live --device /dev/video0 --size 1280x720 --rate 25 --serve
