@@ -7,7 +7,8 @@
  * Flow control is a credit loop closed here: a frame holds a credit from the moment its source
  * emits it until it leaves the last sink (or is dropped); in replay mode a source pauses FFmpeg when
  * its credits are out. The batcher lets a batch go only while the engine is idle and fewer than
- * `maxInFlight` frames are between the batcher and the sinks. Nothing in the pipeline grows without
+ * `maxInFlight` frames are between the batcher and the sinks (live streams; replay streams are bound
+ * by their credits alone, so a slow encoder does not starve the engine). Nothing in the pipeline grows without
  * bound.
  */
 import { EMPTY, Subject, catchError, groupBy, merge, mergeMap, tap } from 'rxjs';
@@ -138,8 +139,8 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         view,
         fullFrames: cfg.outputs?.annotated !== undefined,
         ...(cfg.probe !== undefined ? { known: cfg.probe } : {}),
-        // Enough credits for a full batch waiting while two are in flight.
-        highWaterMark: maxBatchSize * 3,
+        // Credits: a full batch waiting, one in the engine, two in post-processing and the sinks.
+        highWaterMark: maxBatchSize * 4,
         stallTimeoutS: cfg.stallTimeoutS ?? 5,
         reconnectInitialMs: cfg.reconnectInitialMs ?? 500,
         reconnectMaxMs: cfg.reconnectMaxMs ?? 10_000,
@@ -206,6 +207,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     const hub = o.hub;
     const poke = new Subject<void>();
     const maxInFlight = maxBatchSize * 2;
+    const allReplay = [...this.#streams.values()].every((st) => st.source.mode === 'replay');
     let engineBusy = false;
     let inFlight = 0;
     const isolate = o.isolateFailures ?? false;
@@ -291,7 +293,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         maxDelayMs: o.maxDelayMs ?? 8,
         mode: (id) => streamOf(id).source.mode,
         maxAgeMs: o.maxAgeMs ?? 1000,
-        capacity: () => (engineBusy ? 0 : Math.max(0, maxInFlight - inFlight)),
+        capacity: () => (engineBusy ? 0 : allReplay ? maxBatchSize : Math.max(0, maxInFlight - inFlight)),
         poke$: poke,
         onDrop: (frame) => {
           const st = streamOf(frame.streamId);
