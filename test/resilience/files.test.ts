@@ -180,3 +180,41 @@ test('replay: a truncated MP4 gives the frames it holds; annotated MP4, NDJSON a
   assert.equal(metrics.streams[0]!.framesOut, records.length);
   assert.deepEqual(await leakedFfmpeg(), []);
 });
+
+test('replay: FFmpeg killed mid-stream under the CLI — exit 1, one line naming the source, outputs finalised, no FFmpeg left', async (t) => {
+  const model = await modelArgs();
+  if (model === undefined) return t.skip('no model (models/ or $SGUS_TEST_MODEL)');
+  const dir = path.join(DIR, 'kill-input');
+  await mkdir(dir, { recursive: true });
+  const input = path.join(dir, 'exam.mp4');
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '0', input]);
+  const out = path.join(os.tmpdir(), `${path.basename(DIR)}-kill-out`);
+  const running = runCli(['replay', ...model, '--realtime', '-q', '--out', out, input], { timeoutMs: 60_000 });
+  // The decoding FFmpeg is the one reading our input ('-i …/kill-input/exam.mp4').
+  let pid: number | undefined;
+  for (let i = 0; i < 100 && pid === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      const { stdout } = await run('pgrep', ['-f', `ffmpeg .*-i ${input.replace(/[.]/g, '[.]')}`]);
+      pid = Number(stdout.trim().split('\n')[0]);
+    } catch {
+      // not started yet
+    }
+  }
+  assert.ok(pid !== undefined && pid > 0, 'found the decoding FFmpeg');
+  await new Promise((r) => setTimeout(r, 1500));
+  process.kill(pid, 'SIGKILL');
+  const r = await running;
+  t.diagnostic(`replay CLI: killed the decoding FFmpeg (pid ${pid}) after 1.5 s: exit ${r.code}, '${r.stderr.trim().split('\n').pop()}'`);
+  try {
+    assert.equal(r.code, 1, r.stderr);
+    const last = r.stderr.trim().split('\n').pop()!;
+    assert.ok(last.startsWith('sgus: ') && last.includes(input) && /SIGKILL|signal|exited/.test(last), last);
+    const recs = (await readFile(path.join(out, 'exam.contours.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { index: number });
+    assert.ok(recs.length > 5 && recs.length < 150, `${recs.length} frames before the kill`);
+    assert.equal(await countFrames(path.join(out, 'exam.annotated.mp4')), recs.length, 'the annotated MP4 is finalised with every segmented frame');
+    assert.deepEqual(await leakedFfmpeg(), []);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
