@@ -42,6 +42,19 @@ function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/** One line per engine/device and reason (model paths in reasons folded), listing the models. */
+function groupSkips(skipped: readonly RawSkip[]): Array<{ engine: string; device: string; reason: string; models: string[] }> {
+  const groups = new Map<string, { engine: string; device: string; reason: string; models: string[] }>();
+  for (const s of skipped) {
+    const reason = s.reason.replace(/^\S*\/models\/[^/\s]+\//, 'models/<name>/');
+    const key = `${s.engine}/${s.device}: ${reason}`;
+    const g = groups.get(key) ?? { engine: s.engine, device: s.device, reason, models: [] };
+    g.models.push(s.model);
+    groups.set(key, g);
+  }
+  return [...groups.values()];
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const out: string[] = [];
   out.push('# SGUS Live benchmark');
@@ -68,7 +81,7 @@ export function renderMarkdown(r: BenchResults): string {
       );
       out.push('');
     }
-    for (const s of r.raw?.skipped ?? []) out.push(`- Skipped ${s.model} on ${s.engine}/${s.device}: ${s.reason}`);
+    for (const s of groupSkips(r.raw?.skipped ?? [])) out.push(`- Skipped ${s.engine}/${s.device} for ${s.models.join(', ')}: ${s.reason}`);
     out.push('');
   }
 
@@ -158,7 +171,7 @@ export function renderConsole(r: BenchResults): string {
     const w = [16, 12, 5, 6, 10, 9, 8, 8];
     lines.push(row(['model', 'engine', 'dev', 'batch', 'ms/frame', 'fps', 'GFLOP/s', 'of peak'], w));
     for (const x of r.raw.rows) lines.push(row([x.model, x.engine, x.device, String(x.batch), f(x.msPerFrame, 2), f(x.framesPerSecond), f(x.gflops), pct(x.fractionOfPeak)], w));
-    for (const s of r.raw.skipped) lines.push(`  skipped ${s.engine}/${s.device}: ${s.reason}`);
+    for (const s of groupSkips(r.raw.skipped)) lines.push(`  skipped ${s.engine}/${s.device} (${s.models.length === 1 ? s.models[0] : `${s.models.length} models`}): ${s.reason}`);
   }
   if (r.e2e !== undefined) lines.push(`e2e: ${r.e2e.videoKind} ${r.e2e.width}x${r.e2e.height}, ${r.e2e.frames} frames at ${f(r.e2e.fps)} fps vs raw ${f(r.e2e.rawFpsSameBatch)} fps at batch ${r.e2e.batch}: overhead ${pct(r.e2e.overhead)}`);
   if (r.live !== undefined) {
