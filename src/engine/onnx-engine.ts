@@ -72,6 +72,9 @@ export class OnnxEngine implements InferenceEngine {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      // Idle intra-op threads spin by default, burning the CPU that FFmpeg and post-processing
+      // need on a small machine; they sleep instead.
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       // A missing GPU provider is reported by us in one line; keep onnxruntime's own log quiet.
       logSeverityLevel: eps[0] === 'cpu' ? 2 : 4,
     });
