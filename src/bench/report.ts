@@ -126,8 +126,8 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('');
     out.push(
       table(
-        ['window', 'RSS MiB', 'heap MiB', 'pipeline p50', 'p95', 'p99', 'max', 'viewer p95'],
-        [s.first, s.last].map((w, i) => [`${i === 0 ? 'first' : 'last'} (${f(w.fromS, 0)}–${f(w.toS, 0)} s)`, f(w.rssMiB), f(w.heapUsedMiB), f(w.pipeline.p50, 0), f(w.pipeline.p95, 0), f(w.pipeline.p99, 0), f(w.pipeline.max, 0), f(w.viewer.p95, 0)]),
+        ['window', 'fps', 'RSS MiB', 'heap MiB', 'pipeline p50', 'p95', 'p99', 'max', 'viewer p95'],
+        [s.first, s.last].map((w, i) => [`${i === 0 ? 'first' : 'last'} (${f(w.fromS, 0)}–${f(w.toS, 0)} s)`, f(w.toS > w.fromS ? w.frames / (w.toS - w.fromS) : undefined), f(w.rssMiB), f(w.heapUsedMiB), f(w.pipeline.p50, 0), f(w.pipeline.p95, 0), f(w.pipeline.p99, 0), f(w.pipeline.max, 0), f(w.viewer.p95, 0)]),
       ),
     );
     out.push('');
@@ -184,4 +184,51 @@ export function renderConsole(r: BenchResults): string {
     lines.push(`soak ${s.seconds} s, ${s.viewers} viewers: RSS ${f(s.first.rssMiB)} → ${f(s.last.rssMiB)} MiB, heap ${f(s.first.heapUsedMiB)} → ${f(s.last.heapUsedMiB)} MiB, p95 ${f(s.first.pipeline.p95, 0)} → ${f(s.last.pipeline.p95, 0)} ms`);
   }
   return lines.join('\n');
+}
+
+export const SUMMARY_START = '<!-- sgus-bench:summary:start -->';
+export const SUMMARY_END = '<!-- sgus-bench:summary:end -->';
+
+/**
+ * The short summary the README and docs/performance.md quote, between the SUMMARY markers: written
+ * by `sgus bench --update-docs` from this run's results, never typed in.
+ */
+export function renderSummary(r: BenchResults): string {
+  const out: string[] = [];
+  out.push(`Measured by \`npm run bench\` on ${r.date.slice(0, 10)}: ${r.machine}${r.quick ? ' (quick run: short cells, indicative only)' : ''}. Full report: \`bench/report.md\`.`);
+  out.push('');
+  if (r.raw !== undefined && r.raw.rows.length > 0) {
+    const models = [...new Set(r.raw.rows.map((x) => x.model))];
+    const rows = models.map((m) => {
+      const mine = r.raw!.rows.filter((x) => x.model === m && x.engine === 'onnxruntime' && x.device === 'cpu');
+      const b1 = mine.find((x) => x.batch === 1);
+      const best = [...mine].sort((a, b) => b.framesPerSecond - a.framesPerSecond)[0];
+      return [m, f(b1?.msPerFrame, 1), f(b1?.framesPerSecond), best !== undefined ? `${f(best.framesPerSecond)} (batch ${best.batch})` : '–', best?.flopsPerFrame !== undefined ? f(best.flopsPerFrame / 1e9, 2) : '–', pct(best?.fractionOfPeak)];
+    });
+    out.push(`Model speed, ONNX Runtime on CPU (${r.raw.rows[0]!.threads} threads); peak ${f(r.peak?.gflops)} GFLOP/s measured in the same run (2048² fp32 MatMul):`);
+    out.push('');
+    out.push(table(['model', 'ms/frame (batch 1)', 'fps (batch 1)', 'best fps', 'GFLOP/frame', 'of peak (best)'], rows));
+    out.push('');
+  }
+  const lines: string[] = [];
+  if (r.e2e !== undefined) lines.push(`- Replay of the ${r.e2e.videoKind} (${r.e2e.width}x${r.e2e.height}) at max speed: **${f(r.e2e.fps)} fps** end to end with ${r.e2e.model}, against ${f(r.e2e.rawFpsSameBatch)} fps for the model alone at batch ${r.e2e.batch} (overhead ${pct(r.e2e.overhead)}; goal ≤ 10 %).`);
+  if (r.live !== undefined) {
+    const cell = (s: number, v: number, b: boolean): LiveCell | undefined => r.live!.cells.find((c) => c.streams === s && c.viewers === v && c.batching === b);
+    const say = (c: LiveCell | undefined): string => (c === undefined ? '–' : `p50 ${f(c.viewer.p50, 0)} / p95 ${f(c.viewer.p95, 0)} / p99 ${f(c.viewer.p99, 0)} / max ${f(c.viewer.max, 0)} ms, ${f(c.fpsOutPerStream)} fps per stream`);
+    const maxS = Math.max(...r.live.cells.map((c) => c.streams));
+    const maxV = Math.max(...r.live.cells.map((c) => c.viewers));
+    lines.push(`- Live at real-time pace, latency at the viewer (frame bytes from FFmpeg → frame message received): 1 stream, 1 viewer: ${say(cell(1, 1, false))} (batching off), ${say(cell(1, 1, true))} (on); ${maxS} streams, ${maxV} viewers: ${say(cell(maxS, maxV, true))} (batching on).`);
+  }
+  if (r.soak !== undefined) lines.push(`- Soak, ${r.soak.seconds} s looping replay with ${r.soak.viewers} viewers: RSS ${f(r.soak.first.rssMiB)} → ${f(r.soak.last.rssMiB)} MiB, heap ${f(r.soak.first.heapUsedMiB)} → ${f(r.soak.last.heapUsedMiB)} MiB, pipeline p95 ${f(r.soak.first.pipeline.p95, 0)} → ${f(r.soak.last.pipeline.p95, 0)} ms (first vs last window).`);
+  lines.push(`- Quoted for comparison (their figures, on GPUs, not measured here): ${r.peers.map((p) => `${p.system} ${p.fps !== undefined ? `${p.fps} fps` : ''}${p.meanLatencyMs !== undefined ? `${p.meanLatencyMs} ms mean, ${p.maxLatencyMs ?? '–'} ms max end to end` : ''}`).join('; ')}.`);
+  out.push(...lines);
+  return out.join('\n');
+}
+
+/** Replaces the text between the SUMMARY markers of a Markdown file; false when the file or markers are absent. */
+export function replaceSummaryBlock(markdown: string, summary: string): string | undefined {
+  const a = markdown.indexOf(SUMMARY_START);
+  const b = markdown.indexOf(SUMMARY_END);
+  if (a < 0 || b < a) return undefined;
+  return `${markdown.slice(0, a + SUMMARY_START.length)}\n${summary}\n${markdown.slice(b)}`;
 }

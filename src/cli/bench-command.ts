@@ -1,7 +1,7 @@
 /** `sgus bench`: model and pipeline speed, written to bench/results.json and bench/report.md. */
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { measurePeak } from '../bench/peak-flops.js';
@@ -9,7 +9,7 @@ import { PEERS } from '../bench/peers.js';
 import { runE2e, runLiveCell, runSoak } from '../bench/pipeline-runs.js';
 import type { BenchVideo, LiveCell } from '../bench/pipeline-runs.js';
 import { measureRaw } from '../bench/raw-speed.js';
-import { renderConsole, renderMarkdown, RESULTS_SCHEMA, SECTIONS } from '../bench/report.js';
+import { renderConsole, renderMarkdown, renderSummary, replaceSummaryBlock, RESULTS_SCHEMA, SECTIONS } from '../bench/report.js';
 import type { BenchResults, BenchSection } from '../bench/report.js';
 import { defaultThreads } from '../engine/onnx-engine.js';
 import { ErrorCode, SgusError } from '../errors.js';
@@ -52,6 +52,8 @@ Options:
       --synthetic         use a synthetic clip even when the real exam is present
       --batch N           batch size of the e2e, live (batching on) and soak runs (default 4)
       --threads N         inference threads (default: cores, at most 8)
+      --update-docs       also write the summary into README.md and docs/performance.md, between
+                          their '<!-- sgus-bench:summary:start/end -->' markers
   -q, --quiet             no progress lines
 
 Examples:
@@ -137,6 +139,7 @@ const command: CliCommand = {
       batch: { type: 'string' },
       threads: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      'update-docs': { type: 'boolean' },
     });
     if (positionals.length > 0) throw new SgusError(ErrorCode.InvalidArgument, `bench takes no positional arguments, got '${positionals[0]}' (see --help)`);
     const quick = values.quick === true;
@@ -228,6 +231,19 @@ const command: CliCommand = {
     const mdFile = path.join(outDir, 'report.md');
     await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
     await writeFile(mdFile, renderMarkdown(results));
+    if (values['update-docs'] === true) {
+      const summary = renderSummary(results);
+      for (const doc of [path.join(PACKAGE_ROOT, 'README.md'), path.join(PACKAGE_ROOT, 'docs', 'performance.md')]) {
+        const text = await readFile(doc, 'utf8').catch(() => undefined);
+        const updated = text !== undefined ? replaceSummaryBlock(text, summary) : undefined;
+        if (updated === undefined) {
+          progress(quiet, `${doc}: no summary markers, not updated`);
+          continue;
+        }
+        await writeFile(doc, updated);
+        progress(quiet, `updated the summary in ${doc}`);
+      }
+    }
     process.stdout.write(`${renderConsole(results)}\n`);
     progress(quiet, `wrote ${jsonFile}, ${mdFile} (${results.seconds} s)`);
     return 0;
