@@ -88,7 +88,12 @@ export function pipelineSettings(values: Record<string, unknown>): PipelineSetti
 
 export async function loadSegmenter(values: Record<string, unknown>): Promise<Segmenter> {
   const opts = engineOptions(values);
-  return createSegmenter({ ...opts, fallbackToCpu: true });
+  const seg = await createSegmenter({ ...opts, fallbackToCpu: true });
+  // One throw-away run: the engine's first call allocates and plans, which would otherwise land on
+  // the first frames as latency.
+  const { width, height } = seg.card.input;
+  await seg.probabilities([{ width, height, data: new Uint8Array(width * height * 3) }]).catch(() => undefined);
+  return seg;
 }
 
 export async function startServer(values: Record<string, unknown>, seg: Segmenter, metrics: () => StreamMetrics[]): Promise<ViewerServer> {

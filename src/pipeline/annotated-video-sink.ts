@@ -4,7 +4,7 @@
  * plays while downloading. One output frame per input frame (constant rate, no dropping or
  * duplication), so its frame count equals the NDJSON's line count.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
@@ -28,6 +28,11 @@ export interface AnnotatedVideoSinkOptions {
   crf?: number;
   /** Encoder threads (0 = FFmpeg decides). Default 0. */
   threads?: number;
+  /**
+   * The pictures' size and format when known beforehand (a probed file): the encoder then starts
+   * at once instead of on the first frame, so its start-up does not delay the first frames.
+   */
+  picture?: { width: number; height: number; format: FullPicture['format'] };
 }
 
 export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): OperatorFunction<FrameResult, FrameResult> {
@@ -76,11 +81,18 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
     return stdin;
   };
 
+  let starting: Promise<PassThrough> | undefined;
+  let written = 0;
+  const ensureStarted = (width: number, height: number, format: FullPicture['format']): Promise<PassThrough> => (starting ??= start(width, height, format));
+  if (options.picture !== undefined) {
+    // Errors surface on the first write.
+    ensureStarted(options.picture.width, options.picture.height, options.picture.format).catch(() => undefined);
+  }
   return serialSink<FrameResult>(
     async (r) => {
       const full = r.frame.full;
       if (full === undefined) throw new SgusError(ErrorCode.SinkFailure, `frame ${r.frame.index} has no full-size picture (source not asked for full frames)`, { where: file });
-      const s = input ?? (await start(full.width, full.height, full.format));
+      const s = await ensureStarted(full.width, full.height, full.format);
       if (failure !== undefined) throw new SgusError(ErrorCode.SinkFailure, failure, { where: file });
       if (full.width !== size!.width || full.height !== size!.height || full.format !== size!.format) {
         throw new SgusError(ErrorCode.SinkFailure, `frame ${r.frame.index} is ${full.width}x${full.height}, the video ${size!.width}x${size!.height}`, { where: file });
@@ -89,10 +101,19 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
       const color = options.color ?? [0, 255, 0];
       if (full.format === 'rgb24') drawContoursInPlace(full, r.contours, { thickness, color });
       else drawContoursYuv420(full, r.contours, thickness, color);
+      written++;
       if (!s.write(full.data)) await new Promise<void>((resolve) => s.once('drain', resolve));
     },
     async (reason) => {
+      if (starting !== undefined) await starting.catch(() => undefined);
       if (input === undefined || ended === undefined) return;
+      if (written === 0) {
+        // Started early but no frame came (the source failed at once): no empty file left behind.
+        command?.kill('SIGKILL');
+        await ended;
+        await rm(file, { force: true });
+        return;
+      }
       if (reason === 'unsubscribe' && failure === undefined) {
         // Torn down without an end: still close the file properly.
         input.end();

@@ -11,7 +11,7 @@
  * by their credits alone, so a slow encoder does not starve the engine). Nothing in the pipeline grows without
  * bound.
  */
-import { EMPTY, Subject, catchError, groupBy, merge, mergeMap, tap } from 'rxjs';
+import { EMPTY, Subject, catchError, filter, merge, share, tap } from 'rxjs';
 import type { Observable, OperatorFunction, Subscription } from 'rxjs';
 import { describeError, ErrorCode, isSgusError, SgusError } from '../errors.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
@@ -278,16 +278,27 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
       return f$;
     });
 
-    const fileSinks = (id: string): OperatorFunction<FrameResult, FrameResult>[] => {
-      const st = streamOf(id);
+    // Built before any frame flows, so an encoder whose picture size is known starts right away.
+    const sinkOps = new Map<string, OperatorFunction<FrameResult, FrameResult>[]>();
+    for (const st of this.#streams.values()) {
       const out = st.config.outputs ?? {};
       const ops: OperatorFunction<FrameResult, FrameResult>[] = [];
       if (out.ndjson !== undefined) ops.push(ndjsonSink({ path: out.ndjson }));
-      if (out.annotated !== undefined) ops.push(annotatedVideoSink({ path: out.annotated, fps: st.config.probe?.fps ?? st.source.info?.fps ?? 25 }));
-      return ops;
-    };
+      if (out.annotated !== undefined) {
+        const probe = st.config.probe;
+        ops.push(
+          annotatedVideoSink({
+            path: out.annotated,
+            fps: probe?.fps ?? 25,
+            ...(probe !== undefined ? { picture: { width: probe.width, height: probe.height, format: 'yuv420p' as const } } : {}),
+          }),
+        );
+      }
+      sinkOps.set(st.config.id, ops);
+    }
+    const fileSinks = (id: string): OperatorFunction<FrameResult, FrameResult>[] => sinkOps.get(id) ?? [];
 
-    const segmented$ = merge(...sources).pipe(
+    const postprocessed$ = merge(...sources).pipe(
       batchStage({
         maxBatchSize,
         maxDelayMs: o.maxDelayMs ?? 8,
@@ -315,12 +326,14 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         },
       }),
       postprocessStage(o.postprocess ?? {}),
-      groupBy((r) => r.frame.streamId),
-      mergeMap((group) => {
-        const ops = fileSinks(group.key);
-        return ops.reduce<Observable<FrameResult>>((acc, op) => acc.pipe(op), group);
-      }),
+      share(),
     );
+    // Every stream's sinks subscribe up front (not on its first frame), so each one is finalised
+    // even when its stream ends before any frame.
+    const perStream = [...this.#streams.keys()].map((id) =>
+      fileSinks(id).reduce<Observable<FrameResult>>((acc, op) => acc.pipe(op), postprocessed$.pipe(filter((r) => r.frame.streamId === id))),
+    );
+    const segmented$ = merge(...perStream);
     const results$ = hub !== undefined ? segmented$.pipe(viewerSink({ hub, onError: (e) => this.emit('log', e.message) })) : segmented$;
 
     return new Promise<PipelineSummary>((resolve, reject) => {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -133,5 +135,21 @@ describe('Pipeline.close', () => {
     assert.ok(s.metrics[0]!.framesOut >= 1);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(runningFfmpegCount(), 0);
+  });
+});
+
+describe('Pipeline with an early encoder', () => {
+  it('leaves no encoder running and no empty video when the source fails before any frame', async () => {
+    const file = await clip();
+    const out = path.join(TMP, 'compose-early');
+    const p = new Pipeline({
+      streams: [{ id: 'replay', source: { type: 'file', path: path.join(TMP, 'missing.mp4') }, probe: await probeVideo(file), outputs: { annotated: path.join(out, 'm.mp4') } }],
+      segmenter: fakeSegmenter(),
+    });
+    await assert.rejects(p.done, /missing\.mp4.*No such file/);
+    await new Promise((r) => setTimeout(r, 300));
+    const children = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('ffmpeg'));
+    assert.deepEqual(children, []);
+    assert.equal(existsSync(path.join(out, 'm.mp4')), false);
   });
 });
