@@ -227,7 +227,10 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     if (v === 'none') return { mode: 'none', codec: undefined };
     if (v === 'jpeg') return { mode: 'encode', codec: 'jpeg' };
     // Pass-through only when packet order = picture order, so AU k pairs with decoded frame k.
-    if (info.codec === 'h264' && !info.hasBFrames && this.#o.source.type !== 'url') return { mode: 'copy', codec: 'h264' };
+    // Not when looping: FFmpeg 5.1 signals EOF to the copied stream's bitstream filters at the
+    // first loop ('A non-NULL packet sent after an EOF') and the viewer video stops for good, while
+    // every later frame waits for its missing video part (latency +2.6 s). Encoding is not affected.
+    if (info.codec === 'h264' && !info.hasBFrames && this.#o.source.type !== 'url' && !this.#o.loop) return { mode: 'copy', codec: 'h264' };
     return { mode: 'encode', codec: 'h264' };
   }
 
