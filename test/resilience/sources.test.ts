@@ -150,6 +150,35 @@ describe('sources that fail', () => {
     await noFfmpegLeft();
   });
 
+  it('a looping replay keeps sending viewer video across the loop, latency unchanged', async (t) => {
+    // Regression: with FFmpeg 5.1, H.264 passed through with -stream_loop stopped at the first loop.
+    const file = await clip({ seconds: 1 });
+    const server = await ViewerServer.start({ host: '127.0.0.1', port: 0, token: '' });
+    const viewer = new HeadlessViewer({ url: `ws://127.0.0.1:${server.port}/ws`, streamId: 'loop' });
+    await viewer.opened();
+    const pipeline = new Pipeline({ streams: [{ id: 'loop', source: { type: 'file', path: file }, realtime: true, loop: true, probe: await probeVideo(file) }], segmenter: fakeSegmenter(), hub: server });
+    const late: number[] = [];
+    let last = -1;
+    pipeline.on('frame', (r) => {
+      last = r.frame.index;
+      if (r.frame.index >= 30) late.push(Date.now() - r.frame.captureTs);
+    });
+    try {
+      await until('three loops of the clip', () => last >= 75, 20_000);
+      const f0 = viewer.frames;
+      await until('viewer frames after the loops', () => viewer.frames >= f0 + 10, 5000);
+      t.diagnostic(`loop: ${last + 1} frames over 3 loops, viewer got ${viewer.frames}, latency after the first loop max ${Math.max(...late).toFixed(0)} ms`);
+      assert.ok(viewer.frames >= 60, `viewer frames ${viewer.frames}`);
+      assert.ok(Math.max(...late) < 1500, `latency after the first loop: max ${Math.max(...late).toFixed(0)} ms`);
+    } finally {
+      viewer.close();
+      await pipeline.stop().catch(() => undefined);
+      pipeline.close();
+      await server.close();
+    }
+    await noFfmpegLeft();
+  });
+
   it('a capture device that does not exist: a clear error naming it, while another stream keeps serving its viewer to the end', async (t) => {
     const file = await clip({ seconds: 2 });
     const fd0 = fdCount();
