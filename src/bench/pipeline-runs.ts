@@ -98,7 +98,7 @@ export interface LiveOptions {
   warmupSeconds: number;
 }
 
-/** Streams of the video at its frame rate in live mode (looping, as a camera would), viewers on the hub. */
+/** Streams of the video at its frame rate in live mode (as a camera would send it), viewers on the hub. */
 export async function runLiveCell(seg: Segmenter, video: BenchVideo, o: LiveOptions): Promise<LiveCell> {
   const server = await ViewerServer.start({ host: '127.0.0.1', port: 0, token: '', model: seg.card.name, engine: seg.engineInfo.engine, device: seg.engineInfo.device, maxViewers: Math.max(64, o.viewers + 8) });
   const streams: StreamConfig[] = Array.from({ length: o.streams }, (_, i) => ({
@@ -106,7 +106,8 @@ export async function runLiveCell(seg: Segmenter, video: BenchVideo, o: LiveOpti
     source: { type: 'file', path: video.path },
     mode: 'live',
     realtime: true,
-    loop: true,
+    // The feed outlasts a cell, and a looping file cannot pass its H.264 through (see FfmpegSource).
+    loop: false,
     probe: video.probe,
   }));
   const pipeline = new Pipeline({ streams, segmenter: seg, hub: server, maxBatchSize: o.batching ? o.maxBatchSize : 1, isolateFailures: true });

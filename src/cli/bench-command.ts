@@ -119,7 +119,7 @@ async function liveFeed(video: BenchVideo, seconds: number, notes: string[], qui
     });
     await rename(tmp, file);
   }
-  notes.push(`Live and soak sections: the first ${seconds} s of the ${video.kind}, re-encoded H.264 with a key frame every second (as a scanner's live encoder sends it), looped at its frame rate.`);
+  notes.push(`Live and soak sections: the first ${seconds} s of the ${video.kind}, re-encoded H.264 with a key frame every second (as a scanner's live encoder sends it), played at its frame rate (looped in the soak, where the hub's viewer video is then encoded: FFmpeg cannot pass H.264 through a loop).`);
   return { path: file, probe: await probeVideo(file), kind: `${video.kind} (live feed, 1 s GOP)` };
 }
 
