@@ -1,13 +1,14 @@
 /**
  * Annotated video: the contours drawn on every full-size frame (src/core/draw.ts), encoded to an
- * H.264 MP4 by a second FFmpeg (through fluent-ffmpeg) fed raw RGB on stdin, `+faststart` so it
+ * H.264 MP4 by a second FFmpeg fed raw YUV 4:2:0 (or RGB) on stdin, `+faststart` so it
  * plays while downloading. One output frame per input frame (constant rate, no dropping or
  * duplication), so its frame count equals the NDJSON's line count.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import ffmpeg from 'fluent-ffmpeg';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import type { OperatorFunction } from 'rxjs';
 import type { Contour } from '../core/contours.js';
 import { drawContoursInPlace } from '../core/draw.js';
@@ -28,6 +29,8 @@ export interface AnnotatedVideoSinkOptions {
   crf?: number;
   /** Encoder threads (0 = FFmpeg decides). Default 0. */
   threads?: number;
+  /** FFmpeg binary. Default $FFMPEG_PATH or 'ffmpeg'. */
+  ffmpegPath?: string;
   /**
    * The pictures' size and format when known beforehand (a probed file): the encoder then starts
    * at once instead of on the first frame, so its start-up does not delay the first frames.
@@ -40,50 +43,50 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
   const fps = options.fps ?? 25;
   if (!(fps > 0 && fps < 1000)) throw new SgusError(ErrorCode.InvalidArgument, `fps must be in (0, 1000), got ${String(fps)}`, { where: options.path });
   const file = options.path;
-  let input: PassThrough | undefined;
+  let input: Writable | undefined;
   let ended: Promise<void> | undefined;
   let failure: string | undefined;
   let size: { width: number; height: number; format: FullPicture['format'] } | undefined;
-  let command: ffmpeg.FfmpegCommand | undefined;
+  let proc: ChildProcess | undefined;
 
-  const start = async (width: number, height: number, format: FullPicture['format']): Promise<PassThrough> => {
+  const start = async (width: number, height: number, format: FullPicture['format']): Promise<Writable> => {
     await mkdir(path.dirname(file), { recursive: true });
     size = { width, height, format };
-    const stdin = new PassThrough({ highWaterMark: width * height * 3 * 2 });
-    input = stdin;
-    const cmd = ffmpeg()
-      .input(stdin)
-      .inputFormat('rawvideo')
-      .inputOptions(['-pix_fmt', format, '-s', `${width}x${height}`, '-framerate', String(fps)])
-      .videoCodec('libx264')
-      .outputOptions([
-        '-preset', options.preset ?? 'ultrafast',
-        '-crf', String(options.crf ?? 23),
-        '-pix_fmt', 'yuv420p',
-        '-threads', String(options.threads ?? 0),
-        '-fps_mode', 'passthrough',
-        '-movflags', '+faststart',
-        '-an',
-      ])
-      .format('mp4')
-      .output(file);
-    command = cmd;
+    // Spawned directly, not through fluent-ffmpeg: its capability checks cost ~400 ms of start-up
+    // on a loaded machine, during which the first frames would queue.
+    const args = [
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+      '-f', 'rawvideo', '-pix_fmt', format, '-s', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
+      '-c:v', 'libx264', '-preset', options.preset ?? 'ultrafast', '-crf', String(options.crf ?? 23), '-pix_fmt', 'yuv420p',
+      '-threads', String(options.threads ?? 0), '-fps_mode', 'passthrough', '-movflags', '+faststart', '-an', '-f', 'mp4', file,
+    ];
+    const child = spawn(options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    proc = child;
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    child.stdin!.on('error', () => undefined);
     ended = new Promise<void>((resolve) => {
-      cmd.once('end', () => resolve());
-      cmd.once('error', (err: Error, _stdout: string, stderr: string) => {
-        const last = String(stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l !== '').pop();
-        failure = `encoder failed: ${err.message.split('\n')[0]}${last !== undefined ? ` (${last})` : ''}`;
-        stdin.destroy();
+      child.once('error', (err) => {
+        failure = `encoder failed: cannot start ffmpeg (${err.message})`;
+        resolve();
+      });
+      child.once('close', (code, signal) => {
+        if (code !== 0 && failure === undefined) {
+          const last = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '').pop();
+          failure = `encoder failed: ffmpeg exited with ${signal !== null ? `signal ${signal}` : `code ${String(code)}`}${last !== undefined ? ` (${last})` : ''}`;
+        }
         resolve();
       });
     });
-    cmd.run();
-    return stdin;
+    input = child.stdin!;
+    return child.stdin!;
   };
 
-  let starting: Promise<PassThrough> | undefined;
+  let starting: Promise<Writable> | undefined;
   let written = 0;
-  const ensureStarted = (width: number, height: number, format: FullPicture['format']): Promise<PassThrough> => (starting ??= start(width, height, format));
+  const ensureStarted = (width: number, height: number, format: FullPicture['format']): Promise<Writable> => (starting ??= start(width, height, format));
   if (options.picture !== undefined) {
     // Errors surface on the first write.
     ensureStarted(options.picture.width, options.picture.height, options.picture.format).catch(() => undefined);
@@ -102,14 +105,17 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
       if (full.format === 'rgb24') drawContoursInPlace(full, r.contours, { thickness, color });
       else drawContoursYuv420(full, r.contours, thickness, color);
       written++;
-      if (!s.write(full.data)) await new Promise<void>((resolve) => s.once('drain', resolve));
+      s.write(full.data);
+      // Up to 4 pictures may wait in the pipe's buffer (the encoder reads in bursts); beyond that,
+      // wait for it, or for its end if it died.
+      if (s.writableLength > 4 * full.data.length) await Promise.race([new Promise<void>((resolve) => s.once('drain', resolve)), ended!]);
     },
     async (reason) => {
       if (starting !== undefined) await starting.catch(() => undefined);
       if (input === undefined || ended === undefined) return;
       if (written === 0) {
         // Started early but no frame came (the source failed at once): no empty file left behind.
-        command?.kill('SIGKILL');
+        proc?.kill('SIGKILL');
         await ended;
         await rm(file, { force: true });
         return;
@@ -120,7 +126,7 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
       } else {
         input.end();
       }
-      const timer = setTimeout(() => command?.kill('SIGKILL'), 60_000);
+      const timer = setTimeout(() => proc?.kill('SIGKILL'), 60_000);
       await ended;
       clearTimeout(timer);
       if (failure !== undefined) throw new SgusError(ErrorCode.SinkFailure, failure, { where: file });
