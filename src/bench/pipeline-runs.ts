@@ -33,6 +33,8 @@ export interface E2eResult {
   /** Frames per engine call actually formed. */
   meanBatch: number;
   latency: LatencySummary;
+  /** Medians per stage, ms: where the time goes (inference is per engine call). */
+  stages: { decode: number; queue: number; inferencePerBatch: number; postprocess: number; send: number };
   /** Stopped early after this many seconds (quick runs); undefined: the whole video. */
   cappedAtSeconds: number | undefined;
 }
@@ -62,6 +64,7 @@ export async function runE2e(seg: Segmenter, video: BenchVideo, o: { batch: numb
       fps: round(summary.seconds > 0 ? m.framesOut / summary.seconds : 0),
       meanBatch: round(calls > 0 ? m.framesOut / calls : 0),
       latency: m.latency.e2e,
+      stages: { decode: m.latency.decode.p50, queue: m.latency.queue.p50, inferencePerBatch: m.latency.inference.p50, postprocess: m.latency.postprocess.p50, send: m.latency.send.p50 },
       cappedAtSeconds: capped ? o.maxSeconds : undefined,
     };
   } finally {

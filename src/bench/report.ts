@@ -98,6 +98,8 @@ export function renderMarkdown(r: BenchResults): string {
       ),
     );
     out.push('');
+    out.push(`Stage medians: decode ${f(e.stages.decode)} ms, queue ${f(e.stages.queue)} ms, inference ${f(e.stages.inferencePerBatch)} ms per engine call (${f(e.stages.inferencePerBatch / Math.max(1, e.meanBatch))} ms per frame), post-processing ${f(e.stages.postprocess)} ms per frame (JavaScript, on the event loop: threshold, resize to the working size, contours), send ${f(e.stages.send)} ms.`);
+    out.push('');
     out.push('Overhead = 1 − replay fps / raw model fps at the same batch size (goal ≤ 10 %). Latency at max speed includes the time frames wait for credits, so it is not the live latency.');
     out.push('');
   }
@@ -173,7 +175,7 @@ export function renderConsole(r: BenchResults): string {
     for (const x of r.raw.rows) lines.push(row([x.model, x.engine, x.device, String(x.batch), f(x.msPerFrame, 2), f(x.framesPerSecond), f(x.gflops), pct(x.fractionOfPeak)], w));
     for (const s of groupSkips(r.raw.skipped)) lines.push(`  skipped ${s.engine}/${s.device} (${s.models.length === 1 ? s.models[0] : `${s.models.length} models`}): ${s.reason}`);
   }
-  if (r.e2e !== undefined) lines.push(`e2e: ${r.e2e.videoKind} ${r.e2e.width}x${r.e2e.height}, ${r.e2e.frames} frames at ${f(r.e2e.fps)} fps vs raw ${f(r.e2e.rawFpsSameBatch)} fps at batch ${r.e2e.batch}: overhead ${pct(r.e2e.overhead)}`);
+  if (r.e2e !== undefined) lines.push(`e2e: ${r.e2e.videoKind} ${r.e2e.width}x${r.e2e.height}, ${r.e2e.frames} frames at ${f(r.e2e.fps)} fps vs raw ${f(r.e2e.rawFpsSameBatch)} fps at batch ${r.e2e.batch}: overhead ${pct(r.e2e.overhead)} (medians: inference ${f(r.e2e.stages.inferencePerBatch)} ms/call, post-processing ${f(r.e2e.stages.postprocess)} ms/frame, decode ${f(r.e2e.stages.decode)} ms)`);
   if (r.live !== undefined) {
     const w = [7, 7, 8, 10, 7, 9, 9, 9, 9];
     lines.push(row(['streams', 'viewers', 'batching', 'fps/stream', 'dropped', 'p50', 'p95', 'p99', 'max'], w) + '   (viewer latency, ms)');
