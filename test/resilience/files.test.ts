@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,7 +15,8 @@ import { promisify } from 'node:util';
 import { encodePngRgb } from '../../src/core/image-io.js';
 import { syntheticFrame } from '../../src/synthetic/ultrasound-frame.js';
 import { listModels } from '../../src/segmenter/model-registry.js';
-import { runCli } from '../helpers/cli.js';
+import { HeadlessViewer } from '../../src/bench/viewer-clients.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { countFrames } from '../helpers/pipeline.js';
 import { testModelSpec } from '../helpers/test-model.js';
 
@@ -217,4 +218,46 @@ test('replay: FFmpeg killed mid-stream under the CLI — exit 1, one line naming
   } finally {
     await rm(out, { recursive: true, force: true });
   }
+});
+
+test('serve: a preset on a missing capture device logs a clear error while another stream keeps serving its viewer; Ctrl-C ends cleanly', async (t) => {
+  const model = await modelArgs();
+  if (model === undefined) return t.skip('no model (models/ or $SGUS_TEST_MODEL)');
+  const dir = path.join(DIR, 'serve');
+  await mkdir(dir, { recursive: true });
+  const exam = path.join(dir, 'exam.mp4');
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '0', exam]);
+  await writeFile(path.join(dir, 'cam.json'), JSON.stringify({ name: 'cam', source: { type: 'device', path: '/dev/video99' }, mode: 'live', settings: { reconnectInitialMs: 100, reconnectMaxMs: 500 } }));
+  await writeFile(path.join(dir, 'exam.json'), JSON.stringify({ name: 'exam', source: { type: 'file', path: 'exam.mp4' }, mode: 'replay', loop: true, realtime: true }));
+  const child = spawn(process.execPath, [CLI, 'serve', ...model, '--port', '0', '--token', 'tok', '--stream', path.join(dir, 'cam.json'), '--stream', path.join(dir, 'exam.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let viewer: HeadlessViewer | undefined;
+  try {
+    const t0 = Date.now();
+    while (!/viewer: http:\/\/\S+/.test(stdout)) {
+      if (Date.now() - t0 > 60_000 || child.exitCode !== null) throw new Error(`no viewer URL: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const url = new URL(/viewer: (http:\/\/\S+)/.exec(stdout)![1]!);
+    viewer = new HeadlessViewer({ url: `ws://${url.host}/ws?token=tok`, streamId: 'exam' });
+    await viewer.opened();
+    const t1 = Date.now();
+    while (viewer.frames < 40 || !/video99/.test(stderr)) {
+      if (Date.now() - t1 > 60_000) throw new Error(`viewer got ${viewer.frames} frames; stderr:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    t.diagnostic(`serve: viewer of 'exam' got ${viewer.frames} frames beside the missing /dev/video99; '${stderr.split('\n').find((l) => l.includes('video99'))}'`);
+    assert.ok(stderr.split('\n').some((l) => l.includes('cam') && l.includes('/dev/video99') && /No such file/.test(l)), stderr);
+  } finally {
+    viewer?.close();
+    child.kill('SIGINT');
+  }
+  const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20_000))]);
+  if (code === 'hung') child.kill('SIGKILL');
+  assert.notEqual(code, 'hung', 'serve stops on Ctrl-C');
+  assert.deepEqual(await leakedFfmpeg(), []);
 });
