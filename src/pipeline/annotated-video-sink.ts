@@ -106,9 +106,9 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
       else drawContoursYuv420(full, r.contours, thickness, color);
       written++;
       s.write(full.data);
-      // Up to 4 pictures may wait in the pipe's buffer (the encoder reads in bursts); beyond that,
-      // wait for it, or for its end if it died.
-      if (s.writableLength > 4 * full.data.length) await Promise.race([new Promise<void>((resolve) => s.once('drain', resolve)), ended!]);
+      // Up to 12 pictures may wait in the pipe's buffer (x264 stalls for a few frames at times on a
+      // shared CPU); beyond that, wait for it, or for its end if it died.
+      if (s.writableLength > 12 * full.data.length) await Promise.race([new Promise<void>((resolve) => s.once('drain', resolve)), ended!]);
     },
     async (reason) => {
       if (starting !== undefined) await starting.catch(() => undefined);

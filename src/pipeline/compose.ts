@@ -207,6 +207,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     const hub = o.hub;
     const poke = new Subject<void>();
     const maxInFlight = maxBatchSize * 2;
+    const sentAt = new WeakMap<FrameResult, number>();
     const allReplay = [...this.#streams.values()].every((st) => st.source.mode === 'replay');
     let engineBusy = false;
     let inFlight = 0;
@@ -326,6 +327,14 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         },
       }),
       postprocessStage(o.postprocess ?? {}),
+      // Viewers first: the overlay goes out as soon as it exists, never behind a file encoder.
+      (src$: Observable<FrameResult>) =>
+        hub !== undefined
+          ? src$.pipe(
+              viewerSink({ hub, onError: (e) => this.emit('log', e.message) }),
+              tap((r) => sentAt.set(r, nowTs())),
+            )
+          : src$,
       share(),
     );
     // Every stream's sinks subscribe up front (not on its first frame), so each one is finalised
@@ -333,8 +342,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     const perStream = [...this.#streams.keys()].map((id) =>
       fileSinks(id).reduce<Observable<FrameResult>>((acc, op) => acc.pipe(op), postprocessed$.pipe(filter((r) => r.frame.streamId === id))),
     );
-    const segmented$ = merge(...perStream);
-    const results$ = hub !== undefined ? segmented$.pipe(viewerSink({ hub, onError: (e) => this.emit('log', e.message) })) : segmented$;
+    const results$ = merge(...perStream);
 
     return new Promise<PipelineSummary>((resolve, reject) => {
       this.#timer = setInterval(() => {
@@ -361,9 +369,12 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
       this.#subscription = results$.subscribe({
         next: (r) => {
           const end = nowTs();
-          r.timings.send = Math.max(0, end - r.doneTs);
+          // End to end = bytes arrived → overlay sent: the viewer publish when there are viewers,
+          // else the last file write.
+          const sent = sentAt.get(r) ?? end;
+          r.timings.send = Math.max(0, sent - r.doneTs);
           const st = streamOf(r.frame.streamId);
-          st.metrics.frameOut(r, end);
+          st.metrics.frameOut(r, sent);
           inFlight--;
           // Release the big buffers early; sinks are done with them.
           delete r.frame.full;
