@@ -153,3 +153,19 @@ describe('Pipeline with an early encoder', () => {
     assert.equal(existsSync(path.join(out, 'm.mp4')), false);
   });
 });
+
+describe('Pipeline in live mode', () => {
+  it('drops stale frames when inference is slower than the source, keeping latency bounded', async () => {
+    const p = new Pipeline({
+      streams: [{ id: 'cam', mode: 'live', source: { type: 'lavfi', graph: 'testsrc2=size=160x120:rate=25' }, realtime: true }],
+      // 120 ms per frame: a third of the source rate at most.
+      segmenter: fakeSegmenter({ msPerFrame: 120 }),
+      maxDelayMs: 0,
+    });
+    setTimeout(() => void p.stop(), 3000);
+    const s = (await p.done).metrics[0]!;
+    assert.ok(s.dropped > 10, `dropped ${s.dropped}`);
+    assert.equal(s.framesIn, s.framesOut + s.dropped);
+    assert.ok(s.latency.e2e.max < 600, `e2e max ${s.latency.e2e.max} ms`);
+  });
+});
