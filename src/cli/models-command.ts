@@ -15,16 +15,47 @@ Options:
       --measure           measure speed now (batch 1 and 8) and write it into each card's "speed"
       --only NAME         with --measure: only this model
       --json              print the cards as JSON
+      --markdown          print the table as Markdown
+      --update-docs FILE  write the Markdown table between the sgus-models markers of FILE (e.g. README.md)
       --dir DIR           models folder (default: the package's models/)`;
 
 const fmt = (x: unknown, d = 3): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–');
+
+export const MODELS_START = '<!-- sgus-models:start -->';
+export const MODELS_END = '<!-- sgus-models:end -->';
+
+type Card = Awaited<ReturnType<typeof listModels>>['models'][number]['card'];
+
+/** The models table of the README, from the cards (figures written by training and --measure). */
+export function modelsMarkdown(cards: readonly Card[]): string {
+  const devices = [...new Set(cards.flatMap((c) => Object.keys((c.validation?.perDevice ?? {}) as object)))].sort();
+  const head = ['model', 'architecture', 'params', 'GFLOP/frame', 'IoU', 'Dice', ...devices.map((d) => `IoU ${d}`), 'ms/frame b1', 'ms/frame b8', 'validation'];
+  const rows = cards.map((c) => {
+    const v = c.validation ?? {};
+    const per = (v.perDevice ?? {}) as Record<string, { iou?: number }>;
+    const method = typeof v.method === 'string' ? v.method.split(/[;(:]/)[0]!.trim() : '–';
+    return [
+      `${c.default === true ? '**' : ''}${c.name}${c.default === true ? '** (default)' : ''}`,
+      `${c.architecture}${c.variant !== undefined ? `, ${c.variant}` : ''}`,
+      c.parameters !== undefined ? `${(c.parameters / 1e6).toFixed(2)} M` : '–',
+      c.flopsPerFrame !== undefined ? (c.flopsPerFrame / 1e9).toFixed(2) : '–',
+      fmt(v.iou),
+      fmt(v.dice),
+      ...devices.map((d) => fmt(per[d]?.iou)),
+      fmt(c.speed?.msPerFrameBatch1, 1),
+      fmt(c.speed?.msPerFrameBatch8, 1),
+      method,
+    ];
+  });
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
 
 const command: CliCommand = {
   name: 'models',
   summary: 'list models',
   help,
   async run(args) {
-    const { values } = parse(args, { measure: { type: 'boolean' }, only: { type: 'string' }, json: { type: 'boolean' }, dir: { type: 'string' } }, false);
+    const { values } = parse(args, { measure: { type: 'boolean' }, only: { type: 'string' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'update-docs': { type: 'string' }, dir: { type: 'string' } }, false);
     const dir = (values.dir as string | undefined) ?? MODELS_DIR;
     const { models, problems } = await listModels(dir);
     for (const p of problems) process.stderr.write(`sgus models: ${p}\n`);
@@ -60,6 +91,24 @@ const command: CliCommand = {
     if (models.length === 0) {
       process.stdout.write(`no models in ${dir}\n`);
       return 1;
+    }
+    if (values.markdown === true || values['update-docs'] !== undefined) {
+      const md = modelsMarkdown(models.map((m) => m.card));
+      const target = values['update-docs'] as string | undefined;
+      if (target === undefined) {
+        process.stdout.write(`${md}\n`);
+        return 0;
+      }
+      const text = await readFile(target, 'utf8');
+      const a = text.indexOf(MODELS_START);
+      const b = text.indexOf(MODELS_END);
+      if (a < 0 || b < a) {
+        process.stderr.write(`sgus models: ${target}: no '${MODELS_START}' ... '${MODELS_END}' markers\n`);
+        return 1;
+      }
+      await writeFile(target, `${text.slice(0, a + MODELS_START.length)}\n${md}\n${text.slice(b)}`);
+      process.stderr.write(`sgus models: table written into ${target}\n`);
+      return 0;
     }
     const rows = models.map((m) => {
       const c = m.card;
