@@ -97,14 +97,17 @@ def gather_validation(run_root: str, recipe_hash: str) -> Optional[Dict]:
             "frame scored once by a fold model that never trained on it; the published model's "
             "masks (weaker labels) are in every training fold. IoU/Dice per frame at the frame's "
             "original resolution (gland probability up-sampled bilinearly, threshold 0.5), averaged "
-            "over frames; final model trained on all frames with the same recipe")
+            "over frames; `iou`, `dice`, `perDevice` are these cross-validation figures; final model "
+            "trained on all frames with the same recipe")
         out.update({"iou": s["iou"], "dice": s["dice"],
                     "perDevice": {d: {"iou": x["iou"], "dice": x["dice"]} for d, x in s["perDevice"].items()},
                     "folds": cv_folds,
                     "perImage": [{"id": p["id"], "iou": p["iou"], "dice": p["dice"]} for p in cv_per]})
     if lodo:
-        parts.append("leave-one-device-out: train on the other device's clinician frames (+ published "
-                     "model's masks), test on all clinician frames of the held-out device")
+        parts.append("leave-one-device-out (`leaveOneDeviceOut`): train on the other device's clinician "
+                     "frames (+ published model's masks), test on all clinician frames of the held-out "
+                     "device" + ("" if cv_per else "; `iou`/`dice` are the frame-weighted mean of the two "
+                                 "held-out devices, `perDevice` each device's held-out figures"))
         out["leaveOneDeviceOut"] = lodo
         if not cv_per:
             per = {d: {"iou": x["iou"], "dice": x["dice"]} for d, x in lodo.items()}
