@@ -80,6 +80,7 @@ export interface PipelineOptions {
 export interface PipelineEvents {
   /** A source opened (again, after a reconnect). */
   started: [streamId: string, info: SourceStarted];
+  /** A frame left the last sink. Its pixel buffers are reused afterwards: keep contours, not pixels. */
   frame: [result: FrameResult];
   metrics: [metrics: StreamMetrics[]];
   reconnecting: [streamId: string, info: { attempt: number; delayMs: number; reason: string }];
@@ -376,7 +377,9 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
           const st = streamOf(r.frame.streamId);
           st.metrics.frameOut(r, sent);
           inFlight--;
-          // Release the big buffers early; sinks are done with them.
+          // Sinks are done with the pixels: back to the source's pool, and off the result (listeners
+          // of 'frame' and the hub get contours and view, never pixels).
+          st.source.recycle(r.frame);
           delete r.frame.full;
           st.source.release();
           this.emit('frame', r);

@@ -145,6 +145,11 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   #full: Buffer[] = [];
   #views: ViewPayload[] = [];
   #stderrTail: string[] = [];
+  #draining = false;
+  #drainAgain = false;
+  #drainFinal = false;
+  /** Reusable pixel buffers by size (bounded: a few sizes, highWaterMark + 4 each). */
+  readonly #pool = new Map<number, Buffer[]>();
 
   constructor(options: FfmpegSourceOptions) {
     super();
@@ -208,7 +213,35 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   /** A frame left the pipeline (sent, written or dropped): one more may be decoded. */
   release(n = 1): void {
     this.#outstanding = Math.max(0, this.#outstanding - n);
-    if (this.#paused && this.#outstanding < this.#o.highWaterMark) this.#setPaused(false);
+    if (this.#outstanding < this.#o.highWaterMark) {
+      // Frames already read but held back by the credit limit go first.
+      if (this.#model.length > 0) this.#drain();
+      if (this.#paused && this.#outstanding < this.#o.highWaterMark) this.#setPaused(false);
+    }
+  }
+
+  /**
+   * Gives a finished frame's pixel buffers back for reuse. Only for a frame nothing reads any more
+   * (the pipeline calls it after the last sink): at 25 fps, 1.5 MB of fresh buffers per frame kept
+   * the garbage collector busy enough to stall the event loop for 100 ms and more.
+   */
+  recycle(frame: Frame): void {
+    const give = (data: Uint8Array | undefined): void => {
+      if (!(data instanceof Buffer) || data.byteOffset !== 0 || data.buffer.byteLength !== data.length) return;
+      let list = this.#pool.get(data.length);
+      if (list === undefined) {
+        if (this.#pool.size >= 4) return;
+        list = [];
+        this.#pool.set(data.length, list);
+      }
+      if (list.length < this.#o.highWaterMark + 4 && !list.includes(data)) list.push(data);
+    };
+    give(frame.pixels.data);
+    give(frame.full?.data);
+  }
+
+  #take(bytes: number): Buffer {
+    return this.#pool.get(bytes)?.pop() ?? Buffer.allocUnsafeSlow(bytes);
   }
 
   /** Stops FFmpeg and completes the stream. Safe to call twice. */
@@ -336,7 +369,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       let off = 0;
       while (off < chunk.length) {
         if (cur === undefined) {
-          cur = Buffer.allocUnsafe(modelBytes);
+          cur = this.#take(modelBytes);
           filled = 0;
           firstTs = performance.timeOrigin + performance.now();
         }
@@ -395,7 +428,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       let off = 0;
       while (off < chunk.length) {
         if (fcur === undefined) {
-          fcur = Buffer.allocUnsafe(bytes);
+          fcur = this.#take(bytes);
           ffilled = 0;
         }
         const n = Math.min(bytes - ffilled, chunk.length - off);
@@ -461,8 +494,32 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     });
   }
 
-  /** Moves joined frames out to the subscriber. `final`: the run ended, emit what is complete. */
+  /**
+   * Moves joined frames out to the subscriber. `final`: the run ended, emit what is complete.
+   * Re-entrant calls (a subscriber releasing credits synchronously) only ask for another pass, so
+   * frames always leave in order.
+   */
   #drain(final = false): void {
+    if (this.#draining) {
+      this.#drainAgain = true;
+      this.#drainFinal ||= final;
+      return;
+    }
+    this.#draining = true;
+    try {
+      let f = final;
+      do {
+        this.#drainAgain = false;
+        this.#drainOnce(f);
+        f = f || this.#drainFinal;
+        this.#drainFinal = false;
+      } while (this.#drainAgain);
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #drainOnce(final: boolean): void {
     // Parts without their partners are bounded by FFmpeg's interleaving; these caps only guard
     // against a misbehaving stream (the oldest go, counted as corrupt).
     if (this.#views.length > 256) this.#views.splice(0, this.#views.length - 256);
@@ -484,6 +541,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       // Wait for the other parts of this picture, unless the run ended or one side lags by a lot
       // (a frame the viewer encoder skipped must not stall inference).
       const lag = this.#model.length > 64;
+      // Replay: no more frames out than credits (a pipe chunk can hold several small frames).
+      if (this.mode === 'replay' && this.#outstanding >= this.#o.highWaterMark && !final) break;
       if (wantFull && this.#full.length === 0 && !final && !lag) break;
       if (wantView && this.#views.length === 0 && !final && !lag) break;
       const m = this.#model.shift()!;

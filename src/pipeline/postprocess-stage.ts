@@ -57,6 +57,7 @@ export function postprocessStage(options: PostprocessStageOptions = {}): Operato
   if (options.minComponentFraction !== undefined) post.minComponentFraction = options.minComponentFraction;
   if (options.maxHoleFraction !== undefined) post.maxHoleFraction = options.maxHoleFraction;
   if (options.simplify !== undefined) post.simplify = options.simplify;
+  const scratch: Scratch = {};
   // Per-stream EMA state, one small map (model output size) per stream.
   const ema = new Map<string, { index: number; map: FloatMap }>();
 
@@ -80,7 +81,7 @@ export function postprocessStage(options: PostprocessStageOptions = {}): Operato
     const t0 = performance.now();
     const f = it.frame;
     const work = workingSize(f.sourceWidth, f.sourceHeight, maxWorking);
-    const seg = cleanupAt === 'working' ? postprocess(smooth(it), work.width, work.height, post) : fastSegmentation(smooth(it), work.width, work.height, post);
+    const seg = cleanupAt === 'working' ? postprocess(smooth(it), work.width, work.height, post) : fastSegmentation(smooth(it), work.width, work.height, post, scratch);
     let contours: Contour[] = seg.contours;
     let area = seg.area;
     if (work.width !== f.sourceWidth || work.height !== f.sourceHeight) {
@@ -118,30 +119,48 @@ function round2(v: number): number {
  * just under the threshold, a filled hole just over), then one fused bilinear-resize-and-threshold
  * pass at the working size (no float map of the working size is allocated) and the contour trace.
  */
-export function fastSegmentation(prob: FloatMap, width: number, height: number, options: PostprocessOptions = {}): { contours: Contour[]; area: number; mask: GreyImage } {
+export function fastSegmentation(prob: FloatMap, width: number, height: number, options: PostprocessOptions = {}, scratch?: Scratch): { contours: Contour[]; area: number; mask: GreyImage } {
   const thr = options.threshold ?? 0.5;
   const n = prob.width * prob.height;
-  const raw = new Uint8Array(n);
+  const raw = scratchOf(scratch, 'raw', n, Uint8Array);
   for (let i = 0; i < n; i++) raw[i] = prob.data[i]! > thr ? 1 : 0;
   const clean = cleanupMask(
     { width: prob.width, height: prob.height, data: raw },
     { minComponentArea: Math.round((options.minComponentFraction ?? 0.002) * n), maxHoleArea: Math.round((options.maxHoleFraction ?? 0.002) * n) },
   );
-  const p = new Float32Array(n);
+  const p = scratchOf(scratch, 'p', n, Float32Array);
   const eps = 1e-4;
   for (let i = 0; i < n; i++) {
     const v = prob.data[i]!;
     p[i] = clean.data[i] !== 0 ? (v > thr ? v : thr + eps) : v > thr ? thr - eps : v;
   }
-  const mask = resizeThreshold({ width: prob.width, height: prob.height, data: p }, width, height, thr);
+  const mask = resizeThreshold({ width: prob.width, height: prob.height, data: p }, width, height, thr, scratchOf(scratch, 'mask', width * height, Uint8Array));
   let contours = findContours(mask);
   if ((options.simplify ?? 0) > 0) contours = contours.map((c) => ({ ...c, points: simplifyClosed(c.points, options.simplify!) }));
   return { contours, area: maskArea(mask), mask };
 }
 
+/**
+ * Work arrays reused from frame to frame (one set per stage): fresh ones per frame were ~0.5 MB of
+ * garbage per frame. With a scratch, the returned mask is only valid until the next call.
+ */
+export interface Scratch {
+  raw?: Uint8Array;
+  p?: Float32Array;
+  mask?: Uint8Array;
+}
+
+function scratchOf<K extends keyof Scratch>(scratch: Scratch | undefined, key: K, n: number, ctor: new (n: number) => NonNullable<Scratch[K]>): NonNullable<Scratch[K]> {
+  if (scratch === undefined) return new ctor(n);
+  const have = scratch[key];
+  if (have !== undefined && have.length === n) return have as NonNullable<Scratch[K]>;
+  const made = new ctor(n);
+  scratch[key] = made;
+  return made;
+}
+
 /** Bilinear resize (pixel-centre aligned, as src/core/resize.ts) fused with `> threshold`. */
-function resizeThreshold(src: FloatMap, dstW: number, dstH: number, thr: number): GreyImage {
-  const out = new Uint8Array(dstW * dstH);
+function resizeThreshold(src: FloatMap, dstW: number, dstH: number, thr: number, out: Uint8Array): GreyImage {
   const tx = taps(src.width, dstW);
   const ty = taps(src.height, dstH);
   const sw = src.width;

@@ -133,7 +133,8 @@ describe('Pipeline.close', () => {
     p.close();
     const s = await p.done;
     assert.ok(s.metrics[0]!.framesOut >= 1);
-    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    while (runningFfmpegCount() > 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 50));
     assert.equal(runningFfmpegCount(), 0);
   });
 });
