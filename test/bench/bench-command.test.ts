@@ -16,8 +16,10 @@ import { testModelSpec } from '../helpers/test-model.js';
 async function modelArgs(): Promise<string[] | undefined> {
   const m = testModelSpec();
   if (m !== undefined) return ['--model', m];
+  // One model keeps the smoke test short (every shipped model is the full bench's job).
   const { models } = await listModels();
-  return models.length > 0 ? [] : undefined;
+  const def = models.find((m) => m.card.default === true) ?? models[0];
+  return def !== undefined ? ['--model', def.card.name] : undefined;
 }
 
 test('bench --quick --only raw,e2e writes results.json and report.md with every section asked for', async (t) => {
