@@ -149,7 +149,7 @@ export async function presetToStream(preset: StreamPreset & { file: string }, on
     const fps = s.fps ?? 25;
     const seconds = s.seconds ?? 20;
     const seed = s.seed ?? 1;
-    const file = path.join(CACHE_DIR, `synthetic-${w}x${h}-${fps}fps-${seconds}s-seed${seed}.mp4`);
+    const file = path.join(CACHE_DIR, `synthetic-${w}x${h}-${fps}fps-${seconds}s-seed${seed}-crf28.mp4`);
     onGenerate?.(file);
     await writeSyntheticClip({ path: file, width: w, height: h, fps, seconds, seed, reuse: true });
     source = { type: 'file', path: file };
