@@ -178,10 +178,10 @@ const command: CliCommand = {
 
     if (sections.includes('raw')) {
       stepLine(`raw model speed: ${all.map((m) => m.card.name).join(', ')}`);
-      results.peak = await measurePeak({ threads, minSeconds: quick ? 0.5 : 2 });
+      results.peak = await measurePeak({ threads, minSeconds: 2 });
       progress(quiet, `peak: ${results.peak.gflops} GFLOP/s (${results.peak.method})`);
       results.raw = await measureRaw(all, { batches: [1, 2, 4, 8], threads, minSeconds: quick ? 0.3 : 2, onProgress: (l) => progress(quiet, l) });
-      results.peak = betterPeak(results.peak, await measurePeak({ threads, minSeconds: quick ? 0.5 : 2 }));
+      results.peak = betterPeak(results.peak, await measurePeak({ threads, minSeconds: 2 }));
       progress(quiet, `peak: ${results.peak.gflops} GFLOP/s (${results.peak.method})`);
       const peakGflops = results.peak.gflops;
       for (const row of results.raw.rows) if (row.gflops !== undefined && peakGflops > 0) row.fractionOfPeak = Math.round((row.gflops / peakGflops) * 1000) / 1000;
