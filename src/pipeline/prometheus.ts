@@ -6,7 +6,8 @@ function esc(v: string): string {
 }
 
 function num(v: number): string {
-  return Number.isFinite(v) ? String(v) : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN';
+  // 9 significant digits: ms → s divisions otherwise print as 0.10590000000000001.
+  return Number.isFinite(v) ? String(Number.isInteger(v) ? v : Number(v.toPrecision(9))) : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN';
 }
 
 export function renderPrometheus(metrics: readonly StreamMetrics[]): string {
