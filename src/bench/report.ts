@@ -197,7 +197,8 @@ export const SUMMARY_END = '<!-- sgus-bench:summary:end -->';
  */
 export function renderSummary(r: BenchResults): string {
   const out: string[] = [];
-  out.push(`Measured by \`npm run bench\` on ${r.date.slice(0, 10)}: ${r.machine}${r.quick ? ' (quick run: short cells, indicative only)' : ''}. Full report: \`bench/report.md\`.`);
+  const busy = r.loadAverage[0] !== undefined && r.loadAverage[0] > 1 ? ` The machine was shared (load average ${r.loadAverage[0].toFixed(1)} at the start): figures are pessimistic and noisy.` : '';
+  out.push(`Measured by \`npm run bench\` on ${r.date.slice(0, 10)}: ${r.machine}${r.quick ? ' (quick run: short cells, indicative only)' : ''}.${busy} Full report: \`bench/report.md\`.`);
   out.push('');
   if (r.raw !== undefined && r.raw.rows.length > 0) {
     const models = [...new Set(r.raw.rows.map((x) => x.model))];
