@@ -180,7 +180,7 @@ const command: CliCommand = {
       stepLine(`raw model speed: ${all.map((m) => m.card.name).join(', ')}`);
       results.peak = await measurePeak({ threads, minSeconds: 2 });
       progress(quiet, `peak: ${results.peak.gflops} GFLOP/s (${results.peak.method})`);
-      results.raw = await measureRaw(all, { batches: [1, 2, 4, 8], threads, minSeconds: quick ? 0.3 : 2, onProgress: (l) => progress(quiet, l) });
+      results.raw = await measureRaw(all, { batches: [1, 2, 4, 8], threads, minSeconds: quick ? 0.3 : 1.5, onProgress: (l) => progress(quiet, l) });
       results.peak = betterPeak(results.peak, await measurePeak({ threads, minSeconds: 2 }));
       progress(quiet, `peak: ${results.peak.gflops} GFLOP/s (${results.peak.method})`);
       const peakGflops = results.peak.gflops;
@@ -211,10 +211,10 @@ const command: CliCommand = {
           const streamsList = quick ? [1, 2] : [1, 2, 4];
           const viewersList = quick ? [1, 10] : [1, 10, 50];
           for (const batching of [true, false]) for (const s of streamsList) for (const v of viewersList) grid.push([s, v, batching]);
-          stepLine(`live latency: ${grid.length} cells of ${quick ? 2 : 6} s`);
+          stepLine(`live latency: ${grid.length} cells of ${quick ? 2 : 5} s`);
           const cells: LiveCell[] = [];
           for (const [s, v, b] of grid) {
-            const c = await runLiveCell(seg, feed, { streams: s, viewers: v, batching: b, maxBatchSize: batch, seconds: quick ? 2 : 6, warmupSeconds: quick ? 1 : 2 });
+            const c = await runLiveCell(seg, feed, { streams: s, viewers: v, batching: b, maxBatchSize: batch, seconds: quick ? 2 : 5, warmupSeconds: quick ? 1 : 2 });
             cells.push(c);
             progress(quiet, `live: ${s} streams, ${v} viewers, batching ${b ? 'on' : 'off'}: ${c.fpsOutPerStream} fps/stream, viewer p50 ${c.viewer.p50} p95 ${c.viewer.p95} p99 ${c.viewer.p99} max ${c.viewer.max} ms, dropped ${c.dropped}`);
           }
