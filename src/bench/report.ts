@@ -111,12 +111,12 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('');
     out.push(
       table(
-        ['streams', 'viewers', 'batching', 'fps/stream', 'dropped', 'pipeline p50', 'p95', 'p99', 'max', 'viewer p50', 'p95', 'p99', 'max'],
-        r.live.cells.map((c) => [String(c.streams), String(c.viewers), c.batching ? `on (≤${c.maxBatchSize})` : 'off', f(c.fpsOutPerStream), String(c.dropped), f(c.pipeline.p50, 0), f(c.pipeline.p95, 0), f(c.pipeline.p99, 0), f(c.pipeline.max, 0), f(c.viewer.p50, 0), f(c.viewer.p95, 0), f(c.viewer.p99, 0), f(c.viewer.max, 0)]),
+        ['streams', 'viewers', 'batching', 'fps/stream', 'dropped', 'fps/viewer', 'pipeline p50', 'p95', 'p99', 'max', 'viewer p50', 'p95', 'p99', 'max'],
+        r.live.cells.map((c) => [String(c.streams), String(c.viewers), c.batching ? `on (≤${c.maxBatchSize})` : 'off', f(c.fpsOutPerStream), String(c.dropped), f(c.viewers > 0 && c.seconds > 0 ? c.viewerFramesReceived / c.viewers / c.seconds : undefined), f(c.pipeline.p50, 0), f(c.pipeline.p95, 0), f(c.pipeline.p99, 0), f(c.pipeline.max, 0), f(c.viewer.p50, 0), f(c.viewer.p95, 0), f(c.viewer.p99, 0), f(c.viewer.max, 0)]),
       ),
     );
     out.push('');
-    out.push('Latencies in ms.');
+    out.push('Latencies in ms. fps/stream: frames segmented per stream per second (the rest were dropped as stale, live mode); fps/viewer: frame messages each viewer received per second (after a dropped frame a viewer waits for the next key frame, 1 s in this feed).');
     out.push('');
   }
 
