@@ -29,6 +29,7 @@ Options:
       --serve             serve the web viewer and print its URL
       --view CODEC        viewer video: auto (H.264, passed through when possible) | jpeg (default auto)
   -o, --out DIR           also write live.contours.ndjson, live.annotated.mp4 and live.metrics.json
+      --no-video          with --out, skip the annotated video
       --duration S        stop after S seconds (default: until Ctrl-C)
 ${SERVER_OPTIONS_HELP}
 ${PIPELINE_OPTIONS_HELP}
@@ -63,6 +64,7 @@ const command: CliCommand = {
         serve: { type: 'boolean' },
         view: { type: 'string' },
         out: { type: 'string', short: 'o' },
+        'no-video': { type: 'boolean' },
         duration: { type: 'string' },
       },
       false,
@@ -90,7 +92,7 @@ const command: CliCommand = {
     if (out !== undefined) {
       await mkdir(out, { recursive: true });
       outputs.ndjson = path.join(out, 'live.contours.ndjson');
-      outputs.annotated = path.join(out, 'live.annotated.mp4');
+      if (values['no-video'] !== true) outputs.annotated = path.join(out, 'live.annotated.mp4');
     }
     const modelValues: Record<string, unknown> = { ...values, device: values['engine-device'] };
     const seg = await loadSegmenter(modelValues);
