@@ -101,6 +101,8 @@ interface Run {
   pipes: Readable[];
   info?: SourceStarted;
   exited: boolean;
+  /** The viewer video pipe ended while the run goes on (an FFmpeg output that gave up): stop waiting for it. */
+  viewEnded: boolean;
 }
 
 /** Every FFmpeg this process started and has not seen exit, killed if the process exits first. */
@@ -296,7 +298,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const args = this.#args(plan, known?.fps ?? 25);
     const proc = spawn(o.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     track(proc);
-    const run: Run = { proc, pipes: [], exited: false };
+    const run: Run = { proc, pipes: [], exited: false, viewEnded: false };
     this.#run = run;
     const thisRun = this.#runCount++;
     this.#model = [];
@@ -405,6 +407,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       });
       viewPipe.on('end', () => {
         onUnits(splitter.flush());
+        run.viewEnded = true;
         this.#drain();
       });
       run.pipes.push(viewPipe);
@@ -540,11 +543,12 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     while (this.#model.length > 0) {
       // Wait for the other parts of this picture, unless the run ended or one side lags by a lot
       // (a frame the viewer encoder skipped must not stall inference).
-      const lag = this.#model.length > 64;
+      // Live: a picture waits at most a few frames for its video part, so latency stays bounded.
+      const lag = this.#model.length > (this.mode === 'live' ? 8 : 64);
       // Replay: no more frames out than credits (a pipe chunk can hold several small frames).
       if (this.mode === 'replay' && this.#outstanding >= this.#o.highWaterMark && !final) break;
       if (wantFull && this.#full.length === 0 && !final && !lag) break;
-      if (wantView && this.#views.length === 0 && !final && !lag) break;
+      if (wantView && this.#views.length === 0 && !final && !lag && !run.viewEnded) break;
       const m = this.#model.shift()!;
       const full = wantFull ? this.#full.shift() : undefined;
       const view = wantView ? this.#views.shift() : undefined;
