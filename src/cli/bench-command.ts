@@ -72,11 +72,20 @@ async function pickVideo(values: Record<string, unknown>, quick: boolean, notes:
     return { path: values.video, probe: await probeVideo(values.video), kind: 'video' };
   }
   if (values.synthetic !== true && existsSync(EXAM)) return { path: EXAM, probe: await probeVideo(EXAM), kind: 'real exam' };
-  // Same size and length as the recorded exam (shorter in quick runs); cached between runs.
+  // Same size and length as the recorded exam (shorter in quick runs); cached between runs. Drawing
+  // 73 s of 1280x720 frames in JavaScript takes minutes: 10 s are drawn and repeated by FFmpeg.
   const [w, h, s] = quick ? [640, 360, 10] : [1280, 720, 73];
   const file = path.join(os.tmpdir(), `sgus-bench-synthetic-${w}x${h}-${s}s.mp4`);
-  if (!existsSync(file)) progress(quiet, `generating a ${w}x${h} ${s} s synthetic clip (${file})`);
-  await writeSyntheticClip({ path: file, width: w, height: h, seconds: s, fps: 25, reuse: true });
+  if (!existsSync(file)) {
+    progress(quiet, `generating a ${w}x${h} ${s} s synthetic clip (${file})`);
+    const part = path.join(os.tmpdir(), `sgus-bench-synthetic-${w}x${h}-10s.mp4`);
+    await writeSyntheticClip({ path: part, width: w, height: h, seconds: Math.min(10, s), fps: 25, reuse: true });
+    if (part !== file) {
+      const tmp = `${file}.${process.pid}.tmp.mp4`;
+      await runFfmpeg(['-stream_loop', String(Math.ceil(s / 10)), '-i', part, '-c', 'copy', '-t', String(s), '-movflags', '+faststart', tmp], part);
+      await rename(tmp, file);
+    }
+  }
   notes.push(values.synthetic === true ? 'Synthetic clip used (--synthetic).' : `Real exam not found at ${EXAM}: a synthetic clip of similar size was used.`);
   return { path: file, probe: await probeVideo(file), kind: 'synthetic clip' };
 }
@@ -99,6 +108,17 @@ async function pickModels(spec: string | undefined): Promise<{ all: LoadedCard[]
   throw new SgusError(ErrorCode.ModelInvalid, 'no model to benchmark: ship one under models/ or pass --model PATH');
 }
 
+/** Runs FFmpeg to completion; a failure is one line naming `where`. */
+function runFfmpeg(args: string[], where: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const ff = spawn(process.env.FFMPEG_PATH ?? 'ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    ff.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-500)));
+    ff.once('error', (e) => reject(new SgusError(ErrorCode.SourceFailure, `cannot run ffmpeg: ${e.message}`, { where })));
+    ff.once('close', (code) => (code === 0 ? resolve() : reject(new SgusError(ErrorCode.SourceFailure, `ffmpeg failed (code ${String(code)}): ${err.trim().split('\n').pop() ?? ''}`, { where }))));
+  });
+}
+
 /**
  * The feed of the live and soak sections: the video re-encoded with a key frame every second and no
  * B-frames, as a scanner's live encoder sends it. Viewers start (and restart after a drop) at a key
@@ -110,13 +130,7 @@ async function liveFeed(video: BenchVideo, seconds: number, notes: string[], qui
   if (!existsSync(file)) {
     progress(quiet, `re-encoding ${seconds} s of the video with a 1 s key-frame interval for the live sections (${file})`);
     const tmp = `${file}.${process.pid}.tmp.mp4`;
-    await new Promise<void>((resolve, reject) => {
-      const ff = spawn(process.env.FFMPEG_PATH ?? 'ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-t', String(seconds), '-i', video.path, '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-bf', '0', '-g', String(fps), '-pix_fmt', 'yuv420p', '-movflags', '+faststart', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      ff.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-500)));
-      ff.once('error', reject);
-      ff.once('close', (code) => (code === 0 ? resolve() : reject(new SgusError(ErrorCode.SourceFailure, `ffmpeg could not re-encode the live feed (code ${String(code)}): ${err.trim().split('\n').pop() ?? ''}`, { where: video.path }))));
-    });
+    await runFfmpeg(['-t', String(seconds), '-i', video.path, '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-bf', '0', '-g', String(fps), '-pix_fmt', 'yuv420p', '-movflags', '+faststart', tmp], video.path);
     await rename(tmp, file);
   }
   notes.push(`Live and soak sections: the first ${seconds} s of the ${video.kind}, re-encoded H.264 with a key frame every second (as a scanner's live encoder sends it), played at its frame rate (looped in the soak, where the hub's viewer video is then encoded: FFmpeg cannot pass H.264 through a loop).`);
