@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lastValueFrom, of, toArray } from 'rxjs';
-import { fastSegmentation, postprocessStage, workingSize } from '../../src/pipeline/postprocess-stage.js';
+import { postprocessStage, workingSize } from '../../src/pipeline/postprocess-stage.js';
 import type { Inferred } from '../../src/pipeline/stage-types.js';
 import { postprocess } from '../../src/segmenter/postprocess.js';
 import { fakeFrame } from '../helpers/pipeline.js';
@@ -33,15 +33,6 @@ describe('postprocessStage', () => {
     const ellipse = Math.PI * 200 * 100;
     assert.ok(Math.abs(r!.area - ellipse) / ellipse < 0.05, `area ${r!.area} vs ${ellipse}`);
     assert.ok(r!.timings.postprocess >= 0);
-  });
-
-  it('fast clean-up gives the same mask area as the Segmenter post-processing', () => {
-    const prob = disc(20, 30, 12);
-    prob.data[5 * 56 + 5] = 0.99; // a speck, removed by both
-    const fast = fastSegmentation(prob, 448, 448);
-    const ref = postprocess(prob, 448, 448);
-    assert.ok(Math.abs(fast.area - ref.area) / ref.area < 0.01, `${fast.area} vs ${ref.area}`);
-    assert.equal(fast.contours.length, ref.contours.length);
   });
 
   it('EMA smoothing damps a one-frame jump of the outline', async () => {
