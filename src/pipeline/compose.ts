@@ -311,6 +311,14 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         onDrop: (frame) => {
           const st = streamOf(frame.streamId);
           st.metrics.dropped++;
+          // Viewers still need the picture: the next H.264 frame is coded against it.
+          if (hub?.publishVideo !== undefined && frame.view !== undefined) {
+            try {
+              hub.publishVideo(frame);
+            } catch (err) {
+              this.emit('log', `${frame.streamId}: viewer hub refused a dropped frame's picture: ${describeError(err)}`);
+            }
+          }
           st.source.release();
         },
       }),

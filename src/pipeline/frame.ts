@@ -120,6 +120,11 @@ export interface ViewerHubPort {
   addStream(info: StreamInfo): void;
   /** One frame: its video payload (if any) and its overlay, keyed by frame index. */
   publishFrame(result: FrameResult): void;
+  /**
+   * The video of a frame the pipeline dropped before segmenting it (live mode): H.264 pictures
+   * depend on the previous one, so viewers need it to decode the next frame. Optional.
+   */
+  publishVideo?(frame: Frame): void;
   publishMetrics(metrics: StreamMetrics): void;
   /** The stream ended (file finished, source gone). */
   endStream(streamId: string, reason: string): void;
