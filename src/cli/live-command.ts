@@ -143,6 +143,12 @@ const command: CliCommand = {
       for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
       if (out !== undefined) await writeJson(path.join(out, 'live.metrics.json'), { source: describeSource(source), model: seg.card.name, engine: seg.engineInfo, seconds, error: result.error?.message, streams: metrics });
       if (result.error !== undefined) throw result.error;
+      // A live run that never got a frame (dead device, unreachable stream) is a failure, even if
+      // it ended on --duration or Ctrl-C while still retrying.
+      if (metrics.every((m) => m.framesIn === 0)) {
+        process.stderr.write(`sgus live: no frame arrived from ${describeSource(source)}\n`);
+        return 1;
+      }
       return 0;
     } finally {
       await server?.close();
