@@ -142,6 +142,12 @@ const command: CliCommand = {
       for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
       if (out !== undefined) process.stderr.write(`sgus: wrote ${[outputs.annotated, outputs.ndjson, path.join(out, `${stem}.metrics.json`)].filter((x) => x !== undefined).join(', ')}\n`);
       if (result.error !== undefined) throw result.error;
+      // A file that ends before the frames its container announces is truncated or damaged: every
+      // frame it holds was segmented and the outputs are complete, but the user should know.
+      const got = metrics[0]?.framesIn ?? 0;
+      if (!loop && !result.interrupted && probe?.frames !== undefined && got < probe.frames * 0.98 - 1) {
+        process.stderr.write(`sgus replay: ${describeSource(source)}: ended after ${got} of the ${probe.frames} frames its container announces (truncated or damaged file?)\n`);
+      }
       // Interrupted: the outputs are complete up to the last frame, but the replay is not.
       return result.interrupted ? 130 : 0;
     } finally {
