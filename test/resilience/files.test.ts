@@ -165,6 +165,7 @@ test('replay: a truncated MP4 gives the frames it holds; annotated MP4, NDJSON a
   // The cut file: whatever FFmpeg decodes is segmented and written. A warning or error names the file.
   assert.ok(r.code === 0 || r.code === 1, r.stderr);
   if (r.code === 1) assert.ok(r.stderr.includes(cut), `the error names the file: ${r.stderr}`);
+  else assert.match(r.stderr, new RegExp(`${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ended after \\d+ of the 100 frames its container announces`));
   const ndjson = (await readFile(path.join(out, 'cut.contours.ndjson'), 'utf8')).trim().split('\n');
   const records = ndjson.map((l, i) => {
     try {
