@@ -17,20 +17,30 @@ export function drawContours(img: RgbImage, contours: readonly Contour[], option
 }
 
 export function drawContoursInPlace(img: RgbImage, contours: readonly Contour[], options: DrawOptions = {}): void {
-  const color = options.color ?? [0, 255, 0];
-  const t = Math.max(1, Math.round(options.thickness ?? 2));
+  const [r, g, b] = options.color ?? [0, 255, 0];
+  strokeContours(contours, options.thickness ?? 2, img.width, img.height, (x, y) => {
+    const o = (y * img.width + x) * 3;
+    img.data[o] = r;
+    img.data[o + 1] = g;
+    img.data[o + 2] = b;
+  });
+}
+
+/**
+ * The geometry of an outline, apart from the pixel format: every closed contour as Bresenham lines
+ * with a square brush of `thickness` pixels, clipped to `width`×`height`; `paint` is called for each
+ * covered pixel (RGB images here, YUV pictures in the annotated-video sink).
+ */
+export function strokeContours(contours: readonly Contour[], thickness: number, width: number, height: number, paint: (x: number, y: number) => void): void {
+  const t = Math.max(1, Math.round(thickness));
   const r0 = -Math.floor((t - 1) / 2);
   const plot = (x: number, y: number): void => {
     for (let dy = r0; dy < r0 + t; dy++) {
       const yy = y + dy;
-      if (yy < 0 || yy >= img.height) continue;
+      if (yy < 0 || yy >= height) continue;
       for (let dx = r0; dx < r0 + t; dx++) {
         const xx = x + dx;
-        if (xx < 0 || xx >= img.width) continue;
-        const o = (yy * img.width + xx) * 3;
-        img.data[o] = color[0];
-        img.data[o + 1] = color[1];
-        img.data[o + 2] = color[2];
+        if (xx >= 0 && xx < width) paint(xx, yy);
       }
     }
   };

@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { OperatorFunction } from 'rxjs';
 import type { Contour } from '../core/contours.js';
-import { drawContoursInPlace } from '../core/draw.js';
+import { drawContoursInPlace, strokeContours } from '../core/draw.js';
 import { ErrorCode, SgusError } from '../errors.js';
 import type { FrameResult, FullPicture } from './frame.js';
 import { serialSink } from './serial-sink.js';
@@ -148,50 +148,10 @@ export function drawContoursYuv420(pic: FullPicture, contours: readonly Contour[
   const Y = Math.round(16 + 0.257 * r + 0.504 * g + 0.098 * b);
   const U = Math.round(128 - 0.148 * r - 0.291 * g + 0.439 * b);
   const V = Math.round(128 + 0.439 * r - 0.368 * g - 0.071 * b);
-  const t = Math.max(1, Math.round(thickness));
-  const r0 = -Math.floor((t - 1) / 2);
-  const plot = (x: number, y: number): void => {
-    for (let dy = r0; dy < r0 + t; dy++) {
-      const yy = y + dy;
-      if (yy < 0 || yy >= h) continue;
-      for (let dx = r0; dx < r0 + t; dx++) {
-        const xx = x + dx;
-        if (xx < 0 || xx >= w) continue;
-        data[yy * w + xx] = Y;
-        const c = (yy >> 1) * cw + (xx >> 1);
-        data[uBase + c] = U;
-        data[vBase + c] = V;
-      }
-    }
-  };
-  for (const c of contours) {
-    const pts = c.points;
-    for (let k = 0; k < pts.length; k++) {
-      const a = pts[k]!;
-      const bb = pts[(k + 1) % pts.length]!;
-      let x0 = Math.round(a[0]);
-      let y0 = Math.round(a[1]);
-      const x1 = Math.round(bb[0]);
-      const y1 = Math.round(bb[1]);
-      // Bresenham.
-      const dx = Math.abs(x1 - x0);
-      const dy = -Math.abs(y1 - y0);
-      const sx = x0 < x1 ? 1 : -1;
-      const sy = y0 < y1 ? 1 : -1;
-      let err = dx + dy;
-      for (;;) {
-        plot(x0, y0);
-        if (x0 === x1 && y0 === y1) break;
-        const e2 = 2 * err;
-        if (e2 >= dy) {
-          err += dy;
-          x0 += sx;
-        }
-        if (e2 <= dx) {
-          err += dx;
-          y0 += sy;
-        }
-      }
-    }
-  }
+  strokeContours(contours, thickness, w, h, (x, y) => {
+    data[y * w + x] = Y;
+    const c = (y >> 1) * cw + (x >> 1);
+    data[uBase + c] = U;
+    data[vBase + c] = V;
+  });
 }
