@@ -186,6 +186,7 @@ class FCDenseNet(nn.Module):
     def __init__(self, variant: str = "56", num_classes: int = 2, drop: float = 0.2,
                  growth: int | None = None):
         super().__init__()
+        self.variant = variant
         cfg = dict(FCDENSE_VARIANTS[variant])
         if growth:
             cfg["growth"] = growth
@@ -327,7 +328,9 @@ def describe(arch: str, model: nn.Module) -> str:
     if isinstance(model, FCDenseNet):
         n = sum(1 for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
         g = model.down_blocks[0].layers[0][2].out_channels
-        return (f"{n} conv layers, blocks {[len(b.layers) for b in model.down_blocks]}"
+        name = {"small": "FC-DenseNet-small (a reduced FC-DenseNet56 for CPU training)"}.get(
+            model.variant, f"FC-DenseNet{model.variant}")
+        return (f"{name}: {n} conv layers, blocks {[len(b.layers) for b in model.down_blocks]}"
                 f"/{len(model.bottleneck.layers)}, growth {g}")
     if isinstance(model, LinkNet):
         return f"ResNet-18-style encoder, widths {[e[0].c1[0].out_channels for e in model.enc]}"
