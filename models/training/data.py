@@ -45,9 +45,41 @@ def _load_pair(img_path: str, mask_path: str):
     return img, mask
 
 
+# Whether coloured overlays (calipers, the clinician's drawn outline) are replaced by the grey around
+# them after resizing, as the runtime does when the card says `input.suppressColourOverlay`
+# (src/core/colour-overlay.ts). Set by train.py from --suppress-colour before loading.
+SUPPRESS_COLOUR = False
+CHROMA_THRESHOLD = 24
+OVERLAY_RADIUS = 2
+
+
+def suppress_colour(a: np.ndarray) -> np.ndarray:
+    """H x W x 3 uint8/float 0-255: pixels with max-min > CHROMA_THRESHOLD get the mean grey of the
+    non-coloured pixels in the (2r+1)^2 window around them (the darkest channel where none)."""
+    from scipy.ndimage import uniform_filter
+    a = a.astype(np.float32)
+    mx, mn = a.max(2), a.min(2)
+    bad = (mx - mn) > CHROMA_THRESHOLD
+    if not bad.any():
+        return a
+    keep = (~bad).astype(np.float64)
+    grey = a.mean(2) * keep
+    size = 2 * OVERLAY_RADIUS + 1
+    # Same window sums as the runtime's clipped integral images: the zero padding cancels in s/c.
+    s = uniform_filter(grey, size, mode="constant")
+    c = uniform_filter(keep, size, mode="constant")
+    v = np.where(c > 1e-9, s / np.maximum(c, 1e-9), mn)
+    out = a.copy()
+    out[bad] = np.round(v[bad])[:, None]
+    return out
+
+
 def _to_tensor(img: Image.Image) -> torch.Tensor:
-    a = np.asarray(img, dtype=np.float32) * SCALE
-    return torch.from_numpy(a).permute(2, 0, 1).contiguous()
+    a = np.asarray(img, dtype=np.float32)
+    if SUPPRESS_COLOUR:
+        a = suppress_colour(a)
+    a = a * SCALE
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).contiguous()
 
 
 def make_item(id_, device, source, weight, img: Image.Image, mask: Image.Image) -> Item:
@@ -57,6 +89,18 @@ def make_item(id_, device, source, weight, img: Image.Image, mask: Image.Image) 
     src_mask = torch.from_numpy((np.asarray(src_mask) > 127).astype(np.float32))[None]
     net_in = _to_tensor(img.resize((SIZE, SIZE), Image.BILINEAR))
     return Item(id_, device, source, weight, src, src_mask, net_in, m)
+
+
+def load_folder(root: str, weight: float) -> List[Item]:
+    """Frames with masks in the sgus layout (manifest.json with id/image/mask/device), e.g. the
+    project's synthetic frames (scripts/make-synthetic-dataset.ts), at loss weight `weight`."""
+    with open(os.path.join(root, "manifest.json")) as f:
+        manifest = json.load(f)
+    items = []
+    for e in manifest:
+        img, mask = _load_pair(os.path.join(root, e["image"]), os.path.join(root, e["mask"]))
+        items.append(make_item(e["id"], e.get("device", "synthetic"), e.get("source", "synthetic"), weight, img, mask))
+    return items
 
 
 def load_sgus(root: str, weak_weight: float = 0.5) -> List[Item]:

@@ -41,10 +41,12 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 RUNS = os.path.join(HERE, "runs")
 DEFAULT_DATA = os.path.join(REPO, "..", "shared", "data", "sgus")
 
+OPTIONAL_RECIPE_KEYS = ("synthetic", "synthetic_weight", "suppress_colour")
+
 # Settings that define a recipe (two runs with equal values are the same recipe).
 RECIPE_KEYS = ("arch", "width", "depth", "variant", "stem_stride", "steps", "batch", "crop", "lr",
                "weight_decay", "weak_weight", "dice_weight", "aug", "seed", "tiny", "pseudo_from",
-               "pseudo_weight")
+               "pseudo_weight", "synthetic", "synthetic_weight", "suppress_colour")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -63,10 +65,27 @@ def model_from_config(cfg: Dict) -> torch.nn.Module:
                    tiny=cfg.get("tiny", False))
 
 
+def synthetic_folder(count: int, seed: int) -> str:
+    """The project's synthetic frames (the generator of the sample exam and the tests), written once
+    by scripts/make-synthetic-dataset.ts into the runs folder."""
+    folder = os.path.join(RUNS, f"_synthetic-{count}-seed{seed}")
+    if not os.path.exists(os.path.join(folder, "manifest.json")):
+        import subprocess
+        subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "scripts", "make-synthetic-dataset.ts"),
+                        "--out", folder, "--count", str(count), "--seed", str(seed + 1)], check=True, cwd=REPO)
+    return folder
+
+
 def load_items(cfg: Dict, data: str) -> List[Item]:
+    import data as D
+    D.SUPPRESS_COLOUR = bool(cfg.get("suppress_colour"))
     if cfg.get("tiny"):
         return load_synthetic(12, cfg["seed"])
-    return load_sgus(data, cfg["weak_weight"])
+    items = load_sgus(data, cfg["weak_weight"])
+    if cfg.get("synthetic"):
+        # Weight < 1: synthetic frames always train and are never held out (split_items).
+        items += D.load_folder(synthetic_folder(cfg["synthetic"], cfg["seed"]), cfg["synthetic_weight"])
+    return items
 
 
 def split_items(items: List[Item], spec: str) -> Tuple[List[Item], List[Item]]:
@@ -111,7 +130,9 @@ def split_tag(spec: str) -> str:
 
 def recipe_hash(cfg: Dict) -> str:
     s = json.dumps({k: cfg.get(k) for k in RECIPE_KEYS
-                    if not (k.startswith("pseudo") and cfg.get(k) is None)}, sort_keys=True)
+                    # Options added later count only when used, so older recipes keep their hash.
+                    if not ((k.startswith("pseudo") or k in OPTIONAL_RECIPE_KEYS) and cfg.get(k) is None)},
+                   sort_keys=True)
     return hashlib.sha1(s.encode()).hexdigest()[:12]
 
 
@@ -332,6 +353,11 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
         validation = gather_validation(os.path.dirname(run_dir), cfg["recipeHash"])
         data = ("sgus: 12 clinician-masked frames (annotated/, 5 esaote-mylab, 7 ge-logiq-e9) at loss "
                 f"weight 1 + 6 published-model masks (published-model/) at weight {cfg['weak_weight']}")
+        if cfg.get("synthetic"):
+            data += (f" + {cfg['synthetic']} synthetic frames (scripts/make-synthetic-dataset.ts, the sample "
+                     f"exam's generator) at weight {cfg['synthetic_weight']}")
+    if cfg.get("suppress_colour"):
+        data += "; coloured overlays (calipers, drawn outlines) replaced by the surrounding grey at 224 px"
     recipe = (f"{cfg['steps']} steps (ran {res['steps']}), batch {cfg['batch']}, {cfg['crop']}px crops "
               f"sampled from whole frames stretched to square; AdamW lr {cfg['lr']} wd {cfg['weight_decay']}, "
               f"warm-up + cosine; loss cross-entropy + {cfg['dice_weight']} x soft Dice (gland), per-frame "
@@ -403,6 +429,12 @@ def main(argv=None):
     ap.add_argument("--reference-out", default=None, help="write input + PyTorch logits JSON here")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tiny", action="store_true", help="synthetic-data smoke run (< 1 min)")
+    ap.add_argument("--synthetic", type=int, default=0,
+                    help="mix in N of the project's synthetic frames (the sample exam's generator)")
+    ap.add_argument("--synthetic-weight", type=float, default=0.3, help="loss weight of synthetic frames")
+    ap.add_argument("--suppress-colour", action="store_true",
+                    help="replace coloured overlays (calipers, drawn outlines) by the grey around them, "
+                         "in training and (via the card) at inference")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -419,7 +451,10 @@ def main(argv=None):
            "weak_weight": args.weak_weight, "dice_weight": args.dice_weight, "aug": args.aug,
            "eval_every": args.eval_every, "patience": args.patience, "seed": args.seed,
            "tiny": args.tiny, "data": os.path.abspath(args.data), "pseudo_from": args.pseudo_from,
-           "pseudo_weight": args.pseudo_weight if args.pseudo_from else None}
+           "pseudo_weight": args.pseudo_weight if args.pseudo_from else None,
+           "synthetic": args.synthetic or None,
+           "synthetic_weight": args.synthetic_weight if args.synthetic else None,
+           "suppress_colour": True if args.suppress_colour else None}
     if args.crop % 32:
         ap.error("--crop must be a multiple of 32")
     t0 = time.time()
