@@ -16,6 +16,7 @@ import { PACKAGE_ROOT } from '../../src/segmenter/model-registry.js';
 import { ViewerServer } from '../../src/server/viewer-server.js';
 import { FFMPEG, TestPublisher, hasFfmpeg, makeSyntheticClip } from '../helpers/synthetic-stream.js';
 import type { SyntheticClip } from '../helpers/synthetic-stream.js';
+import type { ViewerDebugState } from '../../web-viewer/src/debug-state.js';
 
 // The callbacks given to page.evaluate() run in Chromium, but this file is compiled with Node's types
 // only (the DOM lib would leak into every file of the program), so the few browser globals those
@@ -54,20 +55,7 @@ const OUT_DIR = path.join(PACKAGE_ROOT, 'test-output');
 const DOCS_SHOT = path.join(PACKAGE_ROOT, 'docs', 'viewer.png');
 const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !hasFfmpeg() ? 'no ffmpeg to encode the test clip' : false;
 
-interface DebugState {
-  connection: string;
-  connects: number;
-  streamId: string | undefined;
-  decoder: string;
-  decoded: number;
-  drawn: number;
-  dropped: number;
-  lastDrawnIndex: number;
-  lastDrawnStream: string | undefined;
-  serverErrors: { code: string; message: string }[];
-  decodeErrors: string[];
-  notice: string;
-}
+type DebugState = ViewerDebugState;
 
 async function until<T>(what: () => Promise<T | undefined | false>, label: string, timeoutMs = 15000): Promise<T> {
   const t0 = Date.now();

@@ -14,6 +14,7 @@ import type { Browser } from 'playwright-core';
 import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.js';
 import { REAL_DATA_DIR } from '../helpers/data.js';
 import { testModelSpec } from '../helpers/test-model.js';
+import type { ViewerDebugState } from '../../web-viewer/src/debug-state.js';
 
 declare const window: unknown;
 declare const document: { getElementById(id: string): { textContent: string | null } | null };
@@ -23,7 +24,7 @@ const EXAM = path.join(REAL_DATA_DIR, 'video', 'parotid-exam-1280x720-25fps.mp4'
 const modelOk = await resolveModel(testModelSpec()).then(() => true, () => false);
 const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !existsSync(EXAM) ? `real exam not found at ${EXAM}` : !modelOk ? 'no model (models/ default or $SGUS_TEST_MODEL)' : false;
 
-interface DebugState { connection: string; decoder: string; decoded: number; drawn: number; lastDrawnStream: string | undefined; decodeErrors: string[]; notice: string }
+type DebugState = ViewerDebugState;
 
 describe('sgus replay --serve in Chromium (real exam)', { skip }, () => {
   let child: ChildProcess | undefined;

@@ -12,23 +12,7 @@ import type { FrameDecoder, Picture, PictureSink } from './decoders.js';
 import { Renderer } from './renderer.js';
 import type { OverlayStyle } from './renderer.js';
 import { RollingStats } from './stats.js';
-
-/** Figures tests (and the curious, in the console) can read: `window.__sgus`. */
-export interface ViewerDebugState {
-  connection: string;
-  connects: number;
-  streamId: string | undefined;
-  decoder: 'h264' | 'jpeg' | 'none';
-  received: number;
-  decoded: number;
-  drawn: number;
-  dropped: number;
-  lastDrawnIndex: number;
-  lastDrawnStream: string | undefined;
-  serverErrors: { code: string; message: string }[];
-  decodeErrors: string[];
-  notice: string;
-}
+import type { ViewerDebugState } from './debug-state.js';
 
 declare global {
   interface Window {

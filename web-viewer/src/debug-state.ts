@@ -1,0 +1,19 @@
+/**
+ * Figures tests (and the curious, in the console) can read: `window.__sgus`. Kept free of DOM types
+ * so that the Node-side browser tests can import the same shape the viewer fills.
+ */
+export interface ViewerDebugState {
+  connection: string;
+  connects: number;
+  streamId: string | undefined;
+  decoder: 'h264' | 'jpeg' | 'none';
+  received: number;
+  decoded: number;
+  drawn: number;
+  dropped: number;
+  lastDrawnIndex: number;
+  lastDrawnStream: string | undefined;
+  serverErrors: { code: string; message: string }[];
+  decodeErrors: string[];
+  notice: string;
+}
