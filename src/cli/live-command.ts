@@ -8,7 +8,7 @@ import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import type { SourceSpec } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, numberOption, parse } from './args.js';
 import type { CliCommand } from './command.js';
-import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, startServer, summaryLine, writeJson } from './stream-options.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
 
 const help = `
 Usage: sgus live [--device /dev/video0 | --input URL] [--serve] [options]
@@ -117,15 +117,7 @@ const command: CliCommand = {
       if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; live from ${describeSource(source)}\n`);
       let timer: NodeJS.Timeout | undefined;
       const result = await runPipeline(
-        {
-          streams: [stream],
-          segmenter: seg,
-          maxBatchSize: settings.maxBatchSize,
-          maxDelayMs: settings.maxDelayMs ?? 0,
-          maxAgeMs: settings.maxAgeMs,
-          postprocess: settings.postprocess,
-          ...(server !== undefined ? { hub: server } : {}),
-        },
+        pipelineOptions(settings, seg, [stream], { defaultMaxDelayMs: 0, hub: server }),
         {
           quiet: settings.quiet,
           onStart: (p) => {

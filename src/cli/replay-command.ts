@@ -9,7 +9,7 @@ import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import type { CliCommand } from './command.js';
 import { ProgressBar } from './progress.js';
-import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, startServer, summaryLine, writeJson } from './stream-options.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
 
 const help = `
 Usage: sgus replay FILE|URL [--out DIR] [--realtime|--max-speed] [--serve] [--loop] [options]
@@ -95,15 +95,7 @@ const command: CliCommand = {
       let note = '';
       if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; ${describeSource(source)}${probe !== undefined ? ` ${probe.width}x${probe.height} ${probe.fps} fps ${probe.codec}` : ''}${realtime ? ', real time' : ', max speed'}\n`);
       const result = await runPipeline(
-        {
-          streams: [stream],
-          segmenter: seg,
-          maxBatchSize: settings.maxBatchSize,
-          maxDelayMs,
-          maxAgeMs: settings.maxAgeMs,
-          postprocess: settings.postprocess,
-          ...(server !== undefined ? { hub: server } : {}),
-        },
+        pipelineOptions(settings, seg, [stream], { defaultMaxDelayMs: maxDelayMs, hub: server }),
         {
           quiet: settings.quiet,
           onStart: (p) => {

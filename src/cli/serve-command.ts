@@ -6,7 +6,7 @@ import { probeVideo } from '../pipeline/probe.js';
 import { loadPreset, presetToStream, STREAMS_DIR } from '../pipeline/stream-preset.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import type { CliCommand } from './command.js';
-import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, startServer, summaryLine } from './stream-options.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, startServer, summaryLine, pipelineOptions } from './stream-options.js';
 
 const help = `
 Usage: sgus serve [--stream PRESET...] [--host ADDR] [--port N] [--token T] [options]
@@ -70,16 +70,8 @@ const command: CliCommand = {
       process.stdout.write(`viewer: ${server.url}\n`);
       if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; streams ${streams.map((s) => `${s.id} (${s.mode})`).join(', ')}\n`);
       const result = await runPipeline(
-        {
-          streams,
-          segmenter: seg,
-          hub: server,
-          isolateFailures: true,
-          maxBatchSize: settings.maxBatchSize,
-          maxDelayMs: settings.maxDelayMs ?? (streams.length > 1 ? 5 : 0),
-          maxAgeMs: settings.maxAgeMs,
-          postprocess: settings.postprocess,
-        },
+        // Several streams share the batcher: a short wait lets their frames meet in one batch.
+        pipelineOptions(settings, seg, streams, { defaultMaxDelayMs: streams.length > 1 ? 5 : 0, hub: server, isolateFailures: true }),
         {
           quiet: settings.quiet,
           onStart: (p) => {

@@ -5,7 +5,8 @@
 import { writeFile } from 'node:fs/promises';
 import { describeError, ErrorCode, SgusError } from '../errors.js';
 import { Pipeline } from '../pipeline/compose.js';
-import type { PipelineOptions, PipelineSummary } from '../pipeline/compose.js';
+import type { PipelineOptions, PipelineSummary, StreamConfig } from '../pipeline/compose.js';
+import type { ViewerHubPort } from '../pipeline/frame.js';
 import type { StreamMetrics } from '../pipeline/frame.js';
 import type { PostprocessStageOptions } from '../pipeline/postprocess-stage.js';
 import { renderPrometheus } from '../pipeline/prometheus.js';
@@ -61,6 +62,25 @@ export interface PipelineSettings {
   postprocess: PostprocessStageOptions;
   stallTimeoutS: number;
   quiet: boolean;
+}
+
+/** The pipeline options every command builds from its settings; `defaultMaxDelayMs` applies when --max-delay was not given. */
+export function pipelineOptions(
+  settings: PipelineSettings,
+  segmenter: Segmenter,
+  streams: StreamConfig[],
+  extra: { defaultMaxDelayMs: number; hub?: ViewerHubPort | undefined; isolateFailures?: boolean },
+): PipelineOptions {
+  return {
+    streams,
+    segmenter,
+    maxBatchSize: settings.maxBatchSize,
+    maxDelayMs: settings.maxDelayMs ?? extra.defaultMaxDelayMs,
+    maxAgeMs: settings.maxAgeMs,
+    postprocess: settings.postprocess,
+    ...(extra.hub !== undefined ? { hub: extra.hub } : {}),
+    ...(extra.isolateFailures === true ? { isolateFailures: true } : {}),
+  };
 }
 
 export function pipelineSettings(values: Record<string, unknown>): PipelineSettings {
