@@ -89,6 +89,119 @@ class UNet(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
+# U-Net with a MobileNetV2 encoder (Sandler et al. 2018), so that ImageNet weights can be used:
+# 12 clinician masks cannot teach generic image features. The encoder is Keras' MobileNetV2
+# (alpha 1.0) layer for layer, including its asymmetric (0, 1) padding before stride-2
+# convolutions and BatchNorm epsilon 1e-3, so that `pretrained.py` can copy the weights one to one;
+# the 1280-channel Conv_1 and the classifier are dropped. The decoder is a light U-Net expanding
+# path: bilinear x2, concatenation with the encoder map of that scale (block outputs at strides 2,
+# 4, 8, 16), 3x3 conv-BN-ReLU; logits at stride 2, resized bilinearly to the input (as unet-s).
+# ----------------------------------------------------------------------------------------------
+MBV2_BLOCKS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+               (6, 160, 3, 2), (6, 320, 1, 1)]  # expansion t, channels c, repeats n, stride s
+
+
+def _bn(c: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, t: int, keras_name: str):
+        super().__init__()
+        self.keras_name, self.stride = keras_name, stride
+        hidden = cin * t
+        self.expand = None if t == 1 else nn.Sequential(nn.Conv2d(cin, hidden, 1, bias=False), _bn(hidden))
+        self.dw = nn.Conv2d(hidden, hidden, 3, stride=stride, padding=1 if stride == 1 else 0,
+                            groups=hidden, bias=False)
+        self.dw_bn = _bn(hidden)
+        self.project = nn.Sequential(nn.Conv2d(hidden, cout, 1, bias=False), _bn(cout))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = x if self.expand is None else F.relu6(self.expand(x))
+        if self.stride == 2:
+            y = F.pad(y, (0, 1, 0, 1))  # Keras "correct_pad" for even sizes
+        y = F.relu6(self.dw_bn(self.dw(y)))
+        y = self.project(y)
+        return x + y if self.residual else y
+
+    def keras_map(self) -> dict:
+        k, m = self.keras_name, {}
+        if self.expand is not None:
+            m.update(_conv_bn_map(f"{k}_expand", self.expand[0], self.expand[1], "_BN"))
+        m.update(_conv_bn_map(f"{k}_depthwise", self.dw, self.dw_bn, "_BN", "depthwise_kernel"))
+        m.update(_conv_bn_map(f"{k}_project", self.project[0], self.project[1], "_BN"))
+        return m
+
+
+def _conv_bn_map(name: str, conv: nn.Conv2d, bn: nn.BatchNorm2d, bn_suffix: str,
+                 kernel: str = "kernel", bn_name: str | None = None) -> dict:
+    b = bn_name or name + bn_suffix
+    return {f"{name}/{kernel}": conv.weight, f"{b}/gamma": bn.weight, f"{b}/beta": bn.bias,
+            f"{b}/moving_mean": bn.running_mean, f"{b}/moving_variance": bn.running_var}
+
+
+class MobileNetV2Encoder(nn.Module):
+    """Feature maps at strides 2, 4, 8, 16, 32 (16, 24, 32, 96, 320 channels)."""
+    TAPS = (0, 2, 5, 12, 16)  # block indices whose outputs are returned
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 32, 3, stride=2, bias=False)
+        self.bn1 = _bn(32)
+        blocks, cin, i = [], 32, 0
+        for t, c, n, s in MBV2_BLOCKS:
+            for r in range(n):
+                blocks.append(InvertedResidual(cin, c, s if r == 0 else 1, t,
+                                               "expanded_conv" if i == 0 else f"block_{i}"))
+                cin, i = c, i + 1
+        self.blocks = nn.ModuleList(blocks)
+        self.channels = [MBV2_BLOCKS_OUT[j] for j in self.TAPS]
+
+    def forward(self, x):
+        x = F.relu6(self.bn1(self.conv1(F.pad(x, (0, 1, 0, 1)))))
+        feats = []
+        for i, b in enumerate(self.blocks):
+            x = b(x)
+            if i in self.TAPS:
+                feats.append(x)
+        return feats
+
+    def keras_map(self) -> dict:
+        m = _conv_bn_map("Conv1", self.conv1, self.bn1, "", bn_name="bn_Conv1")
+        for b in self.blocks:
+            m.update(b.keras_map())
+        return m
+
+
+MBV2_BLOCKS_OUT = [c for _, c, n, _ in MBV2_BLOCKS for _ in range(n)]
+
+
+class MobileUNet(nn.Module):
+    def __init__(self, num_classes: int = 2, widths: Sequence[int] = (96, 64, 48, 32)):
+        super().__init__()
+        self.encoder = MobileNetV2Encoder()
+        ch = self.encoder.channels  # [16, 24, 32, 96, 320]
+        cin = ch[-1]
+        self.dec = nn.ModuleList()
+        for skip, w, double in zip(reversed(ch[:-1]), widths, (True, True, True, False)):
+            layers = [conv_bn_relu(cin + skip, w)] + ([conv_bn_relu(w, w)] if double else [])
+            self.dec.append(nn.Sequential(*layers))
+            cin = w
+        self.head = nn.Conv2d(cin, num_classes, 1)
+
+    def forward(self, x):
+        size = x.shape[-2:]
+        feats = self.encoder(x)
+        y = feats.pop()
+        for dec in self.dec:
+            skip = feats.pop()
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = dec(torch.cat([y, skip], 1))
+        return F.interpolate(self.head(y), size=size, mode="bilinear", align_corners=False)
+
+
+# ----------------------------------------------------------------------------------------------
 # FCN-8s (Long, Shelhamer, Darrell 2015): VGG-style encoder (5 blocks of 3x3 convs, each ended by
 # a 2x2 max-pool), fc6/fc7 as convolutions, score layers on pool3, pool4 and fc7; the fc7 score is
 # up-sampled x2 (ConvTranspose, bilinear init) and added to the pool4 score, that sum x2 and added
@@ -306,6 +419,8 @@ ARCHS = ("unet", "fcn", "fc-densenet", "linknet")
 def build(arch: str, width: int | None = None, depth: int | None = None,
           variant: str | None = None, stem_stride: int = 1, tiny: bool = False) -> nn.Module:
     """Builds a network; `tiny` gives a minimal version for the synthetic smoke run."""
+    if arch == "unet" and variant == "mobilenet-v2":
+        return MobileUNet()
     if arch == "unet":
         return UNet(base=width or (4 if tiny else 16), depth=depth or (2 if tiny else 4),
                     stem_stride=stem_stride)
@@ -320,6 +435,9 @@ def build(arch: str, width: int | None = None, depth: int | None = None,
 
 
 def describe(arch: str, model: nn.Module) -> str:
+    if isinstance(model, MobileUNet):
+        return ("MobileNetV2 encoder (ImageNet weights), decoder widths "
+                f"{[d[0][0].out_channels for d in model.dec]}, logits at stride 2 + bilinear")
     if isinstance(model, UNet):
         return (f"base {model.down[0][0][0].out_channels}, depth {len(model.down) - 1}"
                 + (", stride-2 stem + bilinear output" if model.stem is not None else ""))

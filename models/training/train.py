@@ -41,12 +41,12 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 RUNS = os.path.join(HERE, "runs")
 DEFAULT_DATA = os.path.join(REPO, "..", "shared", "data", "sgus")
 
-OPTIONAL_RECIPE_KEYS = ("synthetic", "synthetic_weight", "suppress_colour")
+OPTIONAL_RECIPE_KEYS = ("synthetic", "synthetic_weight", "suppress_colour", "encoder_lr", "single_region")
 
 # Settings that define a recipe (two runs with equal values are the same recipe).
 RECIPE_KEYS = ("arch", "width", "depth", "variant", "stem_stride", "steps", "batch", "crop", "lr",
                "weight_decay", "weak_weight", "dice_weight", "aug", "seed", "tiny", "pseudo_from",
-               "pseudo_weight", "synthetic", "synthetic_weight", "suppress_colour")
+               "pseudo_weight", "synthetic", "synthetic_weight", "suppress_colour", "encoder_lr", "single_region")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -188,7 +188,18 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
         train_items = train_items + pseudo_label(cfg, spec)
     gen = seed_all(cfg["seed"])
     model = model_from_config(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    groups = [{"params": list(model.parameters())}]
+    if isinstance(model, A.MobileUNet):
+        if not cfg.get("tiny"):
+            import pretrained
+            pretrained.load_mobilenet_v2(model.encoder)
+        # The ImageNet encoder learns slower than the fresh decoder, so that 12 frames do not
+        # wash out its features in the first steps.
+        enc = set(id(p) for p in model.encoder.parameters())
+        groups = [{"params": [p for p in model.parameters() if id(p) not in enc]},
+                  {"params": list(model.encoder.parameters()),
+                   "lr": cfg["lr"] * (cfg.get("encoder_lr") or 1.0)}]
+    opt = torch.optim.AdamW(groups, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     steps, warm = cfg["steps"], max(1, cfg["steps"] // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
@@ -250,7 +261,7 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
                "iou": round(biou, 4), "lr": round(sched.get_last_lr()[0], 7)}
         if step % eval_every == 0 or step == steps:
             if val_items:
-                val_res = evaluate(model, val_items)
+                val_res = evaluate(model, val_items, single=bool(cfg.get("single_region")))
                 rec.update(val_iou=val_res["iou"], val_dice=val_res["dice"])
             # Early stopping watches the training loss only: the held-out frames are the test set.
             if ema < best_ema * 0.99:
@@ -270,7 +281,7 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
         if stopped_early:
             break
     bar.close()
-    final_val = evaluate(model, val_items) if val_items else None
+    final_val = evaluate(model, val_items, single=bool(cfg.get("single_region"))) if val_items else None
     result = {"split": spec, "recipeHash": rcfg["recipeHash"], "steps": step,
               "stoppedEarly": stopped_early, "seconds": round(time.time() - t0, 1),
               "train": [it.id for it in train_items],
@@ -358,7 +369,15 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
                      f"exam's generator) at weight {cfg['synthetic_weight']}")
     if cfg.get("suppress_colour"):
         data += "; coloured overlays (calipers, drawn outlines) replaced by the surrounding grey at 224 px"
-    recipe = (f"{cfg['steps']} steps (ran {res['steps']}), batch {cfg['batch']}, {cfg['crop']}px crops "
+    if validation and cfg.get("single_region") and not cfg.get("tiny"):
+        validation["method"] = ("scored on the product's output: the runtime's one-region clean-up (largest "
+                                "gland region kept, its holes filled; card output.singleRegion) before "
+                                "up-sampling; " + validation["method"])
+    pre = ""
+    if cfg.get("variant") == "mobilenet-v2":
+        pre = ("encoder initialised with ImageNet MobileNetV2 weights (npm package nsfwjs 4.4.0, see "
+               f"pretrained.py), encoder lr x{cfg.get('encoder_lr') or 1}; ")
+    recipe = pre + (f"{cfg['steps']} steps (ran {res['steps']}), batch {cfg['batch']}, {cfg['crop']}px crops "
               f"sampled from whole frames stretched to square; AdamW lr {cfg['lr']} wd {cfg['weight_decay']}, "
               f"warm-up + cosine; loss cross-entropy + {cfg['dice_weight']} x soft Dice (gland), per-frame "
               "label-quality weights; augmentation: horizontal flip, rotation +-10 deg, zoom 0.8-1.25, "
@@ -403,7 +422,14 @@ def main(argv=None):
     ap.add_argument("--name", default=None, help="run name (default: basename of --out, else arch)")
     ap.add_argument("--width", type=int, default=None, help="base width / growth rate (fc-densenet)")
     ap.add_argument("--depth", type=int, default=None, help="U-Net depth (number of poolings)")
-    ap.add_argument("--variant", default=None, help="fc-densenet: 103 | 67 | 56 | small")
+    ap.add_argument("--variant", default=None,
+                    help="fc-densenet: 103 | 67 | 56 | small; unet: mobilenet-v2 (ImageNet encoder, "
+                         "weights from the npm package nsfwjs, see pretrained.py)")
+    ap.add_argument("--single-region", action="store_true",
+                    help="score (and mark the card for the runtime) keeping only the largest gland "
+                         "region with its holes filled, as one gland per frame")
+    ap.add_argument("--encoder-lr", type=float, default=None,
+                    help="pretrained encoder's learning rate as a fraction of --lr (default 1)")
     ap.add_argument("--stem-stride", type=int, default=1, choices=(1, 2), help="U-Net: 2 = half-res U")
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--epochs", type=int, default=None, help="alternative to --steps (frames seen / train set)")
@@ -454,7 +480,9 @@ def main(argv=None):
            "pseudo_weight": args.pseudo_weight if args.pseudo_from else None,
            "synthetic": args.synthetic or None,
            "synthetic_weight": args.synthetic_weight if args.synthetic else None,
-           "suppress_colour": True if args.suppress_colour else None}
+           "suppress_colour": True if args.suppress_colour else None,
+           "encoder_lr": args.encoder_lr,
+           "single_region": True if args.single_region else None}
     if args.crop % 32:
         ap.error("--crop must be a multiple of 32")
     t0 = time.time()

@@ -1,5 +1,8 @@
 """Honest evaluation: IoU and Dice per image at the ORIGINAL resolution, averaged over images.
 
+With `single_region` (models trained with --single-region) the runtime's one-gland clean-up is
+applied first, exactly as the product does, so that the figure is that of the product's output.
+
 The network sees the frame resized to 224x224 (as the runtime does); its gland probability is
 up-sampled bilinearly to the frame's own size, thresholded at 0.5, and compared with the mask
 (non-zero = gland).
@@ -32,13 +35,32 @@ def iou_dice(pred: np.ndarray, gt: np.ndarray):
     return float(iou), float(dice)
 
 
+def single_region(prob: torch.Tensor, thr: float = 0.5) -> torch.Tensor:
+    """The runtime's `singleRegion` clean-up (src/core/mask-cleanup.ts), at model resolution: keep
+    the largest 8-connected gland component, fill its holes (4-connected background not touching
+    the edge), and fold the result back into the probabilities just over / under the threshold."""
+    from scipy import ndimage
+    p = prob[0, 0].numpy()
+    fg = p > thr
+    lab, n = ndimage.label(fg, structure=np.ones((3, 3), bool))
+    if n > 1:
+        sizes = ndimage.sum(fg, lab, range(1, n + 1))
+        fg = lab == 1 + int(np.argmax(sizes))  # argmax takes the first (raster order) on ties
+    fg = ndimage.binary_fill_holes(fg)
+    eps = 1e-4
+    out = np.where(fg, np.maximum(p, thr + eps), np.where(p > thr, thr - eps, p)).astype(np.float32)
+    return torch.from_numpy(out)[None, None]
+
+
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, items: List[Item]) -> Dict:
+def evaluate(model: torch.nn.Module, items: List[Item], single: bool = False) -> Dict:
     model.eval()
     per = []
     for it in items:
         logits = model(normalize(it.net_in[None]))
         prob = torch.softmax(logits, 1)[:, 1:2]
+        if single:
+            prob = single_region(prob)
         h, w = it.mask_full.shape
         prob = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)[0, 0].numpy()
         iou, dice = iou_dice(prob > 0.5, it.mask_full)
@@ -74,7 +96,7 @@ def main():
     _, val = train.split_items(items, cfg["val_split"])
     if not val:
         sys.exit("this run has no held-out images (val split 'none'); nothing to score honestly")
-    res = evaluate(model, val)
+    res = evaluate(model, val, single=bool(cfg.get("single_region")))
     print(json.dumps({k: v for k, v in res.items() if k != "perImage"}, indent=1))
     for p in res["perImage"]:
         print(f"  {p['id']:8s} {p['device']:14s} IoU {p['iou']:.3f}  Dice {p['dice']:.3f}")

@@ -27,6 +27,8 @@ Options:
       --threshold P       gland probability threshold (default: 0.5)
       --min-area F        drop specks smaller than this fraction of the image (default: 0.002)
       --simplify PX       simplify contour points to this tolerance in pixels (default: 0, every boundary pixel)
+      --all-regions       keep every region over --min-area, not only the largest (default: as the
+                          model card says; models validated on one gland per frame keep the largest)
   -q, --quiet             no progress bar
 ${MODEL_OPTIONS_HELP}
 
@@ -46,6 +48,7 @@ const command: CliCommand = {
       threshold: { type: 'string' },
       'min-area': { type: 'string' },
       simplify: { type: 'string' },
+      'all-regions': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
     });
     if (positionals.length === 0) {
@@ -65,7 +68,7 @@ const command: CliCommand = {
       process.stderr.write(`sgus segment: ${m}: no such file or folder\n`);
       failed++;
     }
-    const segmenter = await createSegmenter({ ...engineOptions(values), threshold, minComponentFraction: minArea, maxHoleFraction: minArea, simplify });
+    const segmenter = await createSegmenter({ ...engineOptions(values), threshold, minComponentFraction: minArea, maxHoleFraction: minArea, simplify, ...(values['all-regions'] === true ? { singleRegion: false } : {}) });
     process.stderr.write(`model ${segmenter.card.name} (${segmenter.card.architecture}), ${segmenter.engineInfo.reason}\n`);
     const bar = new ProgressBar(files.length, { label: 'segment', quiet });
     const started = performance.now();

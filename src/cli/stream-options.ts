@@ -25,6 +25,7 @@ export const PIPELINE_OPTIONS: OptionSpec = {
   'ema-alpha': { type: 'string' },
   threshold: { type: 'string' },
   simplify: { type: 'string' },
+  'all-regions': { type: 'boolean' },
   'stall-timeout': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
 };
@@ -40,6 +41,7 @@ export const PIPELINE_OPTIONS_HELP = `Pipeline options:
       --ema-alpha A       weight of the newest frame for --smooth ema, in (0,1] (default 0.6)
       --threshold P       gland probability threshold (default 0.5)
       --simplify PX       Douglas-Peucker tolerance of contour points in pixels (default 1)
+      --all-regions       keep every gland region, not only the largest (default: as the model card says)
       --stall-timeout S   no data for S seconds counts as a failure (default 5)
   -q, --quiet             no progress or status lines`;
 
@@ -100,6 +102,7 @@ export function pipelineSettings(values: Record<string, unknown>): PipelineSetti
       emaAlpha: alpha,
       threshold,
       simplify: numberOption(values.simplify, 'simplify', 0, 1),
+      ...(values['all-regions'] === true ? { singleRegion: false } : {}),
     },
     stallTimeoutS: numberOption(values['stall-timeout'], 'stall-timeout', 0.1, 5),
     quiet: values.quiet === true,

@@ -10,6 +10,11 @@ export interface CleanupOptions {
   minComponentArea?: number;
   /** Background holes (not touching the image edge) smaller than this many pixels are filled. Default 0. */
   maxHoleArea?: number;
+  /**
+   * Keep only the largest foreground component and fill every hole in it. For models whose masks
+   * are one region per frame (a gland), where a second blob is always a false positive. Default false.
+   */
+  largestOnly?: boolean;
 }
 
 /** Labels connected pixels of value `value`; returns labels (0 = other) and component sizes. */
@@ -60,10 +65,17 @@ export function cleanupMask(mask: GreyImage, options: CleanupOptions = {}): Grey
   const out = new Uint8Array(w * h);
   for (let i = 0; i < out.length; i++) out[i] = mask.data[i] !== 0 ? 1 : 0;
   const minArea = options.minComponentArea ?? 0;
-  const maxHole = options.maxHoleArea ?? 0;
-  if (minArea > 0) {
+  const largestOnly = options.largestOnly ?? false;
+  const maxHole = largestOnly ? Infinity : (options.maxHoleArea ?? 0);
+  if (minArea > 0 || largestOnly) {
     const { labels, sizes } = label(out, w, h, true, true);
-    for (let i = 0; i < out.length; i++) if (labels[i]! > 0 && sizes[labels[i]!]! < minArea) out[i] = 0;
+    let keep = 0;
+    // Ties go to the first component in raster order, so the result is deterministic.
+    if (largestOnly) for (let l = 1; l < sizes.length; l++) if (sizes[l]! > (sizes[keep] ?? 0)) keep = l;
+    for (let i = 0; i < out.length; i++) {
+      const l = labels[i]!;
+      if (l > 0 && (sizes[l]! < minArea || (largestOnly && l !== keep))) out[i] = 0;
+    }
   }
   if (maxHole > 0) {
     const { labels, sizes, touchesEdge } = label(out, w, h, false, false);

@@ -24,6 +24,7 @@ import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } fro
 import { inferenceStage } from './inference-stage.js';
 import { ndjsonSink } from './ndjson-sink.js';
 import { postprocessStage } from './postprocess-stage.js';
+import { postprocessDefaults } from '../segmenter/postprocess.js';
 import type { PostprocessStageOptions } from './postprocess-stage.js';
 import type { VideoProbe } from './probe.js';
 import type { SourceSpec } from './source-spec.js';
@@ -335,7 +336,8 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
           poke.next();
         },
       }),
-      postprocessStage(o.postprocess ?? {}),
+      // The segmenter's card says how its model was validated (e.g. one region per frame).
+      postprocessStage(postprocessDefaults(o.segmenter.card, o.postprocess ?? {})),
       // Viewers first: the overlay goes out as soon as it exists, never behind a file encoder.
       (src$: Observable<FrameResult>) =>
         hub !== undefined

@@ -46,6 +46,7 @@ export function postprocessStage(options: PostprocessStageOptions = {}): Operato
   if (options.minComponentFraction !== undefined) post.minComponentFraction = options.minComponentFraction;
   if (options.maxHoleFraction !== undefined) post.maxHoleFraction = options.maxHoleFraction;
   if (options.simplify !== undefined) post.simplify = options.simplify;
+  if (options.singleRegion !== undefined) post.singleRegion = options.singleRegion;
   // Per-stream EMA state, one small map (model output size) per stream.
   const ema = new Map<string, { index: number; map: FloatMap }>();
 

@@ -48,6 +48,11 @@ export interface ModelCard {
     classes: string[];
     /** For 'classes' outputs laid out NHWC or with extra feeds (imported graphs). */
     layout?: 'NCHW' | 'NHWC';
+    /**
+     * The model was validated keeping only its largest region (holes filled): the runtime does the
+     * same unless told otherwise. Default false.
+     */
+    singleRegion?: boolean;
   };
   /** Extra constant feeds (e.g. an imported TF graph's keep-probability). */
   constantFeeds?: Record<string, { dims: number[]; data: number[] }>;
@@ -73,6 +78,11 @@ function fail(where: string, msg: string): never {
 
 function num(where: string, field: string, v: unknown, min = -Infinity): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min) fail(where, `card field '${field}' must be a number${min > -Infinity ? ` >= ${min}` : ''}`);
+  return v;
+}
+
+function bool(where: string, field: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') fail(where, `card field '${field}' must be true or false`);
   return v;
 }
 
@@ -127,6 +137,7 @@ export function validateCard(raw: unknown, where: string): ModelCard {
       name: typeof output.name === 'string' ? output.name : 'logits',
       kind: kind as OutputKind,
       classes: classes as string[],
+      ...(output.singleRegion !== undefined ? { singleRegion: bool(where, 'output.singleRegion', output.singleRegion) } : {}),
     },
   };
 }

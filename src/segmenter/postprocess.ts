@@ -21,6 +21,16 @@ export interface PostprocessOptions {
   maxHoleFraction?: number;
   /** Douglas–Peucker tolerance in pixels for contour points; 0 keeps every boundary pixel. Default 0. */
   simplify?: number;
+  /**
+   * Keep only the largest gland region and fill its holes (one gland per frame). Default: what the
+   * model card says (`output.singleRegion`, set when the model was validated that way), else false.
+   */
+  singleRegion?: boolean;
+}
+
+/** The post-processing a model was validated with, overridden by the caller's options. */
+export function postprocessDefaults(card: ModelCard, options: PostprocessOptions = {}): PostprocessOptions {
+  return { ...(card.output.singleRegion === true ? { singleRegion: true } : {}), ...options };
 }
 
 export interface Segmentation {
@@ -88,7 +98,11 @@ export function cleanProbabilities(prob: FloatMap, options: PostprocessOptions =
   for (let i = 0; i < n; i++) raw[i] = prob.data[i]! > thr ? 1 : 0;
   const clean = cleanupMask(
     { width: prob.width, height: prob.height, data: raw },
-    { minComponentArea: Math.round((options.minComponentFraction ?? 0.002) * n), maxHoleArea: Math.round((options.maxHoleFraction ?? 0.002) * n) },
+    {
+      minComponentArea: Math.round((options.minComponentFraction ?? 0.002) * n),
+      maxHoleArea: Math.round((options.maxHoleFraction ?? 0.002) * n),
+      largestOnly: options.singleRegion ?? false,
+    },
   );
   const out = new Float32Array(n);
   const eps = 1e-4;

@@ -8,7 +8,7 @@ import { createEngine } from '../engine/engine-factory.js';
 import type { EngineInfo, EngineOptions, InferenceEngine, Tensor } from '../engine/inference-engine.js';
 import type { LoadedCard, ModelCard } from './model-card.js';
 import { resolveModel } from './model-registry.js';
-import { glandProbability, postprocess } from './postprocess.js';
+import { glandProbability, postprocess, postprocessDefaults } from './postprocess.js';
 import type { PostprocessOptions, Segmentation } from './postprocess.js';
 import { preprocessBatch } from './preprocess.js';
 
@@ -106,5 +106,5 @@ export async function createSegmenter(options: SegmenterOptions = {}): Promise<S
     await engine.dispose();
     throw new SgusError(ErrorCode.ModelInvalid, `card says input '${loaded.card.input.name}' but the model has ${names.join(', ')}`, { where: loaded.cardPath });
   }
-  return new ModelSegmenter(loaded, engine, options);
+  return new ModelSegmenter(loaded, engine, postprocessDefaults(loaded.card, options));
 }

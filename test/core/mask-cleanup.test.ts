@@ -29,3 +29,19 @@ test('the black-and-white mask is 255 where the class map is 1', () => {
   const bw = toBlackAndWhite(grid(['#.', '.#']));
   assert.deepEqual(Array.from(bw.data), [255, 0, 0, 255]);
 });
+
+test('largestOnly keeps the biggest region and fills every hole in it, however large', () => {
+  const m = grid(['######..##', '#....#..##', '#....#....', '######....', '.......###']);
+  const out = cleanupMask(m, { largestOnly: true });
+  // The 6x4 ring (16 px) wins over the 2x2 block and the 3 px bar; its 8 px hole is filled.
+  assert.equal(maskArea(out), 24);
+  assert.equal(out.data[1 * 10 + 2], 1);
+  assert.equal(out.data[0 * 10 + 9], 0);
+  assert.equal(out.data[4 * 10 + 9], 0);
+  // Without it the hole (8 px) stays open with a limit of 7, and all three regions stay.
+  assert.equal(maskArea(cleanupMask(m, { maxHoleArea: 7 })), 23);
+});
+
+test('largestOnly on an empty mask gives an empty mask', () => {
+  assert.equal(maskArea(cleanupMask(grid(['....', '....']), { largestOnly: true })), 0);
+});

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { postprocess } from '../../src/segmenter/postprocess.js';
+import { postprocess, postprocessDefaults } from '../../src/segmenter/postprocess.js';
+import { validateCard } from '../../src/segmenter/model-card.js';
 
 function disc(w: number, h: number, cx: number, cy: number, r: number, inside = 0.9, outside = 0.1): { width: number; height: number; data: Float32Array } {
   const data = new Float32Array(w * h);
@@ -39,4 +40,28 @@ test('the threshold option moves the outline', () => {
   const b = postprocess(prob, 100, 1, { threshold: 0.75, minComponentFraction: 0, maxHoleFraction: 0 });
   assert.ok(a.area > b.area);
   assert.equal(a.area, 100 - Math.ceil(0.25 * 99 + 1e-9));
+});
+
+test('singleRegion keeps one gland: a second blob above the speck size is dropped, a large hole filled', () => {
+  const prob = disc(224, 224, 70, 70, 50);
+  const second = disc(224, 224, 180, 180, 25);
+  for (let i = 0; i < prob.data.length; i++) prob.data[i] = Math.max(prob.data[i]!, second.data[i]!);
+  // A 20x20 hole (400 px, above the 100 px hole limit) inside the big disc.
+  for (let y = 60; y < 80; y++) for (let x = 60; x < 80; x++) prob.data[y * 224 + x] = 0.05;
+  const all = postprocess(prob, 224, 224);
+  assert.equal(all.contours.filter((c) => !c.hole).length, 2);
+  assert.equal(all.contours.filter((c) => c.hole).length, 1);
+  const one = postprocess(prob, 448, 448, { singleRegion: true });
+  assert.equal(one.contours.length, 1);
+  assert.equal(one.classMap.data[140 * 448 + 140], 1, 'hole filled');
+  assert.equal(one.classMap.data[360 * 448 + 360], 0, 'second blob dropped');
+});
+
+test('the card decides singleRegion unless the caller overrides it; a non-boolean is refused', () => {
+  const base = { name: 'm', file: 'model.onnx', output: { singleRegion: true } };
+  const card = validateCard(base, 'card.json');
+  assert.equal(postprocessDefaults(card).singleRegion, true);
+  assert.equal(postprocessDefaults(card, { singleRegion: false }).singleRegion, false);
+  assert.equal(postprocessDefaults(validateCard({ name: 'm', file: 'model.onnx' }, 'c')).singleRegion, undefined);
+  assert.throws(() => validateCard({ ...base, output: { singleRegion: 'yes' } }, 'card.json'), /output.singleRegion/);
 });
