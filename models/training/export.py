@@ -66,14 +66,20 @@ def write_reference(model: torch.nn.Module, path: str) -> None:
         json.dump(ref, f, separators=(",", ":"))
 
 
-def gather_validation(run_root: str, recipe_hash: str) -> Optional[Dict]:
-    """Collects result.json of the fold runs under run_root made with the same recipe."""
+def gather_validation(run_root: str, recipe_hash: str, variant: Optional[str] = None) -> Optional[Dict]:
+    """Collects result.json of the fold runs under run_root made with the same recipe (their scores
+    of `variant`, validate.VARIANTS, when the export ships flip averaging or one-region clean-up)."""
     cv_per, cv_folds, lodo, k = [], [], {}, None
     for res_path in sorted(glob.glob(os.path.join(run_root, "*", "result.json"))):
         r = json.load(open(res_path))
         if r.get("recipeHash") != recipe_hash or r["split"] == "none":
             continue
         v = r["validation"]
+        if variant:
+            if variant not in v.get("variants", {}):
+                raise SystemExit(f"{res_path} has no '{variant}' scores: re-score it with "
+                                 f"validate.py --run {os.path.dirname(res_path)} --update")
+            v = v["variants"][variant]
         if r["split"].startswith("cv:"):
             k = int(r["split"].split(":")[1])
             cv_per += v["perImage"]
@@ -155,10 +161,15 @@ def main():
     ap.add_argument("--out", required=True, help="model folder, e.g. models/unet-s")
     ap.add_argument("--reference-out", default=None, help="write input + PyTorch logits JSON here")
     ap.add_argument("--default", action="store_true", help="mark this card as the default model")
+    ap.add_argument("--single-region", action="store_true",
+                    help="card tells the runtime to keep one gland region; figures scored that way")
+    ap.add_argument("--flip-average", action="store_true",
+                    help="export with test-time flip averaging in the graph; figures scored that way")
     args = ap.parse_args()
     torch.set_num_threads(2)
     import train
-    train.export_run(args.run, args.out, args.default, args.reference_out)
+    train.export_run(args.run, args.out, args.default, args.reference_out, args.single_region,
+                     args.flip_average)
 
 
 if __name__ == "__main__":

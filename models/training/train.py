@@ -41,12 +41,12 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 RUNS = os.path.join(HERE, "runs")
 DEFAULT_DATA = os.path.join(REPO, "..", "shared", "data", "sgus")
 
-OPTIONAL_RECIPE_KEYS = ("synthetic", "synthetic_weight", "suppress_colour", "encoder_lr", "single_region")
+OPTIONAL_RECIPE_KEYS = ("synthetic", "synthetic_weight", "suppress_colour", "encoder_lr")
 
 # Settings that define a recipe (two runs with equal values are the same recipe).
 RECIPE_KEYS = ("arch", "width", "depth", "variant", "stem_stride", "steps", "batch", "crop", "lr",
                "weight_decay", "weak_weight", "dice_weight", "aug", "seed", "tiny", "pseudo_from",
-               "pseudo_weight", "synthetic", "synthetic_weight", "suppress_colour", "encoder_lr", "single_region")
+               "pseudo_weight", "synthetic", "synthetic_weight", "suppress_colour", "encoder_lr")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
                "iou": round(biou, 4), "lr": round(sched.get_last_lr()[0], 7)}
         if step % eval_every == 0 or step == steps:
             if val_items:
-                val_res = evaluate(model, val_items, single=bool(cfg.get("single_region")))
+                val_res = evaluate(model, val_items)
                 rec.update(val_iou=val_res["iou"], val_dice=val_res["dice"])
             # Early stopping watches the training loss only: the held-out frames are the test set.
             if ema < best_ema * 0.99:
@@ -281,7 +281,7 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
         if stopped_early:
             break
     bar.close()
-    final_val = evaluate(model, val_items, single=bool(cfg.get("single_region"))) if val_items else None
+    final_val = evaluate(model, val_items) if val_items else None
     result = {"split": spec, "recipeHash": rcfg["recipeHash"], "steps": step,
               "stoppedEarly": stopped_early, "seconds": round(time.time() - t0, 1),
               "train": [it.id for it in train_items],
@@ -345,12 +345,21 @@ def pseudo_label(cfg: Dict, spec: str) -> List[Item]:
     return out
 
 
-def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | None) -> Dict:
+def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | None,
+               single_region: bool = False, flip_average: bool = False) -> Dict:
+    """Exports a run's model with its card. `single_region`: the card tells the runtime to keep one
+    gland region; `flip_average`: the graph averages the frame and its mirror image. Either way the
+    card's figures are the fold runs' scores of exactly that output (validate.VARIANTS)."""
     from export import export_onnx, gather_validation, write_card, write_reference
+    from validate import variant_name
     cfg = json.load(open(os.path.join(run_dir, "config.json")))
+    cfg["single_region"] = True if single_region else None
+    cfg["flip_average"] = True if flip_average else None
     model = model_from_config(cfg)
     ck = torch.load(os.path.join(run_dir, "ckpt.pt"), map_location="cpu")
     model.load_state_dict(ck["model"])
+    if flip_average:
+        model = A.FlipAverage(model)
     model.eval()
     os.makedirs(out_dir, exist_ok=True)
     opset = export_onnx(model, os.path.join(out_dir, "model.onnx"))
@@ -361,7 +370,8 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
                                                                  if k in ("iou", "dice", "perDevice")}}
         data = "synthetic ultrasound-like frames (--tiny)"
     else:
-        validation = gather_validation(os.path.dirname(run_dir), cfg["recipeHash"])
+        validation = gather_validation(os.path.dirname(run_dir), cfg["recipeHash"],
+                                       variant_name(single_region, flip_average))
         data = ("sgus: 12 clinician-masked frames (annotated/, 5 esaote-mylab, 7 ge-logiq-e9) at loss "
                 f"weight 1 + 6 published-model masks (published-model/) at weight {cfg['weak_weight']}")
         if cfg.get("synthetic"):
@@ -373,6 +383,9 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
         validation["method"] = ("scored on the product's output: the runtime's one-region clean-up (largest "
                                 "gland region kept, its holes filled; card output.singleRegion) before "
                                 "up-sampling; " + validation["method"])
+    if validation and flip_average and not cfg.get("tiny"):
+        validation["method"] = ("scored with the test-time flip averaging that the exported graph does "
+                                "(frame and mirror image, probabilities averaged); " + validation["method"])
     pre = ""
     if cfg.get("variant") == "mobilenet-v2":
         pre = ("encoder initialised with ImageNet MobileNetV2 weights (npm package nsfwjs 4.4.0, see "
@@ -426,8 +439,11 @@ def main(argv=None):
                     help="fc-densenet: 103 | 67 | 56 | small; unet: mobilenet-v2 (ImageNet encoder, "
                          "weights from the npm package nsfwjs, see pretrained.py)")
     ap.add_argument("--single-region", action="store_true",
-                    help="score (and mark the card for the runtime) keeping only the largest gland "
-                         "region with its holes filled, as one gland per frame")
+                    help="export a card that tells the runtime to keep only the largest gland region "
+                         "(holes filled), with the fold scores measured after that same clean-up")
+    ap.add_argument("--flip-average", action="store_true",
+                    help="export with test-time flip averaging inside the graph (2 forward passes), "
+                         "with the fold scores measured the same way")
     ap.add_argument("--encoder-lr", type=float, default=None,
                     help="pretrained encoder's learning rate as a fraction of --lr (default 1)")
     ap.add_argument("--stem-stride", type=int, default=1, choices=(1, 2), help="U-Net: 2 = half-res U")
@@ -481,8 +497,7 @@ def main(argv=None):
            "synthetic": args.synthetic or None,
            "synthetic_weight": args.synthetic_weight if args.synthetic else None,
            "suppress_colour": True if args.suppress_colour else None,
-           "encoder_lr": args.encoder_lr,
-           "single_region": True if args.single_region else None}
+           "encoder_lr": args.encoder_lr}
     if args.crop % 32:
         ap.error("--crop must be a multiple of 32")
     t0 = time.time()
@@ -529,9 +544,11 @@ def main(argv=None):
         else:
             train_run(cfg, items, spec, resume=args.resume)
         if args.out and args.protocol and final_done():
-            export_run(final_dir, args.out, args.default, args.reference_out)
+            export_run(final_dir, args.out, args.default, args.reference_out, args.single_region,
+                       args.flip_average)
     if args.out and not args.protocol and specs == ["none"]:
-        export_run(final_dir, args.out, args.default, args.reference_out)
+        export_run(final_dir, args.out, args.default, args.reference_out, args.single_region,
+                       args.flip_average)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Honest evaluation: IoU and Dice per image at the ORIGINAL resolution, averaged over images.
 
-With `single_region` (models trained with --single-region) the runtime's one-gland clean-up is
-applied first, exactly as the product does, so that the figure is that of the product's output.
+Every score is also given under `variants`, for what the export options ship: `singleRegion` after
+the runtime's one-gland clean-up (largest region, holes filled; card output.singleRegion), `flip`
+with test-time flip averaging in the graph (--flip-average), and `flipSingleRegion` with both.
 
 The network sees the frame resized to 224x224 (as the runtime does); its gland probability is
 up-sampled bilinearly to the frame's own size, thresholded at 0.5, and compared with the mask
@@ -52,21 +53,38 @@ def single_region(prob: torch.Tensor, thr: float = 0.5) -> torch.Tensor:
     return torch.from_numpy(out)[None, None]
 
 
+VARIANTS = ("singleRegion", "flip", "flipSingleRegion")
+
+
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, items: List[Item], single: bool = False) -> Dict:
+def evaluate(model: torch.nn.Module, items: List[Item]) -> Dict:
+    """Scores the raw output, and under `variants` the output as shipped with the export options:
+    `singleRegion` after the runtime's one-region clean-up (card output.singleRegion), `flip` with
+    test-time flip averaging (architectures.FlipAverage, inside the exported graph), and both."""
     model.eval()
-    per = []
+    per: Dict[str, List[Dict]] = {k: [] for k in ("plain",) + VARIANTS}
     for it in items:
-        logits = model(normalize(it.net_in[None]))
-        prob = torch.softmax(logits, 1)[:, 1:2]
-        if single:
-            prob = single_region(prob)
+        x = normalize(it.net_in[None])
+        prob = torch.softmax(model(x), 1)[:, 1:2]
+        flip = 0.5 * (prob + torch.softmax(model(torch.flip(x, [3])), 1)[:, 1:2].flip(3))
         h, w = it.mask_full.shape
-        prob = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)[0, 0].numpy()
-        iou, dice = iou_dice(prob > 0.5, it.mask_full)
-        per.append({"id": it.id, "device": it.device, "iou": round(iou, 4), "dice": round(dice, 4)})
+        probs = {"plain": prob, "singleRegion": single_region(prob), "flip": flip,
+                 "flipSingleRegion": single_region(flip)}
+        for k, p in probs.items():
+            up = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0].numpy()
+            iou, dice = iou_dice(up > 0.5, it.mask_full)
+            per[k].append({"id": it.id, "device": it.device, "iou": round(iou, 4), "dice": round(dice, 4)})
     model.train()
-    return summarize(per)
+    res = summarize(per["plain"])
+    if items:
+        res["variants"] = {k: summarize(per[k]) for k in VARIANTS}
+    return res
+
+
+def variant_name(single_region: bool, flip: bool) -> str | None:
+    if single_region and flip:
+        return "flipSingleRegion"
+    return "singleRegion" if single_region else "flip" if flip else None
 
 
 def summarize(per: List[Dict]) -> Dict:
@@ -85,6 +103,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True, help="run folder with ckpt.pt and config.json")
     ap.add_argument("--data", default=None)
+    ap.add_argument("--update", action="store_true",
+                    help="write the scores into the run's result.json (runs scored before the "
+                         "variants existed)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     import train  # noqa: E402  (shares model building and split logic)
@@ -96,10 +117,20 @@ def main():
     _, val = train.split_items(items, cfg["val_split"])
     if not val:
         sys.exit("this run has no held-out images (val split 'none'); nothing to score honestly")
-    res = evaluate(model, val, single=bool(cfg.get("single_region")))
-    print(json.dumps({k: v for k, v in res.items() if k != "perImage"}, indent=1))
-    for p in res["perImage"]:
-        print(f"  {p['id']:8s} {p['device']:14s} IoU {p['iou']:.3f}  Dice {p['dice']:.3f}")
+    res = evaluate(model, val)
+    print(json.dumps({k: v for k, v in res.items() if k not in ("perImage", "variants")}, indent=1))
+    print("  " + " " * 24 + "IoU plain  " + "  ".join(f"{k:>16s}" for k in VARIANTS))
+    for i, p in enumerate(res["perImage"]):
+        print(f"  {p['id']:8s} {p['device']:14s} {p['iou']:10.3f}  "
+              + "  ".join(f"{res['variants'][k]['perImage'][i]['iou']:16.3f}" for k in VARIANTS))
+    print(f"  {'mean':24s} {res['iou']:10.4f}  " + "  ".join(f"{res['variants'][k]['iou']:16.4f}" for k in VARIANTS))
+    if args.update:
+        path = os.path.join(args.run, "result.json")
+        r = json.load(open(path))
+        r["validation"] = res
+        with open(path, "w") as f:
+            json.dump(r, f, indent=1)
+        print(f"updated {path}")
 
 
 if __name__ == "__main__":
