@@ -517,7 +517,7 @@ def main(argv=None):
         res["tinyValidation"] = evaluate(model, val_part)
         json.dump(res, open(os.path.join(run_dir, "result.json"), "w"), indent=1)
         ref = args.reference_out or os.path.join(args.out, "reference.json")
-        export_run(run_dir, args.out, args.default, ref)
+        export_run(run_dir, args.out, args.default, ref, args.single_region, args.flip_average)
         sys.stderr.write(f"tiny run done in {time.time() - t0:.1f}s\n")
         return
 

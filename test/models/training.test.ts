@@ -4,6 +4,7 @@
  * the same logits as PyTorch on the same input.
  */
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OnnxEngine } from '../../src/engine/onnx-engine.js';
 import { loadCard } from '../../src/segmenter/model-card.js';
+import type { LoadedCard } from '../../src/segmenter/model-card.js';
 import { PACKAGE_ROOT } from '../../src/segmenter/model-registry.js';
 import { createSegmenter } from '../../src/segmenter/segmenter.js';
 import { syntheticFrame } from '../../src/synthetic/ultrasound-frame.js';
@@ -27,13 +29,9 @@ interface Reference {
   tolerance?: { abs?: number };
 }
 
-test('a tiny training run exports an ONNX model whose onnxruntime output matches PyTorch', { timeout: 300_000 }, async (t) => {
-  if (!torchAvailable()) {
-    t.skip(`PyTorch not importable by ${PYTHON} (run scripts/setup.sh)`);
-    return;
-  }
+async function tinyRunMatchesPyTorch(t: TestContext, extra: string[]): Promise<LoadedCard> {
   const out = await mkdtemp(path.join(os.tmpdir(), 'sgus-tiny-'));
-  const r = spawnSync(PYTHON, [path.join(PACKAGE_ROOT, 'models', 'training', 'train.py'), '--tiny', '--out', out], { encoding: 'utf8', timeout: 280_000 });
+  const r = spawnSync(PYTHON, [path.join(PACKAGE_ROOT, 'models', 'training', 'train.py'), '--tiny', '--out', out, ...extra], { encoding: 'utf8', timeout: 280_000 });
   assert.equal(r.status, 0, `training failed:\n${r.stderr.slice(-2000)}`);
 
   const loaded = await loadCard(out);
@@ -56,4 +54,24 @@ test('a tiny training run exports an ONNX model whose onnxruntime output matches
   const s = await seg.segment(syntheticFrame({ width: 200, height: 150 }).image);
   assert.equal(s.classMap.width, 200);
   await seg.close();
+  return loaded;
+}
+
+test('a tiny training run exports an ONNX model whose onnxruntime output matches PyTorch', { timeout: 300_000 }, async (t) => {
+  if (!torchAvailable()) {
+    t.skip(`PyTorch not importable by ${PYTHON} (run scripts/setup.sh)`);
+    return;
+  }
+  await tinyRunMatchesPyTorch(t, []);
+});
+
+test('a MobileNetV2 U-Net exported with flip averaging and one-region clean-up matches PyTorch and its card says both', { timeout: 300_000 }, async (t) => {
+  if (!torchAvailable()) {
+    t.skip(`PyTorch not importable by ${PYTHON} (run scripts/setup.sh)`);
+    return;
+  }
+  // --tiny skips the ImageNet weights (no download in tests): this checks the graph, not accuracy.
+  const loaded = await tinyRunMatchesPyTorch(t, ['--variant', 'mobilenet-v2', '--flip-average', '--single-region']);
+  assert.match(loaded.card.variant ?? '', /MobileNetV2 encoder.*flip averaging/);
+  assert.equal(loaded.card.output.singleRegion, true);
 });
