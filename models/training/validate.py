@@ -99,14 +99,47 @@ def summarize(per: List[Dict]) -> Dict:
     return out
 
 
+def print_summary(root: str) -> None:
+    """Per split and over all CV folds (frame-weighted): IoU of the raw output and of each variant."""
+    import glob
+    rows, cv = [], {k: [] for k in ("plain",) + VARIANTS}
+    for path in sorted(glob.glob(os.path.join(root, "*", "result.json"))):
+        r = json.load(open(path))
+        v = r.get("validation")
+        if not v or r["split"] == "none":
+            continue
+        var = v.get("variants", {})
+        ious = [v["iou"]] + [var.get(k, {}).get("iou") for k in VARIANTS]
+        rows.append((r["split"], r.get("recipeHash", "?"), v["n"], ious))
+        if r["split"].startswith("cv:"):
+            cv["plain"] += [p["iou"] for p in v["perImage"]]
+            for k in VARIANTS:
+                cv[k] += [p["iou"] for p in var.get(k, {}).get("perImage", [])]
+    fmt = lambda x: "       -" if x is None else f"{x:8.4f}"  # noqa: E731
+    print(f"{'split':22s} {'recipe':12s} {'n':>2s} {'plain':>8s} " + " ".join(f"{k:>16s}" for k in VARIANTS))
+    for split, h, n, ious in rows:
+        print(f"{split:22s} {h:12s} {n:2d} {fmt(ious[0])} " + " ".join(f"{fmt(x):>16s}" for x in ious[1:]))
+    if cv["plain"]:
+        mean = {k: (float(np.mean(x)) if len(x) == len(cv["plain"]) else None) for k, x in cv.items()}
+        print(f"{'CV (per frame)':22s} {'':12s} {len(cv['plain']):2d} {fmt(mean['plain'])} "
+              + " ".join(f"{fmt(mean[k]):>16s}" for k in VARIANTS))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", required=True, help="run folder with ckpt.pt and config.json")
+    ap.add_argument("--run", help="run folder with ckpt.pt and config.json")
+    ap.add_argument("--summary", metavar="NAME",
+                    help="print the recorded held-out scores of every run of runs/NAME (no re-scoring)")
     ap.add_argument("--data", default=None)
     ap.add_argument("--update", action="store_true",
                     help="write the scores into the run's result.json (runs scored before the "
                          "variants existed)")
     args = ap.parse_args()
+    if args.summary:
+        print_summary(os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", args.summary))
+        return
+    if not args.run:
+        ap.error("give --run RUN_DIR or --summary NAME")
     torch.set_num_threads(2)
     import train  # noqa: E402  (shares model building and split logic)
     cfg = json.load(open(os.path.join(args.run, "config.json")))
