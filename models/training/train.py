@@ -377,6 +377,12 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
         if cfg.get("synthetic"):
             data += (f" + {cfg['synthetic']} synthetic frames (scripts/make-synthetic-dataset.ts, the sample "
                      f"exam's generator) at weight {cfg['synthetic_weight']}")
+    if cfg.get("pseudo_from") and not cfg.get("tiny"):
+        n_pseudo = sum(1 for i in res.get("train", []) if i.startswith("u-"))
+        data += (f" + pseudo-labels of {n_pseudo} of the unlabeled/ frames (self-training: the run "
+                 f"'{cfg['pseudo_from']}' of the same split labels them, mean of frame and mirror, largest "
+                 f"region; confident masks covering 3-35 % kept) at weight {cfg['pseudo_weight']}, drawn in 30 % "
+                 "of the samples")
     if cfg.get("suppress_colour"):
         data += "; coloured overlays (calipers, drawn outlines) replaced by the surrounding grey at 224 px"
     if validation and cfg.get("single_region") and not cfg.get("tiny"):
