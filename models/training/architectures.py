@@ -201,6 +201,61 @@ class MobileUNet(nn.Module):
         return F.interpolate(self.head(y), size=size, mode="bilinear", align_corners=False)
 
 
+class MobileFCN8s(nn.Module):
+    """FCN-8s on the ImageNet MobileNetV2 encoder, as the paper built FCN-8s on ImageNet VGG-16:
+    fc6/fc7 as convolutions on the stride-32 map, class scores at strides 32, 16 and 8 fused by x2
+    up-sampling (bilinear-initialised ConvTranspose) and addition, then x8 back to the input."""
+
+    def __init__(self, num_classes: int = 2, fc: int = 256):
+        super().__init__()
+        self.encoder = MobileNetV2Encoder()
+        ch = self.encoder.channels  # [16, 24, 32, 96, 320]
+        self.fc6 = conv_bn_relu(ch[4], fc, 3)
+        self.fc7 = conv_bn_relu(fc, fc, 1)
+        self.drop = nn.Dropout2d(0.3)
+        self.score_fr = nn.Conv2d(fc, num_classes, 1)
+        self.score_16 = nn.Conv2d(ch[3], num_classes, 1)
+        self.score_8 = nn.Conv2d(ch[2], num_classes, 1)
+        self.up2 = nn.ConvTranspose2d(num_classes, num_classes, 4, stride=2, padding=1, bias=False)
+        self.up2b = nn.ConvTranspose2d(num_classes, num_classes, 4, stride=2, padding=1, bias=False)
+        self.up8 = nn.ConvTranspose2d(num_classes, num_classes, 16, stride=8, padding=4, bias=False)
+        for m in (self.up2, self.up2b, self.up8):
+            m.weight.data.copy_(bilinear_kernel(num_classes, m.kernel_size[0]))
+        for m in (self.score_16, self.score_8):
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        f = self.encoder(x)
+        s = self.up2(self.score_fr(self.drop(self.fc7(self.fc6(f[4]))))) + self.score_16(f[3])
+        s = self.up2b(s) + self.score_8(f[2])
+        return self.up8(s)
+
+
+class MobileLinkNet(nn.Module):
+    """LinkNet's decoder (1x1 reduce, x2 transposed conv, 1x1 expand; encoder maps ADDED, not
+    concatenated) on the ImageNet MobileNetV2 encoder, as the paper built it on ImageNet ResNet-18."""
+
+    def __init__(self, num_classes: int = 2):
+        super().__init__()
+        self.encoder = MobileNetV2Encoder()
+        ch = self.encoder.channels  # [16, 24, 32, 96, 320]
+        self.dec = nn.ModuleList([LinkDecoder(ch[i + 1], ch[i]) for i in range(4)])
+        self.final = nn.Sequential(
+            nn.ConvTranspose2d(ch[0], 16, 3, stride=2, padding=1, output_padding=1, bias=False),
+            nn.BatchNorm2d(16), nn.ReLU(inplace=True),
+            conv_bn_relu(16, 16, 3),
+            nn.Conv2d(16, num_classes, 3, padding=1),
+        )
+
+    def forward(self, x):
+        f = self.encoder(x)
+        d = f[4]
+        for i in (3, 2, 1, 0):
+            d = self.dec[i](d) + f[i]
+        return self.final(d)
+
+
 # ----------------------------------------------------------------------------------------------
 # FCN-8s (Long, Shelhamer, Darrell 2015): VGG-style encoder (5 blocks of 3x3 convs, each ended by
 # a 2x2 max-pool), fc6/fc7 as convolutions, score layers on pool3, pool4 and fc7; the fc7 score is
@@ -442,6 +497,10 @@ def build(arch: str, width: int | None = None, depth: int | None = None,
     if arch == "unet":
         return UNet(base=width or (4 if tiny else 16), depth=depth or (2 if tiny else 4),
                     stem_stride=stem_stride)
+    if arch == "fcn" and variant == "mobilenet-v2":
+        return MobileFCN8s()
+    if arch == "linknet" and variant == "mobilenet-v2":
+        return MobileLinkNet()
     if arch == "fcn":
         return FCN8s(width=width or (4 if tiny else 16))
     if arch == "fc-densenet":
@@ -458,6 +517,10 @@ def describe(arch: str, model: nn.Module) -> str:
     if isinstance(model, MobileUNet):
         return ("MobileNetV2 encoder (ImageNet weights), decoder widths "
                 f"{[d[0][0].out_channels for d in model.dec]}, logits at stride 2 + bilinear")
+    if isinstance(model, MobileFCN8s):
+        return "FCN-8s on a MobileNetV2 encoder (ImageNet weights): scores at strides 32/16/8, fc 256"
+    if isinstance(model, MobileLinkNet):
+        return "LinkNet decoder on a MobileNetV2 encoder (ImageNet weights), additive skips at strides 2-16"
     if isinstance(model, UNet):
         return (f"base {model.down[0][0][0].out_channels}, depth {len(model.down) - 1}"
                 + (", stride-2 stem + bilinear output" if model.stem is not None else ""))

@@ -189,7 +189,7 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
     gen = seed_all(cfg["seed"])
     model = model_from_config(cfg)
     groups = [{"params": list(model.parameters())}]
-    if isinstance(model, A.MobileUNet):
+    if isinstance(getattr(model, "encoder", None), A.MobileNetV2Encoder):
         if not cfg.get("tiny"):
             import pretrained
             pretrained.load_mobilenet_v2(model.encoder)
@@ -442,8 +442,8 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=None, help="base width / growth rate (fc-densenet)")
     ap.add_argument("--depth", type=int, default=None, help="U-Net depth (number of poolings)")
     ap.add_argument("--variant", default=None,
-                    help="fc-densenet: 103 | 67 | 56 | small; unet: mobilenet-v2 (ImageNet encoder, "
-                         "weights from the npm package nsfwjs, see pretrained.py)")
+                    help="fc-densenet: 103 | 67 | 56 | small; unet, fcn, linknet: mobilenet-v2 (ImageNet "
+                         "encoder, weights from the npm package nsfwjs, see pretrained.py)")
     ap.add_argument("--single-region", action="store_true",
                     help="export a card that tells the runtime to keep only the largest gland region "
                          "(holes filled), with the fold scores measured after that same clean-up")
