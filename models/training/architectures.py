@@ -210,20 +210,8 @@ class MobileFCN8s(nn.Module):
         super().__init__()
         self.encoder = MobileNetV2Encoder()
         ch = self.encoder.channels  # [16, 24, 32, 96, 320]
-        self.fc6 = conv_bn_relu(ch[4], fc, 3)
-        self.fc7 = conv_bn_relu(fc, fc, 1)
-        self.drop = nn.Dropout2d(0.3)
-        self.score_fr = nn.Conv2d(fc, num_classes, 1)
-        self.score_16 = nn.Conv2d(ch[3], num_classes, 1)
-        self.score_8 = nn.Conv2d(ch[2], num_classes, 1)
-        self.up2 = nn.ConvTranspose2d(num_classes, num_classes, 4, stride=2, padding=1, bias=False)
-        self.up2b = nn.ConvTranspose2d(num_classes, num_classes, 4, stride=2, padding=1, bias=False)
-        self.up8 = nn.ConvTranspose2d(num_classes, num_classes, 16, stride=8, padding=4, bias=False)
-        for m in (self.up2, self.up2b, self.up8):
-            m.weight.data.copy_(bilinear_kernel(num_classes, m.kernel_size[0]))
-        for m in (self.score_16, self.score_8):
-            nn.init.zeros_(m.weight)
-            nn.init.zeros_(m.bias)
+        (self.fc6, self.fc7, self.drop, self.score_fr, self.score_16, self.score_8,
+         self.up2, self.up2b, self.up8) = fcn8s_head(ch[4], ch[3], ch[2], fc, num_classes)
 
     def forward(self, x):
         f = self.encoder(x)
@@ -263,6 +251,26 @@ class MobileLinkNet(nn.Module):
 # to the pool3 score, then x8 up-sampling back to the input. Widths are scaled down (`width`
 # replaces VGG's 64) and fc6 is 3x3 instead of 7x7 for CPU budget.
 # ----------------------------------------------------------------------------------------------
+def fcn8s_head(c32: int, c16: int, c8: int, fc: int, num_classes: int):
+    """FCN-8s's layers after the encoder: fc6 (3x3) and fc7 (1x1) as convolutions, dropout, score
+    layers on the stride-32, -16 and -8 maps, x2, x2 and x8 transposed convolutions initialised to
+    bilinear up-sampling. Returned as a tuple so each network keeps its own attribute names (and
+    its checkpoints' keys)."""
+    fc6, fc7 = conv_bn_relu(c32, fc, 3), conv_bn_relu(fc, fc, 1)
+    score_fr, score16, score8 = (nn.Conv2d(fc, num_classes, 1), nn.Conv2d(c16, num_classes, 1),
+                                 nn.Conv2d(c8, num_classes, 1))
+    up2, up2b = (nn.ConvTranspose2d(num_classes, num_classes, 4, stride=2, padding=1, bias=False)
+                 for _ in range(2))
+    up8 = nn.ConvTranspose2d(num_classes, num_classes, 16, stride=8, padding=4, bias=False)
+    for m in (up2, up2b, up8):
+        m.weight.data.copy_(bilinear_kernel(num_classes, m.kernel_size[0]))
+    # Zero-initialised skip scores, as in the paper's staged training.
+    for m in (score16, score8):
+        nn.init.zeros_(m.weight)
+        nn.init.zeros_(m.bias)
+    return fc6, fc7, nn.Dropout2d(0.3), score_fr, score16, score8, up2, up2b, up8
+
+
 class FCN8s(nn.Module):
     def __init__(self, width: int = 16, num_classes: int = 2, fc: int | None = None,
                  convs: Sequence[int] = (2, 2, 3, 3, 3)):
@@ -278,21 +286,8 @@ class FCN8s(nn.Module):
                 cin = w
             layers.append(nn.MaxPool2d(2))
             self.blocks.append(nn.Sequential(*layers))
-        self.fc6 = conv_bn_relu(cin, fc, 3)
-        self.fc7 = conv_bn_relu(fc, fc, 1)
-        self.drop = nn.Dropout2d(0.3)
-        self.score_fr = nn.Conv2d(fc, num_classes, 1)
-        self.score_pool4 = nn.Conv2d(widths[3], num_classes, 1)
-        self.score_pool3 = nn.Conv2d(widths[2], num_classes, 1)
-        self.up2 = nn.ConvTranspose2d(num_classes, num_classes, 4, stride=2, padding=1, bias=False)
-        self.up2b = nn.ConvTranspose2d(num_classes, num_classes, 4, stride=2, padding=1, bias=False)
-        self.up8 = nn.ConvTranspose2d(num_classes, num_classes, 16, stride=8, padding=4, bias=False)
-        for m in (self.up2, self.up2b, self.up8):
-            m.weight.data.copy_(bilinear_kernel(num_classes, m.kernel_size[0]))
-        # Zero-initialised skip scores, as in the paper's staged training.
-        for m in (self.score_pool4, self.score_pool3):
-            nn.init.zeros_(m.weight)
-            nn.init.zeros_(m.bias)
+        (self.fc6, self.fc7, self.drop, self.score_fr, self.score_pool4, self.score_pool3,
+         self.up2, self.up2b, self.up8) = fcn8s_head(cin, widths[3], widths[2], fc, num_classes)
 
     def forward(self, x):
         feats = []
