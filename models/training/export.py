@@ -132,7 +132,8 @@ def write_card(out_dir: str, model: torch.nn.Module, cfg: Dict, validation: Opti
         "schema": 1,
         "name": name,
         "architecture": cfg["arch"],
-        "variant": A.describe(cfg["arch"], model),
+        "variant": A.describe(cfg["arch"], model) + ("; self-trained on pseudo-labels of the unlabeled "
+                                                     "frames" if cfg.get("pseudo_from") else ""),
         "file": "model.onnx",
         "format": "onnx",
         "input": {"name": "input", "width": SIZE, "height": SIZE, "channels": 3,

@@ -386,12 +386,12 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
     if cfg.get("suppress_colour"):
         data += "; coloured overlays (calipers, drawn outlines) replaced by the surrounding grey at 224 px"
     if validation and cfg.get("single_region") and not cfg.get("tiny"):
-        validation["method"] = ("scored on the product's output: the runtime's one-region clean-up (largest "
-                                "gland region kept, its holes filled; card output.singleRegion) before "
-                                "up-sampling; " + validation["method"])
+        validation["method"] += ("; scored on the product's output: the runtime's one-region clean-up "
+                                 "(largest gland region kept, its holes filled; card output.singleRegion) "
+                                 "before up-sampling")
     if validation and flip_average and not cfg.get("tiny"):
-        validation["method"] = ("scored with the test-time flip averaging that the exported graph does "
-                                "(frame and mirror image, probabilities averaged); " + validation["method"])
+        validation["method"] += ("; scored with the test-time flip averaging that the exported graph does "
+                                 "(frame and mirror image, probabilities averaged)")
     pre = ""
     if cfg.get("variant") == "mobilenet-v2":
         pre = ("encoder initialised with ImageNet MobileNetV2 weights (npm package nsfwjs 4.4.0, see "
