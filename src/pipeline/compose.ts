@@ -21,6 +21,7 @@ import { batchStage } from './batch-stage.js';
 import { FfmpegSource } from './ffmpeg-source.js';
 import type { SourceStarted, ViewMode } from './ffmpeg-source.js';
 import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from './frame.js';
+import type { Inferred } from './stage-types.js';
 import { inferenceStage } from './inference-stage.js';
 import { ndjsonSink } from './ndjson-sink.js';
 import { postprocessStage } from './postprocess-stage.js';
@@ -113,6 +114,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
   #stopping = false;
   #abort: (() => void) | undefined;
   readonly #t0 = performance.now();
+  readonly #postprocess: OperatorFunction<Inferred, FrameResult>;
 
   constructor(options: PipelineOptions) {
     super();
@@ -127,6 +129,9 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     this.#o = options;
     const maxBatchSize = options.maxBatchSize ?? 4;
     const seg = options.segmenter;
+    // Built (and its options checked) before any FFmpeg process starts. The segmenter's card says
+    // how its model was validated (e.g. one region per frame); the caller's options override it.
+    this.#postprocess = postprocessStage(postprocessDefaults(seg.card, options.postprocess ?? {}));
     for (const cfg of options.streams) {
       const mode = cfg.mode ?? 'replay';
       const view: ViewMode = options.hub !== undefined ? (cfg.viewCodec === 'jpeg' ? 'jpeg' : 'auto') : 'none';
@@ -336,8 +341,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
           poke.next();
         },
       }),
-      // The segmenter's card says how its model was validated (e.g. one region per frame).
-      postprocessStage(postprocessDefaults(o.segmenter.card, o.postprocess ?? {})),
+      this.#postprocess,
       // Viewers first: the overlay goes out as soon as it exists, never behind a file encoder.
       (src$: Observable<FrameResult>) =>
         hub !== undefined

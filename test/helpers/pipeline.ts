@@ -62,7 +62,7 @@ export function fakeSegmenter(options: { msPerBatch?: number; msPerFrame?: numbe
   };
   return {
     batches,
-    card: { name: 'fake', input: { width: 64, height: 64 } } as unknown as Segmenter['card'],
+    card: { name: 'fake', input: { width: 64, height: 64 }, output: { name: 'logits', kind: 'logits', classes: ['background', 'gland'] } } as unknown as Segmenter['card'],
     modelPath: 'fake',
     engineInfo: { engine: 'onnxruntime', device: 'cpu', providers: ['cpu'], threads: 1, reason: 'fake' },
     probabilities,
