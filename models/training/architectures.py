@@ -470,13 +470,18 @@ class LinkNet(nn.Module):
 # cost is a second forward pass. Putting it in the graph keeps the runtime unchanged and makes the
 # shipped ONNX exactly what was validated.
 # ----------------------------------------------------------------------------------------------
+def mirrored_softmax(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Class probabilities of the left-right mirror image, mirrored back onto the frame."""
+    return torch.softmax(model(torch.flip(x, [3])), 1).flip(3)
+
+
 class FlipAverage(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
 
     def forward(self, x):
-        p = torch.softmax(self.model(x), 1) + torch.softmax(self.model(torch.flip(x, [3])), 1).flip(3)
+        p = torch.softmax(self.model(x), 1) + mirrored_softmax(self.model, x)
         return torch.log(torch.clamp(p * 0.5, min=1e-6))
 
 

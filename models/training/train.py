@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import architectures as A  # noqa: E402
 from data import Item, SIZE, augment, load_sgus, load_synthetic, load_unlabeled, normalize  # noqa: E402
-from validate import evaluate  # noqa: E402
+from validate import evaluate, largest_region  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 RUNS = os.path.join(HERE, "runs")
@@ -301,16 +301,6 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
 _UNLABELED: List[Item] = []
 
 
-def largest_component(mask: np.ndarray) -> np.ndarray:
-    """Keeps the largest connected region (one gland per frame) and fills its holes."""
-    from scipy import ndimage
-    lab, n = ndimage.label(mask)
-    if n == 0:
-        return mask
-    sizes = ndimage.sum(mask, lab, range(1, n + 1))
-    return ndimage.binary_fill_holes(lab == (1 + int(np.argmax(sizes))))
-
-
 @torch.no_grad()
 def pseudo_label(cfg: Dict, spec: str) -> List[Item]:
     """Self-training: the teacher run of the SAME split (so it never saw this split's held-out
@@ -330,11 +320,11 @@ def pseudo_label(cfg: Dict, spec: str) -> List[Item]:
     for i in range(0, len(_UNLABELED), 16):
         chunk = _UNLABELED[i:i + 16]
         x = normalize(torch.stack([it.net_in for it in chunk]))
-        p = torch.softmax(teacher(x), 1)[:, 1:2]
-        p = 0.5 * (p + torch.softmax(teacher(x.flip(3)), 1)[:, 1:2].flip(3))
+        p = 0.5 * (torch.softmax(teacher(x), 1) + A.mirrored_softmax(teacher, x))[:, 1:2]
         p = F.interpolate(p, size=chunk[0].src.shape[-2:], mode="bilinear", align_corners=False)
         for it, pi in zip(chunk, p):
-            m = largest_component((pi[0] > 0.5).numpy())
+            # One gland per frame; 4-connected, as the shipped self-trained recipe was made.
+            m = largest_region((pi[0] > 0.5).numpy(), eight=False)
             m = torch.from_numpy(m.astype(np.float32))[None]
             frac = float(m.mean())
             conf = float((2 * pi - 1).abs().mean())
@@ -353,8 +343,7 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
     from export import export_onnx, gather_validation, write_card, write_reference
     from validate import variant_name
     cfg = json.load(open(os.path.join(run_dir, "config.json")))
-    cfg["single_region"] = True if single_region else None
-    cfg["flip_average"] = True if flip_average else None
+    cfg["single_region"] = True if single_region else None  # read by write_card (output.singleRegion)
     model = model_from_config(cfg)
     ck = torch.load(os.path.join(run_dir, "ckpt.pt"), map_location="cpu")
     model.load_state_dict(ck["model"])
@@ -385,7 +374,7 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
                  "of the samples")
     if cfg.get("suppress_colour"):
         data += "; coloured overlays (calipers, drawn outlines) replaced by the surrounding grey at 224 px"
-    if validation and cfg.get("single_region") and not cfg.get("tiny"):
+    if validation and single_region and not cfg.get("tiny"):
         validation["method"] += ("; scored on the product's output: the runtime's one-region clean-up "
                                  "(largest gland region kept, its holes filled; card output.singleRegion) "
                                  "before up-sampling")

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from architectures import mirrored_softmax  # noqa: E402
 from data import Item, normalize  # noqa: E402
 
 
@@ -36,18 +37,23 @@ def iou_dice(pred: np.ndarray, gt: np.ndarray):
     return float(iou), float(dice)
 
 
-def single_region(prob: torch.Tensor, thr: float = 0.5) -> torch.Tensor:
-    """The runtime's `singleRegion` clean-up (src/core/mask-cleanup.ts), at model resolution: keep
-    the largest 8-connected gland component, fill its holes (4-connected background not touching
-    the edge), and fold the result back into the probabilities just over / under the threshold."""
+def largest_region(fg: np.ndarray, eight: bool = True) -> np.ndarray:
+    """The largest connected foreground region (8- or 4-connected; ties go to the first in raster
+    order) with its holes filled (background not connected to the edge, 4-connected)."""
     from scipy import ndimage
-    p = prob[0, 0].numpy()
-    fg = p > thr
-    lab, n = ndimage.label(fg, structure=np.ones((3, 3), bool))
+    lab, n = ndimage.label(fg, structure=np.ones((3, 3), bool) if eight else None)
     if n > 1:
         sizes = ndimage.sum(fg, lab, range(1, n + 1))
-        fg = lab == 1 + int(np.argmax(sizes))  # argmax takes the first (raster order) on ties
-    fg = ndimage.binary_fill_holes(fg)
+        fg = lab == 1 + int(np.argmax(sizes))
+    return ndimage.binary_fill_holes(fg)
+
+
+def single_region(prob: torch.Tensor, thr: float = 0.5) -> torch.Tensor:
+    """The runtime's `singleRegion` clean-up (src/core/mask-cleanup.ts), at model resolution: keep
+    the largest 8-connected gland component, fill its holes, and fold the result back into the
+    probabilities just over / under the threshold."""
+    p = prob[0, 0].numpy()
+    fg = largest_region(p > thr)
     eps = 1e-4
     out = np.where(fg, np.maximum(p, thr + eps), np.where(p > thr, thr - eps, p)).astype(np.float32)
     return torch.from_numpy(out)[None, None]
@@ -66,7 +72,7 @@ def evaluate(model: torch.nn.Module, items: List[Item]) -> Dict:
     for it in items:
         x = normalize(it.net_in[None])
         prob = torch.softmax(model(x), 1)[:, 1:2]
-        flip = 0.5 * (prob + torch.softmax(model(torch.flip(x, [3])), 1)[:, 1:2].flip(3))
+        flip = 0.5 * (prob + mirrored_softmax(model, x)[:, 1:2])
         h, w = it.mask_full.shape
         probs = {"plain": prob, "singleRegion": single_region(prob), "flip": flip,
                  "flipSingleRegion": single_region(flip)}
