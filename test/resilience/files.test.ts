@@ -35,6 +35,11 @@ async function ffmpeg(args: string[]): Promise<void> {
   await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args]);
 }
 
+/** A 160x120 25 fps test-pattern H.264 clip: a key frame every second, no B-frames. */
+async function testClip(file: string, seconds: number, outputOptions: string[] = []): Promise<void> {
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '0', ...outputOptions, file]);
+}
+
 /** FFmpeg/ffprobe processes whose command line names our folder. */
 async function leakedFfmpeg(): Promise<string[]> {
   try {
@@ -157,7 +162,7 @@ test('replay: a truncated MP4 gives the frames it holds; annotated MP4, NDJSON a
   await mkdir(dir, { recursive: true });
   const whole = path.join(dir, 'whole.mp4');
   // moov first (faststart), so the cut file still says what it holds; the cut falls mid-stream.
-  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '0', '-movflags', '+faststart', whole]);
+  await testClip(whole, 4, ['-movflags', '+faststart']);
   const bytes = await readFile(whole);
   const cut = path.join(dir, 'cut.mp4');
   await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
@@ -200,7 +205,7 @@ test('replay: FFmpeg killed mid-stream under the CLI — exit 1, one line naming
   const dir = path.join(DIR, 'kill-input');
   await mkdir(dir, { recursive: true });
   const input = path.join(dir, 'exam.mp4');
-  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '0', input]);
+  await testClip(input, 6);
   const out = path.join(os.tmpdir(), `${path.basename(DIR)}-kill-out`);
   const running = runCli(['replay', ...model, '--realtime', '-q', '--out', out, input], { timeoutMs: 60_000 });
   // The decoding FFmpeg is the one reading our input ('-i …/kill-input/exam.mp4').
@@ -238,7 +243,7 @@ test('serve: a preset on a missing capture device logs a clear error while anoth
   const dir = path.join(DIR, 'serve');
   await mkdir(dir, { recursive: true });
   const exam = path.join(dir, 'exam.mp4');
-  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '0', exam]);
+  await testClip(exam, 3);
   await writeFile(path.join(dir, 'cam.json'), JSON.stringify({ name: 'cam', source: { type: 'device', path: '/dev/video99' }, mode: 'live', settings: { reconnectInitialMs: 100, reconnectMaxMs: 500 } }));
   await writeFile(path.join(dir, 'exam.json'), JSON.stringify({ name: 'exam', source: { type: 'file', path: 'exam.mp4' }, mode: 'replay', loop: true, realtime: true }));
   const child = spawn(process.execPath, [CLI, 'serve', ...model, '--port', '0', '--token', 'tok', '--stream', path.join(dir, 'cam.json'), '--stream', path.join(dir, 'exam.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
