@@ -1,7 +1,7 @@
 /**
- * Access checks shared by the page, /metrics and the WebSocket: the token (query `token`, header
- * `Authorization: Bearer …` or `X-SGUS-Token`) compared in constant time, and the Origin check of
- * WebSocket upgrades (browsers always send Origin; a page on another site must not read the exam).
+ * The token check shared by the page, /metrics and the WebSocket: the token (query `token`, header
+ * `Authorization: Bearer …` or `X-SGUS-Token`) compared in constant time. Which Host and Origin may
+ * reach the server at all is `host-allowlist.ts`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -23,26 +23,4 @@ export function tokenMatches(expected: string, given: string | undefined): boole
   const a = createHash('sha256').update(expected).digest();
   const b = createHash('sha256').update(given).digest();
   return timingSafeEqual(a, b);
-}
-
-/**
- * Whether a WebSocket upgrade's Origin may connect. No Origin: a non-browser client (the token, if
- * set, still applies). `allowed` undefined: same origin only (Origin's host equals the Host header).
- * '*' in `allowed` lets any origin in.
- */
-export function originAllowed(req: IncomingMessage, allowed: readonly string[] | undefined): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return true;
-  if (allowed !== undefined) {
-    if (allowed.includes('*')) return true;
-    const norm = origin.toLowerCase().replace(/\/$/, '');
-    if (allowed.some((a) => a.toLowerCase().replace(/\/$/, '') === norm)) return true;
-  }
-  let host: string;
-  try {
-    host = new URL(origin).host.toLowerCase();
-  } catch {
-    return false;
-  }
-  return typeof req.headers.host === 'string' && req.headers.host.toLowerCase() === host;
 }

@@ -8,6 +8,8 @@
 import { createReadStream } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -19,11 +21,19 @@ import { ErrorCode, SgusError, describeError } from '../errors.js';
 import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from '../pipeline/frame.js';
 import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
 import { TypedEmitter } from '../typed-emitter.js';
-import { originAllowed, presentedToken, tokenMatches } from './access.js';
+import { presentedToken, tokenMatches } from './access.js';
+import { HostAllowlist, isLoopbackHost } from './host-allowlist.js';
 import { ParameterSetCache } from './annex-b.js';
 import { CloseCode, PROTOCOL_VERSION, encodeFrameMessage, parseClientMessage, simplifyCollinear } from './protocol.js';
 import type { FrameHeader, ServerMessage, VideoCodec, WireContour, WireMetrics, WireStream } from './protocol.js';
 import { lookupStatic } from './static-files.js';
+
+/** The defaults the CLI's --help shows; `ViewerServer.start` applies them. */
+export const VIEWER_SERVER_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  maxViewers: 64,
+} as const;
 
 export interface ViewerServerOptions {
   /** Interface to listen on. Default '127.0.0.1' (this machine only); '0.0.0.0' opens it to the network. */
@@ -36,10 +46,27 @@ export interface ViewerServerOptions {
    */
   token?: string | undefined;
   /**
-   * Origins (e.g. 'https://ward.example') whose pages may open the WebSocket besides the server's own.
-   * Default: same origin only. '*' allows any origin (rely on the token then).
+   * Listen beyond loopback (`host` not 127.x / ::1 / localhost) without a token. Default false: such
+   * a start is refused, as anyone on the network could watch the exams.
    */
-  allowedOrigins?: string[] | undefined;
+  insecure?: boolean;
+  /**
+   * Host names (`name` for any port, or `name:port`) that requests may name in their Host header
+   * besides the loopback names and `host` (on 0.0.0.0 / ::, this machine's addresses): e.g. the name
+   * a reverse proxy or the ward's DNS gives the server. Any other Host is answered 421 (DNS
+   * rebinding). Default none.
+   */
+  allowedHosts?: readonly string[] | undefined;
+  /**
+   * Origins (e.g. 'https://ward.example') whose pages may open the WebSocket besides the allowed
+   * hosts' own. Default none. '*' allows any origin (rely on the token then).
+   */
+  allowedOrigins?: readonly string[] | undefined;
+  /**
+   * Serve HTTPS and WSS with this PEM certificate (chain) and key. Default: plain HTTP (loopback, or
+   * behind a TLS reverse proxy).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer } | undefined;
   /** Largest message a viewer may send, bytes; bigger ones get an error frame. Default 4096. */
   maxMessageBytes?: number;
   /** A viewer whose socket holds more than this many unsent bytes drops frames. Default 4 MiB. */
@@ -158,22 +185,30 @@ function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
+/** The answer to a Host this server was not configured for (DNS rebinding, or a missing --allowed-host). */
+const HOST_REFUSED = 'host not allowed: this server answers only to the names it was started for (add one with --allowed-host NAME)';
+
 const UNAUTHORIZED_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>SGUS Live: token required</title>
 <style>body{font:24px system-ui,sans-serif;background:#111;color:#eee;margin:3em}</style></head>
-<body><h1>Access denied</h1><p>This viewer needs a valid token. Open the address printed by <code>sgus</code>
-(it ends in <code>?token=…</code>) or ask whoever runs the server for it.</p></body></html>`;
+<body><h1>Access denied</h1><p>This viewer needs a valid token: add it to the address printed by <code>sgus</code>
+(<code>?token=</code> followed by the token), or ask whoever runs the server for it.</p></body></html>`;
 
 export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements ViewerHubPort {
-  /** The viewer page's address (with `?token=` when a token is set). */
+  /** The viewer page's address, never with the token (append `?token=` to open a guarded server). */
   readonly url: string;
+  /**
+   * The address to print for people: `url`, plus `?token=<your token>` when a token is required,
+   * which says where the token goes without writing it to a terminal or log.
+   */
+  readonly printableUrl: string;
   /** The port actually listened on. */
   readonly port: number;
   readonly host: string;
 
-  readonly #http: Server;
+  readonly #http: Server | HttpsServer;
   readonly #wss: WebSocketServer;
   readonly #token: string | undefined;
-  readonly #allowedOrigins: string[] | undefined;
+  readonly #hosts: HostAllowlist;
   readonly #maxMessageBytes: number;
   readonly #maxQueueBytes: number;
   readonly #maxQueueFrames: number;
@@ -194,13 +229,13 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   #totalDropped = 0;
   #totalBytes = 0;
 
-  private constructor(http: Server, host: string, port: number, options: Required<Pick<ViewerServerOptions, 'maxMessageBytes' | 'maxViewerQueueBytes' | 'maxViewerQueueFrames' | 'maxViewers' | 'staticDir' | 'keepAliveSeconds' | 'model' | 'engine' | 'device'>> & ViewerServerOptions) {
+  private constructor(http: Server | HttpsServer, hosts: HostAllowlist, host: string, port: number, options: Required<Pick<ViewerServerOptions, 'maxMessageBytes' | 'maxViewerQueueBytes' | 'maxViewerQueueFrames' | 'maxViewers' | 'staticDir' | 'keepAliveSeconds' | 'model' | 'engine' | 'device'>> & ViewerServerOptions) {
     super();
     this.#http = http;
     this.host = host;
     this.port = port;
     this.#token = options.token;
-    this.#allowedOrigins = options.allowedOrigins;
+    this.#hosts = hosts;
     this.#maxMessageBytes = options.maxMessageBytes;
     this.#maxQueueBytes = options.maxViewerQueueBytes;
     this.#maxQueueFrames = options.maxViewerQueueFrames;
@@ -213,7 +248,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     this.#engine = options.engine;
     this.#device = options.device;
     const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    this.url = `http://${urlHost}:${port}/` + (this.#token !== undefined ? `?token=${encodeURIComponent(this.#token)}` : '');
+    this.url = `${options.tls !== undefined ? 'https' : 'http'}://${urlHost}:${port}/`;
+    this.printableUrl = this.url + (this.#token !== undefined ? '?token=<your token>' : '');
     // The hard cap only guards memory; anything above maxMessageBytes is answered with an error frame.
     this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Math.max(64 * 1024, options.maxMessageBytes * 4) });
     http.on('request', (req, res) => {
@@ -248,13 +284,20 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       return x;
     };
     const token = options.token !== undefined ? options.token : process.env['SGUS_TOKEN'];
+    const noToken = token === undefined || token === '';
+    if (noToken && options.insecure !== true && !isLoopbackHost(host)) {
+      throw new SgusError(ErrorCode.InvalidArgument, `listening on ${host} opens the viewer to the network: set a token (--token or SGUS_TOKEN), or pass --insecure to serve without one`, { where });
+    }
+    // Checked before listening, so that a bad --allowed-host / --allowed-origin never opens a port.
+    const allowlistOptions = { listenHost: host, tls: options.tls !== undefined, extraHosts: options.allowedHosts ?? [], extraOrigins: options.allowedOrigins ?? [] };
+    new HostAllowlist({ ...allowlistOptions, port });
     const resolved = {
       ...options,
-      token: token === undefined || token === '' ? undefined : token,
+      token: noToken ? undefined : token,
       maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, 4096),
       maxViewerQueueBytes: positive('maxViewerQueueBytes', options.maxViewerQueueBytes, 4 * 1024 * 1024),
       maxViewerQueueFrames: positive('maxViewerQueueFrames', options.maxViewerQueueFrames, 8),
-      maxViewers: positive('maxViewers', options.maxViewers, 64),
+      maxViewers: positive('maxViewers', options.maxViewers, VIEWER_SERVER_DEFAULTS.maxViewers),
       keepAliveSeconds: positive('keepAliveSeconds', options.keepAliveSeconds, 15),
       fallbackJpegFps: options.fallbackJpegFps ?? 10,
       fallbackJpegQuality: options.fallbackJpegQuality ?? 75,
@@ -263,7 +306,18 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       engine: options.engine ?? '',
       device: options.device ?? '',
     };
-    const http = createServer();
+    let http: Server | HttpsServer;
+    if (options.tls !== undefined) {
+      try {
+        http = createHttpsServer({ cert: options.tls.cert, key: options.tls.key });
+      } catch (err) {
+        // OpenSSL's own words ("error:1E08010C:DECODER routines::unsupported") help nobody.
+        const why = /mismatch/i.test(describeError(err)) ? 'the key does not belong to the certificate' : 'not a PEM certificate and private key';
+        throw new SgusError(ErrorCode.InvalidArgument, `cannot serve HTTPS: ${why}`, { where, cause: err });
+      }
+    } else {
+      http = createServer();
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         reject(new SgusError(ErrorCode.SinkFailure, `cannot listen: ${describeError(err)}`, { where, cause: err }));
@@ -275,7 +329,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       });
     });
     const actualPort = (http.address() as AddressInfo).port;
-    return new ViewerServer(http, host, actualPort, resolved);
+    return new ViewerServer(http, new HostAllowlist({ ...allowlistOptions, port: actualPort }), host, actualPort, resolved);
   }
 
   // ---------------------------------------------------------------- ViewerHubPort
@@ -534,6 +588,10 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     const url = new URL(raw.startsWith('/') ? raw : '/', 'http://localhost');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
+    if (!this.#hosts.allowsHost(req.headers.host)) {
+      res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(`${HOST_REFUSED}\n`);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
       return;
@@ -567,10 +625,10 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     }
     const headers: Record<string, string | number> = { 'Content-Type': found.contentType, 'Content-Length': found.size, 'Cache-Control': 'no-cache' };
     if (isPage) {
-      // connect-src names this host's ws:/wss: explicitly: older browsers do not let 'self' cover WebSockets.
-      const host = /^[A-Za-z0-9.:[\]-]+$/.test(req.headers.host ?? '') ? req.headers.host! : `${this.host}:${this.port}`;
+      // connect-src names the allowed hosts' ws:/wss: explicitly (older browsers do not let 'self'
+      // cover WebSockets), from the configuration: a request's Host header never reaches the policy.
       headers['Content-Security-Policy'] =
-        `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws://${host} wss://${host}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
+        `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${this.#hosts.webSocketSources().join(' ')}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
       headers['Cache-Control'] = 'no-store';
     }
     res.writeHead(200, headers);
@@ -634,10 +692,16 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       return;
     }
     socket.on('error', () => socket.destroy());
+    if (!this.#hosts.allowsHost(req.headers.host)) {
+      // Refused before the handshake: a rebound page must not get as far as an open socket.
+      const body = `${HOST_REFUSED}\n`;
+      socket.end(`HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const url = new URL(raw, 'http://localhost');
       // Refusals complete the handshake first so the browser can read the close code and reason.
-      if (!originAllowed(req, this.#allowedOrigins)) {
+      if (!this.#hosts.allowsOrigin(req.headers.origin)) {
         ws.close(CloseCode.Forbidden, 'origin not allowed');
         return;
       }

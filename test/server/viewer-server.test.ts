@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { request as httpsRequest } from 'node:https';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
@@ -389,8 +391,10 @@ describe('ViewerServer with a token', () => {
   });
   after(() => server.close());
 
-  it('puts the token in its URL', () => {
-    assert.equal(server.url, `http://127.0.0.1:${server.port}/?token=s3cret`);
+  it('never puts the token in its URL; the printable URL says where the token goes', () => {
+    assert.equal(server.url, `http://127.0.0.1:${server.port}/`);
+    assert.equal(server.printableUrl, `http://127.0.0.1:${server.port}/?token=<your token>`);
+    assert.doesNotMatch(server.printableUrl, /s3cret/);
   });
 
   it('answers the page with 401 without the right token, 200 with it (query or header)', async () => {
@@ -419,5 +423,166 @@ describe('ViewerServer with a token', () => {
     const right = new TestViewer(`ws://127.0.0.1:${server.port}/ws?token=s3cret`);
     await right.waitFor(() => right.text('hello')[0]);
     right.ws.terminate();
+  });
+});
+
+/** Opens a WebSocket and reports how the upgrade ended: the HTTP status of a refusal, or what arrived once open. */
+function upgrade(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<{ status?: number; body?: string; close?: { code: number; reason: string }; messages: number }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, options);
+    let messages = 0;
+    ws.on('message', () => messages++);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, messages }));
+    });
+    ws.on('error', () => undefined);
+    ws.on('close', (code, reason) => resolve({ close: { code, reason: reason.toString() }, messages }));
+    ws.on('open', () => setTimeout(() => ws.close(), 100));
+  });
+}
+
+describe('ViewerServer against DNS rebinding', () => {
+  let server: ViewerServer;
+  before(async () => {
+    server = await ViewerServer.start({ port: 0, token: '', staticDir });
+  });
+  after(() => server.close());
+
+  it('answers a request naming another Host with 421 and one line, on every path', async () => {
+    for (const p of ['/', '/index.html', '/metrics', '/healthz', '/dist/viewer.js']) {
+      const r = await get(server.port, p, { host: `attacker.example:${server.port}` });
+      assert.equal(r.status, 421, p);
+      assert.match(r.body, /^host not allowed: [^\n]*\n$/, p);
+    }
+    // Same names on another port, or near-misses of the loopback names, are other hosts too.
+    for (const host of ['localhost:1', `127.0.0.1.attacker.example:${server.port}`, `localhost.attacker.example:${server.port}`, 'bad host!']) {
+      assert.equal((await get(server.port, '/healthz', { host })).status, 421, host);
+    }
+  });
+
+  it('serves the loopback names with its port', async () => {
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `LOCALHOST:${server.port}`, `[::1]:${server.port}`]) {
+      assert.equal((await get(server.port, '/', { host })).status, 200, host);
+    }
+  });
+
+  it('refuses a WebSocket upgrade naming another Host before the handshake, and an upgrade from a foreign origin', async () => {
+    const rebound = await upgrade(`ws://127.0.0.1:${server.port}/ws`, { headers: { host: `attacker.example:${server.port}` }, origin: `http://attacker.example:${server.port}` });
+    assert.equal(rebound.status, 421);
+    assert.match(rebound.body ?? '', /^host not allowed/);
+    assert.equal(rebound.messages, 0);
+    const foreign = await upgrade(`ws://127.0.0.1:${server.port}/ws`, { origin: `http://attacker.example:${server.port}` });
+    assert.deepEqual(foreign.close, { code: 4403, reason: 'origin not allowed' });
+    assert.equal(foreign.messages, 0);
+    const own = await upgrade(`ws://127.0.0.1:${server.port}/ws`, { headers: { host: `localhost:${server.port}` }, origin: `http://localhost:${server.port}` });
+    assert.ok(own.messages >= 1, 'the hello arrived');
+  });
+
+  it('builds the CSP from the configured names, never from the Host header', async () => {
+    const r = await get(server.port, '/', { host: `localhost:${server.port}` });
+    const csp = String(r.headers['content-security-policy']);
+    const connect = /connect-src ([^;]*)/.exec(csp)?.[1]?.split(' ') ?? [];
+    assert.deepEqual(connect, ['\'self\'', `ws://127.0.0.1:${server.port}`, `wss://127.0.0.1:${server.port}`, `ws://localhost:${server.port}`, `wss://localhost:${server.port}`]);
+  });
+
+  it('serves the names of --allowed-host (any port, or the one given) and their pages\' origins', async () => {
+    const s = await ViewerServer.start({ port: 0, token: '', staticDir, allowedHosts: ['ward.example', 'scanner.local:9000'], allowedOrigins: ['https://portal.example'] });
+    try {
+      for (const host of ['ward.example', 'ward.example:443', 'WARD.EXAMPLE.', 'scanner.local:9000']) assert.equal((await get(s.port, '/healthz', { host })).status, 200, host);
+      assert.equal((await get(s.port, '/healthz', { host: 'scanner.local:9001' })).status, 421);
+      assert.equal((await get(s.port, '/healthz', { host: 'evil.ward.example' })).status, 421);
+      assert.match(String((await get(s.port, '/', { host: 'ward.example' })).headers['content-security-policy']), / ws:\/\/ward\.example:\* wss:\/\/ward\.example:\* ws:\/\/scanner\.local:9000 /);
+      const url = `ws://127.0.0.1:${s.port}/ws`;
+      assert.ok((await upgrade(url, { headers: { host: 'ward.example' }, origin: 'https://ward.example' })).messages >= 1);
+      assert.ok((await upgrade(url, { origin: 'https://portal.example' })).messages >= 1);
+      assert.equal((await upgrade(url, { origin: 'https://other.example' })).close?.code, 4403);
+      assert.equal((await upgrade(url, { origin: 'null' })).close?.code, 4403);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses a malformed --allowed-host or --allowed-origin before listening', async () => {
+    await assert.rejects(ViewerServer.start({ port: 0, token: '', staticDir, allowedHosts: ['http://ward.example/'] }), /--allowed-host 'http:\/\/ward\.example\/' is not a host name/);
+    await assert.rejects(ViewerServer.start({ port: 0, token: '', staticDir, allowedOrigins: ['ward.example'] }), /--allowed-origin 'ward\.example' must be an origin/);
+  });
+});
+
+describe('ViewerServer beyond loopback', () => {
+  it('refuses to listen on 0.0.0.0 without a token unless insecure', async () => {
+    await assert.rejects(ViewerServer.start({ host: '0.0.0.0', port: 0, token: '', staticDir }), (e: unknown) => {
+      assert.ok(e instanceof Error && (e as { code?: string }).code === 'invalid-argument');
+      assert.match(e.message, /^viewer server 0\.0\.0\.0:0: listening on 0\.0\.0\.0 opens the viewer to the network: set a token \(--token or SGUS_TOKEN\), or pass --insecure/);
+      return true;
+    });
+    const s = await ViewerServer.start({ host: '0.0.0.0', port: 0, token: '', staticDir, insecure: true });
+    try {
+      assert.equal(s.printableUrl, `http://127.0.0.1:${s.port}/`);
+      // On every interface, the machine's own addresses are its names; foreign names are still refused.
+      const own = Object.values(networkInterfaces()).flat().find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
+      if (own !== undefined) assert.equal((await get(s.port, '/healthz', { host: `${own.address}:${s.port}` })).status, 200);
+      assert.equal((await get(s.port, '/healthz', { host: `attacker.example:${s.port}` })).status, 421);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('listens on 0.0.0.0 with a token and never prints it', async () => {
+    const s = await ViewerServer.start({ host: '0.0.0.0', port: 0, token: 'n3tw0rk', staticDir });
+    try {
+      assert.equal(s.printableUrl, `http://127.0.0.1:${s.port}/?token=<your token>`);
+      assert.equal((await get(s.port, '/')).status, 401);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('ViewerServer over TLS', () => {
+  let dir = '';
+  let cert = '';
+  let key = '';
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sgus-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    cert = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+    key = readFileSync(path.join(dir, 'key.pem'), 'utf8');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves the page over HTTPS and the stream over WSS', async () => {
+    const s = await ViewerServer.start({ port: 0, token: 'tls-token', staticDir, tls: { cert, key } });
+    try {
+      assert.equal(s.printableUrl, `https://127.0.0.1:${s.port}/?token=<your token>`);
+      const page = await new Promise<{ status: number; csp: string }>((resolve, reject) => {
+        const req = httpsRequest({ host: '127.0.0.1', port: s.port, path: '/?token=tls-token', ca: cert }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, csp: String(res.headers['content-security-policy']) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(page.status, 200);
+      assert.match(page.csp, /wss:\/\/127\.0\.0\.1:\d+/);
+      const v = new TestViewer(`wss://127.0.0.1:${s.port}/ws?token=tls-token`, { ca: cert });
+      const hello = await v.waitFor(() => v.text('hello')[0]);
+      assert.equal(hello.protocol, 1);
+      v.ws.terminate();
+      // Plain HTTP on the TLS port gets nothing.
+      await assert.rejects(get(s.port, '/healthz'));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses a certificate or key that is not PEM with one line', async () => {
+    await assert.rejects(ViewerServer.start({ port: 0, token: 't', staticDir, tls: { cert: 'not a certificate', key } }), (e: unknown) => {
+      assert.ok(e instanceof Error);
+      assert.match(e.message, /^viewer server 127\.0\.0\.1:0: cannot serve HTTPS: not a PEM certificate and private key$/);
+      return true;
+    });
   });
 });
