@@ -8,7 +8,7 @@ import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import type { SourceSpec } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, numberOption, parse } from './args.js';
 import type { CliCommand } from './command.js';
-import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
 
 const help = `
 Usage: sgus live [--device /dev/video0 | --input URL] [--serve] [options]
@@ -71,6 +71,7 @@ const command: CliCommand = {
     );
     void positionals;
     const settings = pipelineSettings(values);
+    const viewer = values.serve === true ? await serverSettings(values) : undefined;
     if (values.device !== undefined && values.input !== undefined) throw new SgusError(ErrorCode.InvalidArgument, '--device and --input exclude each other');
     let source: SourceSpec;
     if (typeof values.input === 'string') {
@@ -99,9 +100,9 @@ const command: CliCommand = {
     let server: Awaited<ReturnType<typeof startServer>> | undefined;
     let metricsNow: () => StreamMetrics[] = () => [];
     try {
-      if (values.serve === true) {
-        server = await startServer(values, seg, () => metricsNow());
-        process.stdout.write(`viewer: ${server.url}\n`);
+      if (viewer !== undefined) {
+        server = await startServer(viewer, seg, () => metricsNow());
+        process.stdout.write(`viewer: ${server.printableUrl}\n`);
       }
       const stream: StreamConfig = {
         id: 'live',

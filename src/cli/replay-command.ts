@@ -9,7 +9,7 @@ import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import type { CliCommand } from './command.js';
 import { ProgressBar } from './progress.js';
-import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
 
 const help = `
 Usage: sgus replay FILE|URL [--out DIR] [--realtime|--max-speed] [--serve] [--loop] [options]
@@ -61,6 +61,7 @@ const command: CliCommand = {
     const source = sourceFromArgument(positionals[0]!);
     if (source.type === 'device') throw new SgusError(ErrorCode.InvalidArgument, `${source.path} is a capture device: use 'sgus live --device ${source.path}'`);
     const serve = values.serve === true;
+    const viewer = serve ? await serverSettings(values) : undefined;
     const realtime = values.realtime === true || (serve && values['max-speed'] !== true);
     const loop = values.loop === true;
     // Real time: the next frame is a frame interval away, waiting for it only adds latency.
@@ -84,9 +85,9 @@ const command: CliCommand = {
     let server: Awaited<ReturnType<typeof startServer>> | undefined;
     let metricsNow: () => import('../pipeline/frame.js').StreamMetrics[] = () => [];
     try {
-      if (serve) {
-        server = await startServer(values, seg, () => metricsNow());
-        process.stdout.write(`viewer: ${server.url}\n`);
+      if (viewer !== undefined) {
+        server = await startServer(viewer, seg, () => metricsNow());
+        process.stdout.write(`viewer: ${server.printableUrl}\n`);
       }
       const stream: StreamConfig = { id: 'replay', title: path.basename(describeSource(source)), source, mode: 'replay', realtime, loop, outputs, stallTimeoutS: settings.stallTimeoutS };
       if (probe !== undefined) stream.probe = probe;

@@ -6,7 +6,7 @@ import { probeVideo } from '../pipeline/probe.js';
 import { loadPreset, presetToStream, STREAMS_DIR } from '../pipeline/stream-preset.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import type { CliCommand } from './command.js';
-import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, startServer, summaryLine, pipelineOptions } from './stream-options.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, serverOptionsHelp, serverSettings, startServer, summaryLine, pipelineOptions } from './stream-options.js';
 
 const help = `
 Usage: sgus serve [--stream PRESET...] [--host ADDR] [--port N] [--token T] [options]
@@ -20,9 +20,7 @@ Options:
   -s, --stream PRESET     a preset name in streams/ or a path to a preset .json; repeat for more
                           streams (default: sample-exam, a synthetic 640x480 exam generated once
                           into .cache/ and replayed in a loop at real time)
-      --host ADDR         interface to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)
-      --port N            TCP port, 0 = any free port (default 8080)
-      --token T           token viewers must present (default $SGUS_TOKEN, none if unset)
+${serverOptionsHelp(false)}
 ${PIPELINE_OPTIONS_HELP}
 ${MODEL_OPTIONS_HELP}
 
@@ -41,6 +39,7 @@ const command: CliCommand = {
   async run(args: string[]): Promise<number> {
     const { values } = parse(args, { ...MODEL_OPTIONS, ...PIPELINE_OPTIONS, ...SERVER_OPTIONS, stream: { type: 'string', short: 's', multiple: true } }, false);
     const settings = pipelineSettings(values);
+    const viewer = await serverSettings(values);
     const names = (values.stream as string[] | undefined) ?? ['sample-exam'];
     const presets = await Promise.all(names.map((n) => loadPreset(n)));
     const ids = new Set<string>();
@@ -65,9 +64,9 @@ const command: CliCommand = {
     }
     const seg = await loadSegmenter(values);
     let metricsNow: () => StreamMetrics[] = () => [];
-    const server = await startServer(values, seg, () => metricsNow());
+    const server = await startServer(viewer, seg, () => metricsNow());
     try {
-      process.stdout.write(`viewer: ${server.url}\n`);
+      process.stdout.write(`viewer: ${server.printableUrl}\n`);
       if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; streams ${streams.map((s) => `${s.id} (${s.mode})`).join(', ')}\n`);
       const result = await runPipeline(
         // Several streams share the batcher: a short wait lets their frames meet in one batch.

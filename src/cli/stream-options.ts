@@ -2,7 +2,7 @@
  * Options and run loop shared by the streaming commands (replay, live, serve): pipeline settings,
  * the viewer server, signals (Ctrl-C drains and finalises), the once-a-second status line.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { describeError, ErrorCode, SgusError } from '../errors.js';
 import { Pipeline } from '../pipeline/compose.js';
 import type { PipelineOptions, PipelineSummary, StreamConfig } from '../pipeline/compose.js';
@@ -12,7 +12,9 @@ import type { PostprocessStageOptions } from '../pipeline/postprocess-stage.js';
 import { renderPrometheus } from '../pipeline/prometheus.js';
 import { createSegmenter } from '../segmenter/segmenter.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
-import { ViewerServer } from '../server/viewer-server.js';
+import { exposureProblem, HostAllowlist } from '../server/host-allowlist.js';
+import { VIEWER_SERVER_DEFAULTS, ViewerServer } from '../server/viewer-server.js';
+import type { ViewerServerOptions } from '../server/viewer-server.js';
 import { engineOptions, intOption, numberOption } from './args.js';
 import type { OptionSpec } from './args.js';
 
@@ -49,12 +51,77 @@ export const SERVER_OPTIONS: OptionSpec = {
   host: { type: 'string' },
   port: { type: 'string' },
   token: { type: 'string' },
+  insecure: { type: 'boolean' },
+  'allowed-host': { type: 'string', multiple: true },
+  'allowed-origin': { type: 'string', multiple: true },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'max-viewers': { type: 'string' },
 };
 
-export const SERVER_OPTIONS_HELP = `Viewer options (with --serve):
-      --host ADDR         interface to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)
-      --port N            TCP port, 0 = any free port (default 8080)
-      --token T           token viewers must present (default $SGUS_TOKEN, none if unset)`;
+/** The viewer options' help; `withServe` false (serve) leaves out the "(with --serve)" of replay and live. */
+export function serverOptionsHelp(withServe = true): string {
+  const d = VIEWER_SERVER_DEFAULTS;
+  return `Viewer options${withServe ? ' (with --serve)' : ''} (security: docs/security.md):
+      --host ADDR         interface to listen on (default ${d.host}); beyond loopback (0.0.0.0: every
+                          interface) it needs --token or --insecure
+      --port N            TCP port, 0 = any free port (default ${d.port})
+      --token T           token viewers must present (default $SGUS_TOKEN, none if unset); never
+                          printed: the URL printed shows where it goes (?token=<your token>)
+      --insecure          allow --host beyond loopback without a token (anyone there can watch)
+      --allowed-host H    another name viewers reach the server by (NAME: any port, NAME:PORT); any
+                          other Host is refused (DNS rebinding); repeat or comma-separate
+                          (default: the loopback names and --host, with the port)
+      --allowed-origin O  another page origin that may open the stream (https://portal.example, or
+                          '*' for any); repeat or comma-separate (default: the allowed hosts' own)
+      --tls-cert FILE     serve HTTPS and WSS with this PEM certificate (needs --tls-key; default:
+                          plain HTTP, for loopback or behind a TLS reverse proxy)
+      --tls-key FILE      the certificate's PEM private key
+      --max-viewers N     most viewers at once; more are turned away (default ${d.maxViewers})`;
+}
+
+export const SERVER_OPTIONS_HELP = serverOptionsHelp();
+
+/** What `startServer` needs, checked from the command line before any model is loaded. */
+export type ServerSettings = Pick<ViewerServerOptions, 'host' | 'port' | 'token' | 'insecure' | 'allowedHosts' | 'allowedOrigins' | 'tls' | 'maxViewers'>;
+
+function listOption(value: unknown): string[] {
+  return ((value as string[] | undefined) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+}
+
+async function readPem(file: string, option: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : describeError(err);
+    throw new SgusError(ErrorCode.InvalidArgument, `--${option} ${file}: cannot read: ${why}`);
+  }
+}
+
+/**
+ * The viewer options of the command line, checked at once (a refusal comes before the model loads,
+ * not after): host lists, the token rule beyond loopback, the TLS files.
+ */
+export async function serverSettings(values: Record<string, unknown>): Promise<ServerSettings> {
+  const port = intOption(values.port, 'port', 0, VIEWER_SERVER_DEFAULTS.port);
+  if (port > 65535) throw new SgusError(ErrorCode.InvalidArgument, `--port must be <= 65535, got ${port}`);
+  const host = (values.host as string | undefined) ?? VIEWER_SERVER_DEFAULTS.host;
+  const token = (values.token as string | undefined) ?? process.env.SGUS_TOKEN;
+  const insecure = values.insecure === true;
+  const exposure = exposureProblem(host, token !== undefined && token !== '', insecure);
+  if (exposure !== undefined) throw new SgusError(ErrorCode.InvalidArgument, exposure);
+  const allowedHosts = listOption(values['allowed-host']);
+  const allowedOrigins = listOption(values['allowed-origin']);
+  // Throws the one-line error of a malformed entry.
+  new HostAllowlist({ listenHost: host, port, tls: false, extraHosts: allowedHosts, extraOrigins: allowedOrigins });
+  const certFile = values['tls-cert'] as string | undefined;
+  const keyFile = values['tls-key'] as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new SgusError(ErrorCode.InvalidArgument, '--tls-cert and --tls-key go together');
+  const settings: ServerSettings = { host, port, token, insecure, allowedHosts, allowedOrigins, maxViewers: intOption(values['max-viewers'], 'max-viewers', 1, VIEWER_SERVER_DEFAULTS.maxViewers) };
+  if (certFile !== undefined && keyFile !== undefined) settings.tls = { cert: await readPem(certFile, 'tls-cert'), key: await readPem(keyFile, 'tls-key') };
+  return settings;
+}
 
 export interface PipelineSettings {
   maxBatchSize: number;
@@ -119,13 +186,9 @@ export async function loadSegmenter(values: Record<string, unknown>): Promise<Se
   return seg;
 }
 
-export async function startServer(values: Record<string, unknown>, seg: Segmenter, metrics: () => StreamMetrics[]): Promise<ViewerServer> {
-  const port = intOption(values.port, 'port', 0, 8080);
-  if (port > 65535) throw new SgusError(ErrorCode.InvalidArgument, `--port must be <= 65535, got ${port}`);
+export async function startServer(settings: ServerSettings, seg: Segmenter, metrics: () => StreamMetrics[]): Promise<ViewerServer> {
   return ViewerServer.start({
-    host: (values.host as string | undefined) ?? '127.0.0.1',
-    port,
-    token: (values.token as string | undefined) ?? process.env.SGUS_TOKEN,
+    ...settings,
     metricsText: () => renderPrometheus(metrics()),
     model: seg.card.name,
     engine: seg.engineInfo.engine,

@@ -25,6 +25,15 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
+/**
+ * Why listening on `host` must be refused, if it must: beyond loopback without a token anyone on
+ * the network could watch the exams, so that takes `insecure` (`--insecure`).
+ */
+export function exposureProblem(host: string, hasToken: boolean, insecure: boolean): string | undefined {
+  if (hasToken || insecure || isLoopbackHost(host)) return undefined;
+  return `listening on ${host} opens the viewer to the network: set a token (--token or SGUS_TOKEN), or pass --insecure to serve without one`;
+}
+
 /** Whether a listen address means every interface. */
 export function isWildcardHost(host: string): boolean {
   const h = normaliseName(host);

@@ -22,7 +22,7 @@ import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } fro
 import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { presentedToken, tokenMatches } from './access.js';
-import { HostAllowlist, isLoopbackHost } from './host-allowlist.js';
+import { HostAllowlist, exposureProblem } from './host-allowlist.js';
 import { ParameterSetCache } from './annex-b.js';
 import { CloseCode, PROTOCOL_VERSION, encodeFrameMessage, parseClientMessage, simplifyCollinear } from './protocol.js';
 import type { FrameHeader, ServerMessage, VideoCodec, WireContour, WireMetrics, WireStream } from './protocol.js';
@@ -266,8 +266,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
 
   /** Starts listening; rejects with a fatal SgusError when the port is taken or an option is bad. */
   static async start(options: ViewerServerOptions = {}): Promise<ViewerServer> {
-    const host = options.host ?? '127.0.0.1';
-    const port = options.port ?? 8080;
+    const host = options.host ?? VIEWER_SERVER_DEFAULTS.host;
+    const port = options.port ?? VIEWER_SERVER_DEFAULTS.port;
     const where = `viewer server ${host}:${port}`;
     if (options.fallbackJpegFps !== undefined && !(options.fallbackJpegFps >= 0)) {
       throw new SgusError(ErrorCode.InvalidArgument, `fallbackJpegFps must be >= 0, got ${options.fallbackJpegFps}`, { where });
@@ -285,9 +285,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     };
     const token = options.token !== undefined ? options.token : process.env['SGUS_TOKEN'];
     const noToken = token === undefined || token === '';
-    if (noToken && options.insecure !== true && !isLoopbackHost(host)) {
-      throw new SgusError(ErrorCode.InvalidArgument, `listening on ${host} opens the viewer to the network: set a token (--token or SGUS_TOKEN), or pass --insecure to serve without one`, { where });
-    }
+    const exposure = exposureProblem(host, !noToken, options.insecure === true);
+    if (exposure !== undefined) throw new SgusError(ErrorCode.InvalidArgument, exposure, { where });
     // Checked before listening, so that a bad --allowed-host / --allowed-origin never opens a port.
     const allowlistOptions = { listenHost: host, tls: options.tls !== undefined, extraHosts: options.allowedHosts ?? [], extraOrigins: options.allowedOrigins ?? [] };
     new HostAllowlist({ ...allowlistOptions, port });

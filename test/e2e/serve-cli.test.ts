@@ -23,7 +23,8 @@ describe('sgus serve', () => {
     try {
       const t0 = Date.now();
       while (!/viewer: (http:\/\/127\.0\.0\.1:\d+\/\S*)/.test(stdout) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
-      const url = /viewer: (http:\/\/127\.0\.0\.1:\d+)\/\?token=t0k/.exec(stdout)?.[1];
+      const url = /viewer: (http:\/\/127\.0\.0\.1:\d+)\/\?token=<your token>\n/.exec(stdout)?.[1];
+      assert.doesNotMatch(stdout + stderr, /t0k/, 'the token is never printed');
       assert.ok(url !== undefined, `viewer URL printed: ${stdout} ${stderr}`);
       let text = '';
       while (Date.now() - t0 < 40_000) {

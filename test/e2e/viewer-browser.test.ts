@@ -461,7 +461,7 @@ describe('web viewer in Chromium', { skip }, () => {
       }, guarded.port);
       assert.deepEqual(closed, { code: 4401, reason: 'token required', messages: 0 });
       // With the token, the same viewer plays.
-      const ok = await p.goto(guarded.url);
+      const ok = await p.goto(`${guarded.url}?token=tok-123`);
       assert.equal(ok?.status(), 200);
       await until(async () => ((await debug(p)).decoded >= 3 ? true : undefined), 'frames with the token');
       pub.stop();
