@@ -6,12 +6,37 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
+import { readImageHeader } from './image-header.js';
 import type { GreyImage, RgbImage } from './image.js';
 
 export type ImageFormat = 'png' | 'jpeg';
 
-/** Largest image we accept, in pixels: beyond this a frame is surely not an ultrasound frame. */
-export const MAX_IMAGE_PIXELS = 120_000_000;
+/**
+ * Largest image decoded, in pixels (100 megapixels, 10000x10000: far beyond any ultrasound frame,
+ * and about 700 MB while decoding). Checked against the size the file's header declares before any
+ * pixel is decoded, so that a small file declaring a huge image (an image bomb) costs nothing.
+ * Override per call with `DecodeOptions.maxPixels`.
+ */
+export const MAX_IMAGE_PIXELS = 100_000_000;
+
+export interface DecodeOptions {
+  /** Largest width x height accepted. Default MAX_IMAGE_PIXELS. */
+  maxPixels?: number;
+}
+
+/**
+ * The decoders' failures in words a user can act on: their own messages ("There are some read
+ * requests waitng on finished stream", Node's "The value of "size" is out of range") say nothing
+ * about the file.
+ */
+function decodeFailure(format: ImageFormat, err: unknown): string {
+  const msg = describeError(err);
+  if (err instanceof RangeError || /out of range|array buffer allocation|memory/i.test(msg)) return 'too large to decode';
+  if (/read requests|end of (file|stream|data)|marker was not found|unexpected end/i.test(msg)) return 'the file ends before its image data (truncated?)';
+  if (/crc/i.test(msg)) return 'checksum error (damaged file)';
+  if (/unsupported|not supported/i.test(msg)) return `unsupported ${format === 'png' ? 'PNG' : 'JPEG'} variant`;
+  return 'damaged image data';
+}
 
 /** Sniffs the format from the first bytes; the file extension is not trusted. */
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
@@ -20,11 +45,19 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
-/** Decodes PNG or JPEG bytes (grey, palette, RGB or RGBA; alpha dropped) to RGB. */
-export function decodeImage(bytes: Uint8Array, where = 'image'): RgbImage {
+/**
+ * Decodes PNG or JPEG bytes (grey, palette, RGB or RGBA; alpha dropped) to RGB. An image over
+ * `maxPixels` is refused from its header, before decoding.
+ */
+export function decodeImage(bytes: Uint8Array, where = 'image', options: DecodeOptions = {}): RgbImage {
+  const maxPixels = options.maxPixels ?? MAX_IMAGE_PIXELS;
   const format = sniffImageFormat(bytes);
   if (format === undefined) {
     throw new SgusError(ErrorCode.UnsupportedFormat, 'not a PNG or JPEG image', { where, fatal: false });
+  }
+  const header = readImageHeader(bytes);
+  if (header !== undefined && header.width * header.height > maxPixels) {
+    throw new SgusError(ErrorCode.UnsupportedFormat, `image of ${header.width}x${header.height} pixels (${(header.width * header.height / 1e6).toFixed(0)} megapixels) is over the ${(maxPixels / 1e6).toLocaleString('en-US')}-megapixel limit; not decoded`, { where, fatal: false });
   }
   let rgba: { width: number; height: number; data: Uint8Array };
   try {
@@ -32,14 +65,14 @@ export function decodeImage(bytes: Uint8Array, where = 'image'): RgbImage {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       rgba = { width: png.width, height: png.height, data: png.data };
     } else {
-      const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 2048 });
+      const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: 2048 });
       rgba = { width: decoded.width, height: decoded.height, data: decoded.data };
     }
   } catch (err) {
-    throw new SgusError(ErrorCode.UnsupportedFormat, `corrupt ${format.toUpperCase()}: ${describeError(err)}`, { where, fatal: false, cause: err });
+    throw new SgusError(ErrorCode.UnsupportedFormat, `corrupt ${format.toUpperCase()}: ${decodeFailure(format, err)}`, { where, fatal: false, cause: err });
   }
-  if (rgba.width < 1 || rgba.height < 1 || rgba.width * rgba.height > MAX_IMAGE_PIXELS) {
-    throw new SgusError(ErrorCode.UnsupportedFormat, `image size ${rgba.width}x${rgba.height} is outside 1x1..${MAX_IMAGE_PIXELS} pixels`, { where, fatal: false });
+  if (rgba.width < 1 || rgba.height < 1 || rgba.width * rgba.height > maxPixels) {
+    throw new SgusError(ErrorCode.UnsupportedFormat, `image size ${rgba.width}x${rgba.height} is outside 1x1..${maxPixels} pixels`, { where, fatal: false });
   }
   const n = rgba.width * rgba.height;
   const data = new Uint8Array(n * 3);
@@ -52,17 +85,17 @@ export function decodeImage(bytes: Uint8Array, where = 'image'): RgbImage {
 }
 
 /** Reads and decodes an image file; errors name the file and are not fatal to a batch. */
-export async function readImage(path: string): Promise<RgbImage> {
+export async function readImage(path: string, options: DecodeOptions = {}): Promise<RgbImage> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : describeError(err);
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code === 'ERR_FS_FILE_TOO_LARGE' || err instanceof RangeError ? 'file too large for an image (over 2 GiB)' : describeError(err);
     throw new SgusError(ErrorCode.FileUnreadable, `cannot read: ${why}`, { where: path, fatal: false, cause: err });
   }
   if (bytes.length === 0) throw new SgusError(ErrorCode.UnsupportedFormat, 'empty file (0 bytes)', { where: path, fatal: false });
-  return decodeImage(bytes, path);
+  return decodeImage(bytes, path, options);
 }
 
 /** Encodes an RGB image as PNG. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { decodeImage, encodeJpegRgb, encodePngGrey, encodePngRgb, readImage } from '../../src/core/image-io.js';
 import { isSgusError } from '../../src/errors.js';
@@ -61,4 +62,85 @@ test('bad files get one-line, non-fatal errors naming the file', async () => {
 
 test('a 1x1 image decodes', () => {
   assert.deepEqual(decodeImage(encodePngRgb({ width: 1, height: 1, data: Uint8Array.from([1, 2, 3]) })).data, Uint8Array.from([1, 2, 3]));
+});
+
+/** CRC-32 of PNG chunks (ISO 3309), bit by bit: the test needs a handful of bytes. */
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** A small, valid-looking RGB PNG that declares width x height: its IDAT holds the first rows, all zero. */
+function pngBomb(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const rows = deflateSync(Buffer.alloc((1 + width * 3) * 64));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', rows), chunk('IEND', new Uint8Array(0))]);
+}
+
+/** A real JPEG whose SOF0 is patched to declare width x height. */
+function jpegBomb(width: number, height: number): Buffer {
+  const j = Buffer.from(encodeJpegRgb({ width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(90) }));
+  const sof = j.indexOf(Buffer.from([0xff, 0xc0]));
+  assert.ok(sof > 0, 'the encoder writes a baseline SOF0');
+  j.writeUInt16BE(height, sof + 5);
+  j.writeUInt16BE(width, sof + 7);
+  return j;
+}
+
+test('a PNG declaring 28000x28000 pixels is refused from its header, quickly and without a big allocation', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sgus-io-'));
+  const f = path.join(dir, 'bomb.png');
+  const bytes = pngBomb(28000, 28000);
+  assert.ok(bytes.length < 1_000_000, `the bomb is small (${bytes.length} bytes)`);
+  await writeFile(f, bytes);
+  const before = process.memoryUsage().arrayBuffers;
+  const t0 = performance.now();
+  await assert.rejects(readImage(f), (err: unknown) => {
+    assert.ok(isSgusError(err) && err.fatal === false);
+    assert.equal(err.message, `${f}: image of 28000x28000 pixels (784 megapixels) is over the 100-megapixel limit; not decoded`);
+    return true;
+  });
+  assert.ok(performance.now() - t0 < 1000, `refused in ${(performance.now() - t0).toFixed(0)} ms`);
+  assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024, 'no pixel buffer was allocated');
+});
+
+test('a JPEG whose SOF declares 60000x60000 pixels is refused from its header with its size', () => {
+  const t0 = performance.now();
+  assert.throws(() => decodeImage(jpegBomb(60000, 60000), 'bomb.jpg'), /^SgusError: bomb\.jpg: image of 60000x60000 pixels \(3600 megapixels\) is over the 100-megapixel limit; not decoded$/);
+  assert.ok(performance.now() - t0 < 1000);
+});
+
+test('the pixel limit can be lowered per call, and images within it still decode', () => {
+  assert.throws(() => decodeImage(pngBomb(2000, 1000), 'wide.png', { maxPixels: 1_000_000 }), /wide\.png: image of 2000x1000 pixels \(2 megapixels\) is over the 1-megapixel limit/);
+  assert.throws(() => decodeImage(jpegBomb(2000, 1000), 'wide.jpg', { maxPixels: 1_000_000 }), /wide\.jpg: image of 2000x1000 pixels/);
+  assert.equal(decodeImage(encodePngRgb(rgb), 'small.png', { maxPixels: 6 }).width, 3);
+});
+
+test('a truncated PNG or JPEG is reported in words, not in the decoder\'s', () => {
+  const png = encodePngRgb({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(7) });
+  const jpg = encodeJpegRgb({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(7) });
+  for (const [name, bytes] of [['cut.png', png.subarray(0, png.length - 20)], ['cut.jpg', jpg.subarray(0, jpg.length - 50)]] as const) {
+    assert.throws(() => decodeImage(bytes, name), (err: unknown) => {
+      assert.ok(isSgusError(err));
+      assert.match(err.message, new RegExp(`^${name.replace('.', '\\.')}: corrupt (PNG|JPEG): the file ends before its image data \\(truncated\\?\\)$`));
+      assert.doesNotMatch(err.message, /read requests|waitng|marker was not found/);
+      return true;
+    });
+  }
 });
