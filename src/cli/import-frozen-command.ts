@@ -14,10 +14,13 @@ Imports a TensorFlow 1.x frozen graph (e.g. DeepSGUS's frozen_graph.pb) as a mod
 'sgus segment --model NAME' and the pipeline run like any other: writes models/NAME/model.onnx
 (ONNX opset 13, NHWC 0-255 RGB input kept), card.json, and tfjs/model.json for '--engine tfjs'.
 Fixed feeds are folded away: a bool placeholder named like TRAINING is fed False, a float one named
-like keep_prob(abilty) 1.0 (tf.cond branches and dropout disappear).
+like keep_prob(abilty) 1.0 (tf.cond branches and dropout disappear). A graph whose output is not a
+per-pixel class map at the input's size (a classifier, say) is refused: it is not a segmentation model.
 
 Options:
-      --name NAME         model folder name (default: from the file name)
+      --name NAME         model folder name (default: from the file name); an existing model of
+                          that name is refused
+      --force             replace an existing model of that name
       --models-dir DIR    where models live (default: ${path.relative(process.cwd(), MODELS_DIR) || MODELS_DIR})
       --input NAME        image placeholder (default: input_image, else the only unfixed placeholder)
       --output NAME       tensor to output (default: inference/prediction:0, else the only unconsumed tensor);
@@ -69,6 +72,7 @@ const command: CliCommand = {
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parse(args, {
       name: { type: 'string' },
+      force: { type: 'boolean' },
       'models-dir': { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
@@ -99,6 +103,7 @@ const command: CliCommand = {
       batch: values.batch === undefined ? null : intOption(values.batch, 'batch', 1, 1),
       size: intOption(values.size, 'size', 1, 224),
       tfjs: values['no-tfjs'] !== true,
+      overwrite: values.force === true,
     });
     const shape = (s: ReadonlyArray<number | null>): string => `[${s.map((d) => d ?? 'N').join(',')}]`;
     const out = [

@@ -4,7 +4,7 @@
  * write `model.onnx` and `card.json` (and a TF.js graph model for `--engine tfjs`) under
  * `models/<name>/`, so that `sgus segment --model <name>` runs it like any trained model.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
@@ -15,6 +15,7 @@ import type { OnnxModel } from './onnx-writer.js';
 import { ProtoError } from './protobuf.js';
 import { TfDType, decodeGraphDef, dtypeName, parseInputRef } from './tf-graphdef.js';
 import type { TfGraph } from './tf-graphdef.js';
+import { segmentationProblem } from './segmentation-check.js';
 import { writeTfjsModel } from './tfjs-writer.js';
 import type { ModelCard } from '../segmenter/model-card.js';
 
@@ -188,6 +189,13 @@ export interface ImportOptions extends ConvertOptions {
   modelsDir: string;
   /** Also write a TF.js graph model for `--engine tfjs`. Default true. */
   tfjs?: boolean;
+  /** Replace a model of the same name (`--force`). Default false: an existing model folder is refused. */
+  overwrite?: boolean;
+  /**
+   * Refuse a graph whose output is not a per-pixel map at the input's size (a classifier).
+   * Default true; false imports it anyway with a note (op coverage tests of the converter).
+   */
+  requireSegmentation?: boolean;
 }
 
 export interface ImportResult extends Converted {
@@ -237,6 +245,15 @@ export async function importFrozen(file: string, options: ImportOptions): Promis
   } catch (err) {
     throw new SgusError(ErrorCode.FileUnreadable, `cannot read the frozen graph: ${describeError(err)}`, { where: file, cause: err });
   }
+  const name = options.name ?? defaultModelName(file);
+  // A first letter or digit: '.' and '..' would otherwise name the models folder or its parent.
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new SgusError(ErrorCode.InvalidArgument, `--name '${name}' must start with a letter or digit and hold only letters, digits, '.', '_' or '-'`);
+  const modelDir = path.resolve(options.modelsDir, name);
+  // Checked before the conversion: replacing a model (the default one, say) is never silent.
+  const existing = await readdir(modelDir).catch(() => [] as string[]);
+  if (existing.length > 0 && options.overwrite !== true) {
+    throw new SgusError(ErrorCode.InvalidArgument, `model '${name}' already exists (${modelDir}); pass --force to replace it, or choose another --name`);
+  }
   const g = parseFrozenGraph(bytes, file);
   const notes: string[] = [];
   const convert = (opts: ConvertOptions): Converted => {
@@ -262,20 +279,22 @@ export async function importFrozen(file: string, options: ImportOptions): Promis
   await smokeRun(conv, conv.input.shape[0] ?? 2).catch((err: unknown) => {
     throw new SgusError(ErrorCode.GraphImport, `the converted model does not run in ONNX Runtime: ${describeError(err)}`, { where: file, cause: err });
   });
-  const name = options.name ?? defaultModelName(file);
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new SgusError(ErrorCode.InvalidArgument, `--name '${name}' must be letters, digits, '.', '_' or '-'`);
-  const modelDir = path.resolve(options.modelsDir, name);
-  await mkdir(modelDir, { recursive: true });
-  await writeFile(path.join(modelDir, 'model.onnx'), conv.onnx.bytes);
-
   const s = conv.input.shape;
-  if (s.length !== 4) notes.push(`input '${conv.input.name}' has rank ${s.length}, not an NHWC image: the card is written but the segmenter cannot feed it`);
   const size = options.size ?? 224;
   const height = s[1] ?? size;
   const width = s[2] ?? size;
+  const notSegmentation = segmentationProblem({ input: s, output: conv.output, size });
+  if (notSegmentation !== undefined) {
+    if (options.requireSegmentation ?? true) throw new SgusError(ErrorCode.GraphImport, `${notSegmentation}; nothing written`, { where: file });
+    notes.push(notSegmentation);
+  }
+  if (s.length !== 4) notes.push(`input '${conv.input.name}' has rank ${s.length}, not an NHWC image: the card is written but the segmenter cannot feed it`);
   if (s[3] !== 3) notes.push(`input '${conv.input.name}' has ${s[3] ?? '?'} channels; the segmenter feeds RGB (3)`);
-  const outRank = conv.output.shape.length;
-  if (!(conv.output.kind === 'classes' ? outRank === 3 || outRank === 4 : outRank === 4)) notes.push(`output '${conv.output.name}' has shape [${conv.output.shape.map((d) => d ?? 'N').join(',')}], not a per-pixel map: it is not a segmentation model`);
+
+  await mkdir(modelDir, { recursive: true });
+  // --force: only what an import writes is replaced, so that no stale TF.js graph outlives it.
+  if (existing.length > 0) await rm(path.join(modelDir, 'tfjs'), { recursive: true, force: true });
+  await writeFile(path.join(modelDir, 'model.onnx'), conv.onnx.bytes);
 
   let tfjsModel: string | undefined;
   if (options.tfjs ?? true) {
