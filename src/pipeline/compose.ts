@@ -22,6 +22,7 @@ import { FfmpegSource } from './ffmpeg-source.js';
 import type { SourceStarted, ViewMode } from './ffmpeg-source.js';
 import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from './frame.js';
 import type { Inferred } from './stage-types.js';
+import { FOV_ANALYSIS_SIZE, fovStage } from './fov-stage.js';
 import { inferenceStage } from './inference-stage.js';
 import { ndjsonSink } from './ndjson-sink.js';
 import { postprocessStage } from './postprocess-stage.js';
@@ -115,6 +116,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
   #abort: (() => void) | undefined;
   readonly #t0 = performance.now();
   readonly #postprocess: OperatorFunction<Inferred, FrameResult>;
+  readonly #fov: OperatorFunction<Frame, Frame> | undefined;
 
   constructor(options: PipelineOptions) {
     super();
@@ -132,6 +134,13 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     // Built (and its options checked) before any FFmpeg process starts. The segmenter's card says
     // how its model was validated (e.g. one region per frame); the caller's options override it.
     this.#postprocess = postprocessStage(postprocessDefaults(seg.card, options.postprocess ?? {}));
+    this.#fov = seg.card.input.fieldOfView === true
+      ? fovStage({
+          modelWidth: seg.card.input.width,
+          modelHeight: seg.card.input.height,
+          onChange: (id, w) => this.emit('log', `${id}: field of view changed: now ${Math.round(w.fov.width)}x${Math.round(w.fov.height)} at (${Math.round(w.fov.x)}, ${Math.round(w.fov.y)})`),
+        })
+      : undefined;
     for (const cfg of options.streams) {
       const mode = cfg.mode ?? 'replay';
       const view: ViewMode = options.hub !== undefined ? (cfg.viewCodec === 'jpeg' ? 'jpeg' : 'auto') : 'none';
@@ -139,8 +148,9 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         streamId: cfg.id,
         source: cfg.source,
         mode,
-        modelWidth: seg.card.input.width,
-        modelHeight: seg.card.input.height,
+        // A model that sees the field of view gets frames with room to cut it from.
+        modelWidth: seg.card.input.fieldOfView === true ? FOV_ANALYSIS_SIZE : seg.card.input.width,
+        modelHeight: seg.card.input.fieldOfView === true ? FOV_ANALYSIS_SIZE : seg.card.input.height,
         realtime: cfg.realtime ?? false,
         loop: cfg.loop ?? false,
         view,
@@ -221,6 +231,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     const isolate = o.isolateFailures ?? false;
 
     const streamOf = (id: string): StreamState => this.#streams.get(id)!;
+    const fov = this.#fov;
     const sources: Observable<Frame>[] = [...this.#streams.values()].map((st) => {
       const { source, metrics, config } = st;
       source.on('started', (info) => {
@@ -272,6 +283,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
           complete: () => ended(this.#stopping ? 'stopped' : 'end of stream'),
         }),
       );
+      if (fov !== undefined) f$ = f$.pipe(fov);
       f$ = f$.pipe(
         catchError((err: unknown) => {
           const e = isSgusError(err) ? err : new SgusError(ErrorCode.SourceFailure, describeError(err), { where: config.id, cause: err });

@@ -3,6 +3,7 @@
  * the viewer hub (src/server). Keep it small: it is the one module both sides import.
  */
 import type { Contour } from '../core/contours.js';
+import type { ModelWindow } from '../core/field-of-view.js';
 import type { RgbImage } from '../core/image.js';
 
 /** Compressed video for viewers, one access unit (H.264 Annex B) or one JPEG per frame. */
@@ -45,8 +46,10 @@ export interface Frame {
   /** Size of the source picture; contours are reported in these coordinates. */
   sourceWidth: number;
   sourceHeight: number;
-  /** Pixels at the model's input size (scaled by FFmpeg). */
+  /** Pixels at the model's input size (scaled by FFmpeg, or cut from its window by the field-of-view stage). */
   pixels: RgbImage;
+  /** What the model sees of the frame, in source pixels, for a model trained on model windows. */
+  window?: ModelWindow;
   /** Video for viewers, when the stream has viewers / an annotated output. */
   view?: ViewPayload;
   /**

@@ -48,16 +48,17 @@ export function postprocessStage(options: PostprocessStageOptions = {}): Operato
   if (options.simplify !== undefined) post.simplify = options.simplify;
   if (options.singleRegion !== undefined) post.singleRegion = options.singleRegion;
   // Per-stream EMA state, one small map (model output size) per stream.
-  const ema = new Map<string, { index: number; map: FloatMap }>();
+  const ema = new Map<string, { index: number; map: FloatMap; window: unknown }>();
 
   const smooth = (it: Inferred): FloatMap => {
     if (smoothing === 'none') return it.probability;
     const p = it.probability;
     const prev = ema.get(it.frame.streamId);
-    // A gap (dropped frames, reconnect) or a size change restarts the average.
-    if (prev === undefined || prev.map.data.length !== p.data.length || it.frame.index - prev.index > 5) {
+    // A gap (dropped frames, reconnect), a size change or a new field of view (the map no longer
+    // covers the same pixels) restarts the average.
+    if (prev === undefined || prev.map.data.length !== p.data.length || it.frame.index - prev.index > 5 || prev.window !== it.frame.window) {
       const copy = { width: p.width, height: p.height, data: Float32Array.from(p.data) };
-      ema.set(it.frame.streamId, { index: it.frame.index, map: copy });
+      ema.set(it.frame.streamId, { index: it.frame.index, map: copy, window: it.frame.window });
       return copy;
     }
     const d = prev.map.data;
@@ -70,7 +71,7 @@ export function postprocessStage(options: PostprocessStageOptions = {}): Operato
     const t0 = performance.now();
     const f = it.frame;
     const work = workingSize(f.sourceWidth, f.sourceHeight, maxWorking);
-    const seg = postprocess(smooth(it), work.width, work.height, post);
+    const seg = postprocess(smooth(it), work.width, work.height, post, f.window);
     let contours: Contour[] = seg.contours;
     let area = seg.area;
     if (work.width !== f.sourceWidth || work.height !== f.sourceHeight) {

@@ -39,6 +39,12 @@ export interface ModelCard {
      * the model input, as the model was trained (src/core/colour-overlay.ts). Default false.
      */
     suppressColourOverlay?: boolean;
+    /**
+     * The model sees the frame's model window, not the whole frame: the field of view (the
+     * ultrasound image inside the scanner's screen) at its own aspect ratio, in the square that
+     * holds it, black around it (src/core/field-of-view.ts), as it was trained. Default false.
+     */
+    fieldOfView?: boolean;
     /** Most frames per engine call (a graph fixed to batch 1 says 1). Default: unlimited. */
     maxBatch?: number;
   };
@@ -130,6 +136,7 @@ export function validateCard(raw: unknown, where: string): ModelCard {
         std,
       },
       ...(input.suppressColourOverlay === true ? { suppressColourOverlay: true } : {}),
+      ...(input.fieldOfView !== undefined ? { fieldOfView: bool(where, 'input.fieldOfView', input.fieldOfView) } : {}),
       ...(input.maxBatch !== undefined ? { maxBatch: num(where, 'input.maxBatch', input.maxBatch, 1) } : {}),
     },
     output: {

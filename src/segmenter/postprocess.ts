@@ -9,6 +9,9 @@ import type { Contour } from '../core/contours.js';
 import type { FloatMap, GreyImage } from '../core/image.js';
 import { cleanupMask, maskArea } from '../core/mask-cleanup.js';
 import { resizeThreshold } from '../core/resize.js';
+import { scaleWindow } from '../core/field-of-view.js';
+import type { ModelWindow } from '../core/field-of-view.js';
+import { placeThreshold } from '../core/window-resample.js';
 import type { Tensor } from '../engine/inference-engine.js';
 import type { ModelCard } from './model-card.js';
 
@@ -44,6 +47,8 @@ export interface Segmentation {
   area: number;
   /** Total length of the outer borders in pixels. */
   perimeter: number;
+  /** What the model saw (field of view and window) in these pixels, when the card asks for it. */
+  window?: ModelWindow;
 }
 
 /** Gland probability map of sample `index` at the model's output resolution. */
@@ -113,12 +118,18 @@ export function cleanProbabilities(prob: FloatMap, options: PostprocessOptions =
   return { width: prob.width, height: prob.height, data: out };
 }
 
-/** From a probability map (model resolution) to the full segmentation at `width`×`height`. */
-export function postprocess(prob: FloatMap, width: number, height: number, options: PostprocessOptions = {}): Segmentation {
+/**
+ * From a probability map (model resolution) to the full segmentation at `width`×`height`. With a
+ * model window (of the same frame at any size) the map covers the window: it is placed there, and
+ * nothing outside the field of view is gland.
+ */
+export function postprocess(prob: FloatMap, width: number, height: number, options: PostprocessOptions = {}, window?: ModelWindow): Segmentation {
   const threshold = options.threshold ?? 0.5;
-  const classMap = resizeThreshold(cleanProbabilities(prob, options), width, height, threshold);
+  const clean = cleanProbabilities(prob, options);
+  const placed = window !== undefined ? scaleWindow(window, width, height) : undefined;
+  const classMap = placed !== undefined ? placeThreshold(clean, placed, threshold) : resizeThreshold(clean, width, height, threshold);
   let contours = findContours(classMap);
   if ((options.simplify ?? 0) > 0) contours = contours.map((c) => ({ ...c, points: simplifyClosed(c.points, options.simplify!) }));
   const perimeter = contours.filter((c) => !c.hole).reduce((s, c) => s + polygonPerimeter(c.points), 0);
-  return { width, height, classMap, contours, area: maskArea(classMap), perimeter };
+  return { width, height, classMap, contours, area: maskArea(classMap), perimeter, ...(placed !== undefined ? { window: placed } : {}) };
 }

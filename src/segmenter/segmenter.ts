@@ -2,7 +2,9 @@
  * The `Segmenter` (after tfjs-models): one interface in front of every model and engine.
  * pre-process (shared) → engine (ONNX Runtime, TF.js…) → post-process (shared).
  */
+import { findModelWindow, scaleWindow } from '../core/field-of-view.js';
 import type { FloatMap, RgbImage } from '../core/image.js';
+import { cropToModel } from '../core/window-resample.js';
 import { ErrorCode, SgusError } from '../errors.js';
 import { createEngine } from '../engine/engine-factory.js';
 import type { EngineInfo, EngineOptions, InferenceEngine, Tensor } from '../engine/inference-engine.js';
@@ -35,7 +37,8 @@ export interface Segmenter {
   segment(image: RgbImage, target?: TargetSize): Promise<Segmentation>;
   /** Segments a batch in one engine call. */
   segmentBatch(images: readonly RgbImage[], targets?: readonly (TargetSize | undefined)[]): Promise<Segmentation[]>;
-  /** The gland probability maps at the model's output resolution (no post-processing). */
+  /** The gland probability maps at the model's output resolution (no post-processing) of the
+   *  images as given: no field of view is looked for (the caller crops, as the pipeline does). */
   probabilities(images: readonly RgbImage[]): Promise<FloatMap[]>;
   /** Frees the engine. Safe to call twice. */
   close(): Promise<void>;
@@ -78,11 +81,14 @@ class ModelSegmenter implements Segmenter {
   }
 
   async segmentBatch(images: readonly RgbImage[], targets?: readonly (TargetSize | undefined)[]): Promise<Segmentation[]> {
-    const probs = await this.probabilities(images);
-    return probs.map((p, k) => {
-      const t = targets?.[k] ?? images[k]!;
-      return postprocess(p, t.width, t.height, this.#post);
-    });
+    // A model trained on model windows sees each frame's own field of view (one frame, one look:
+    // still images have no history; the pipeline follows it over a video, src/pipeline/fov-stage.ts).
+    const size = (k: number): TargetSize => targets?.[k] ?? images[k]!;
+    const windows = this.card.input.fieldOfView === true ? images.map((img, k) => findModelWindow(img, size(k).width, size(k).height)) : undefined;
+    const { width: mw, height: mh } = this.card.input;
+    const views = windows !== undefined ? images.map((img, k) => cropToModel(img, scaleWindow(windows[k]!, img.width, img.height), mw, mh)) : images;
+    const probs = await this.probabilities(views);
+    return probs.map((p, k) => postprocess(p, size(k).width, size(k).height, this.#post, windows?.[k]));
   }
 
   async segment(image: RgbImage, target?: TargetSize): Promise<Segmentation> {
