@@ -43,6 +43,17 @@ export function numberOption(value: unknown, name: string, min: number, fallback
   return n;
 }
 
+/**
+ * A probability threshold, strictly between 0 and 1: at 0 every pixel is gland, at 1 none is, and a
+ * value outside says the user meant something else (a percentage, say).
+ */
+export function thresholdOption(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0 && n < 1)) throw new SgusError(ErrorCode.InvalidArgument, `--threshold must be a probability between 0 and 1 (exclusive), got '${String(value)}'`);
+  return n;
+}
+
 export function engineOptions(values: Record<string, unknown>): { model?: string; engine?: EngineName; device?: DeviceName; threads?: number } {
   const engine = values.engine as string | undefined;
   if (engine !== undefined && engine !== 'onnxruntime' && engine !== 'tfjs') throw new SgusError(ErrorCode.InvalidArgument, `--engine must be onnxruntime or tfjs, got '${engine}'`);

@@ -1,11 +1,11 @@
 /** `sgus eval`: test mode, IoU and Dice against masks. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSegmenter } from '../segmenter/segmenter.js';
 import { evaluate, reportMarkdown } from '../segmenter/evaluation.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, engineOptions, parse } from './args.js';
 import type { CliCommand } from './command.js';
-import { expandImageInputs } from './inputs.js';
+import { expandImageInputs, stemOf } from './inputs.js';
 import { ProgressBar } from './progress.js';
 
 const help = `Usage: sgus eval --images DIR --masks DIR [options]
@@ -46,6 +46,21 @@ const command: CliCommand = {
       process.stderr.write(`sgus eval: ${imagesDir}: no PNG or JPEG images\n`);
       return 1;
     }
+    // Paired by stem before the model loads: with no pair at all there is nothing to score, and a
+    // mean over no image is no figure ("mean IoU NaN").
+    let maskEntries: string[];
+    try {
+      maskEntries = await readdir(masksDir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      process.stderr.write(`sgus eval: ${masksDir}: ${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : 'cannot read the masks folder'}\n`);
+      return 1;
+    }
+    const maskStems = new Set(maskEntries.map(stemOf));
+    if (!files.some((f) => maskStems.has(stemOf(f)))) {
+      process.stderr.write(`sgus eval: none of the ${files.length} images in ${imagesDir} has a mask of the same name in ${masksDir}: nothing to score\n`);
+      return 1;
+    }
     const segmenter = await createSegmenter(engineOptions(values));
     process.stderr.write(`model ${segmenter.card.name} (${segmenter.card.architecture}), ${segmenter.engineInfo.reason}\n`);
     const bar = new ProgressBar(files.length, { label: 'eval', quiet: values.quiet === true });
@@ -60,6 +75,10 @@ const command: CliCommand = {
     } finally {
       bar.close();
       await segmenter.close();
+    }
+    if (report.overall.count === 0) {
+      process.stderr.write(`sgus eval: no image could be scored (${report.errors.length} errors above); no report written\n`);
+      return 1;
     }
     const jsonPath = (values.report as string | undefined) ?? path.join('out', `eval-${report.model}.json`);
     const mdPath = jsonPath.replace(/\.json$/i, '') + '.md';

@@ -3,7 +3,7 @@ import { readImage } from '../core/image-io.js';
 import { describeError } from '../errors.js';
 import { createSegmenter } from '../segmenter/segmenter.js';
 import { writeOutputs } from '../segmenter/outputs.js';
-import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, engineOptions, intOption, numberOption, parse } from './args.js';
+import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, engineOptions, intOption, numberOption, parse, thresholdOption } from './args.js';
 import type { CliCommand } from './command.js';
 import { expandImageInputs, stemOf } from './inputs.js';
 import { ProgressBar } from './progress.js';
@@ -24,7 +24,7 @@ gets a one-line error naming it; the others are still done; the exit code is the
 Options:
   -o, --out DIR           output folder (default: ./out)
   -b, --batch N           images per inference call (default: 4)
-      --threshold P       gland probability threshold (default: 0.5)
+      --threshold P       gland probability threshold, in (0,1) (default: 0.5)
       --min-area F        drop specks smaller than this fraction of the image (default: 0.002)
       --simplify PX       simplify contour points to this tolerance in pixels (default: 0, every boundary pixel)
       --all-regions       keep every region over --min-area, not only the largest (default: as the
@@ -57,7 +57,7 @@ const command: CliCommand = {
     }
     const out = (values.out as string | undefined) ?? 'out';
     const batchSize = intOption(values.batch, 'batch', 1, 4);
-    const threshold = numberOption(values.threshold, 'threshold', 0, 0.5);
+    const threshold = thresholdOption(values.threshold, 0.5);
     const minArea = numberOption(values['min-area'], 'min-area', 0, 0.002);
     const simplify = numberOption(values.simplify, 'simplify', 0, 0);
     const quiet = values.quiet === true;

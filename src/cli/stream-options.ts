@@ -15,7 +15,7 @@ import type { Segmenter } from '../segmenter/segmenter.js';
 import { exposureProblem, HostAllowlist } from '../server/host-allowlist.js';
 import { VIEWER_SERVER_DEFAULTS, ViewerServer } from '../server/viewer-server.js';
 import type { ViewerServerOptions } from '../server/viewer-server.js';
-import { engineOptions, intOption, numberOption } from './args.js';
+import { engineOptions, intOption, numberOption, thresholdOption } from './args.js';
 import type { OptionSpec } from './args.js';
 
 export const PIPELINE_OPTIONS: OptionSpec = {
@@ -41,7 +41,7 @@ export const PIPELINE_OPTIONS_HELP = `Pipeline options:
                           the source; 0 = full source size, exact but ~140 ms/frame at 1280x720 (default 640)
       --smooth MODE       temporal smoothing: none | ema (moving average of the probability map) (default none)
       --ema-alpha A       weight of the newest frame for --smooth ema, in (0,1] (default 0.6)
-      --threshold P       gland probability threshold (default 0.5)
+      --threshold P       gland probability threshold, in (0,1) (default 0.5)
       --simplify PX       Douglas-Peucker tolerance of contour points in pixels (default 1)
       --all-regions       keep every gland region, not only the largest (default: as the model card says)
       --stall-timeout S   no data for S seconds counts as a failure (default 5)
@@ -157,8 +157,7 @@ export function pipelineSettings(values: Record<string, unknown>): PipelineSetti
   if (smooth !== 'none' && smooth !== 'ema') throw new SgusError(ErrorCode.InvalidArgument, `--smooth must be none or ema, got '${smooth}'`);
   const alpha = numberOption(values['ema-alpha'], 'ema-alpha', 0, 0.6);
   if (!(alpha > 0 && alpha <= 1)) throw new SgusError(ErrorCode.InvalidArgument, `--ema-alpha must be in (0, 1], got '${String(values['ema-alpha'])}'`);
-  const threshold = numberOption(values.threshold, 'threshold', 0, 0.5);
-  if (threshold >= 1) throw new SgusError(ErrorCode.InvalidArgument, `--threshold must be below 1, got '${String(values.threshold)}'`);
+  const threshold = thresholdOption(values.threshold, 0.5);
   return {
     maxBatchSize: intOption(values.batch, 'batch', 1, 4),
     maxDelayMs: values['max-delay'] === undefined ? undefined : numberOption(values['max-delay'], 'max-delay', 0, 8),
