@@ -6,10 +6,16 @@
 import { CloseCode, decodeFrameMessage } from '../../src/server/protocol.js';
 import type { ClientMessage, DecodedFrame, ServerMessage } from '../../src/server/protocol.js';
 
+/** Why the last socket closed: `byServer` when the server said why in its close frame. */
+export interface CloseCause {
+  reason: string;
+  byServer: boolean;
+}
+
 export type ConnectionState =
-  | { kind: 'connecting'; attempt: number }
+  | { kind: 'connecting'; attempt: number; after?: CloseCause }
   | { kind: 'open' }
-  | { kind: 'waiting'; attempt: number; retryInMs: number; reason: string }
+  | ({ kind: 'waiting'; attempt: number; retryInMs: number } & CloseCause)
   | { kind: 'refused'; code: number; reason: string };
 
 export interface ConnectionHandlers {
@@ -32,6 +38,8 @@ export class Connection {
   #pingId = 0;
   #offsets: { rtt: number; offset: number }[] = [];
   #stopped = false;
+  /** The close that the current reconnection follows, until a socket opens again. */
+  #lastClose: CloseCause | undefined;
 
   constructor(url: string, handlers: ConnectionHandlers) {
     this.#url = url;
@@ -60,12 +68,13 @@ export class Connection {
   }
 
   #open(): void {
-    this.#handlers.onState({ kind: 'connecting', attempt: this.#attempt });
+    this.#handlers.onState({ kind: 'connecting', attempt: this.#attempt, ...(this.#lastClose !== undefined ? { after: this.#lastClose } : {}) });
     const ws = new WebSocket(this.#url);
     ws.binaryType = 'arraybuffer';
     this.#ws = ws;
     ws.onopen = () => {
       this.#attempt = 0;
+      this.#lastClose = undefined;
       this.#offsets = [];
       this.#handlers.onState({ kind: 'open' });
       this.#ping();
@@ -110,8 +119,12 @@ export class Connection {
       }
       const delay = BACKOFF_MS[Math.min(this.#attempt, BACKOFF_MS.length - 1)]! * (0.8 + 0.4 * Math.random());
       this.#attempt++;
-      const reason = ev.reason !== '' ? ev.reason : ev.code === 1006 ? 'connection lost' : `closed (${ev.code})`;
-      this.#handlers.onState({ kind: 'waiting', attempt: this.#attempt, retryInMs: delay, reason });
+      // A reason in the close frame is the server's own word (e.g. "server shutting down"); none
+      // (1006) means the connection broke.
+      const byServer = ev.reason !== '';
+      const reason = byServer ? ev.reason : ev.code === 1006 ? 'connection lost' : `closed (${ev.code})`;
+      this.#lastClose = { reason, byServer };
+      this.#handlers.onState({ kind: 'waiting', attempt: this.#attempt, retryInMs: delay, reason, byServer });
       this.#retryTimer = window.setTimeout(() => this.#open(), delay);
     };
   }

@@ -6,7 +6,7 @@
 import { CloseCode } from '../../src/server/protocol.js';
 import type { DecodedFrame, ServerMessage, WireMetrics, WireStream } from '../../src/server/protocol.js';
 import { Connection } from './connection.js';
-import type { ConnectionState } from './connection.js';
+import type { CloseCause, ConnectionState } from './connection.js';
 import { H264Decoder, JpegDecoder, hasWebCodecs } from './decoders.js';
 import type { FrameDecoder, Picture, PictureSink } from './decoders.js';
 import { Renderer } from './renderer.js';
@@ -48,6 +48,11 @@ function saveStyle(style: OverlayStyle): void {
   } catch {
     // Not fatal: settings just do not persist.
   }
+}
+
+/** The server's own close reason when it gave one ("server shutting down"), else that the link broke. */
+function closedBecause(c: CloseCause): string {
+  return c.byServer ? `The server closed the connection: ${c.reason}` : c.reason === 'connection lost' ? 'Connection lost' : `Connection ${c.reason}`;
 }
 
 function fmtMs(v: number | undefined): string {
@@ -334,11 +339,12 @@ class Viewer implements PictureSink {
       return;
     }
     if (c.kind === 'waiting') {
-      this.#setNotice(`Connection lost (${c.reason}). ${this.#status.textContent ?? 'Reconnecting'}…`, 'reconnecting');
+      this.#setNotice(`${closedBecause(c)}. ${this.#status.textContent ?? 'Reconnecting'}…`, 'reconnecting');
       return;
     }
     if (c.kind === 'connecting') {
-      this.#setNotice(c.attempt === 0 ? 'Connecting…' : `Reconnecting (attempt ${c.attempt})…`, 'connecting');
+      const retry = c.attempt === 0 ? 'Connecting…' : `Reconnecting (attempt ${c.attempt})…`;
+      this.#setNotice(c.after !== undefined ? `${closedBecause(c.after)}. ${retry}` : retry, 'connecting');
       return;
     }
     const s = this.#streams.find((x) => x.id === this.#streamId);
