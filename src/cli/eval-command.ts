@@ -85,9 +85,19 @@ const command: CliCommand = {
     await mkdir(path.dirname(jsonPath), { recursive: true });
     await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(mdPath, reportMarkdown(report));
-    for (const s of report.images) process.stdout.write(`${s.id.padEnd(12)} ${(s.device ?? '').padEnd(16)} IoU ${s.iou.toFixed(3)}  Dice ${s.dice.toFixed(3)}\n`);
+    for (const s of report.images) {
+      const extra = `${s.publishedModelIou !== undefined ? `  (published model ${s.publishedModelIou.toFixed(3)})` : ''}${s.trainedOn === true ? '  [trained on this frame]' : ''}`;
+      process.stdout.write(`${s.id.padEnd(12)} ${(s.device ?? '').padEnd(16)} IoU ${s.iou.toFixed(3)}  Dice ${s.dice.toFixed(3)}${extra}\n`);
+    }
     for (const [d, s] of Object.entries(report.perDevice)) process.stdout.write(`device ${d}: ${s.count} images, mean IoU ${s.meanIou.toFixed(3)}, mean Dice ${s.meanDice.toFixed(3)}\n`);
     process.stdout.write(`mean IoU ${report.overall.meanIou.toFixed(3)}, mean Dice ${report.overall.meanDice.toFixed(3)} over ${report.overall.count} images (model ${report.model})\n`);
+    const seen = report.overall.count - report.unseen.count;
+    if (seen > 0) {
+      // A score on a training frame measures memory, not accuracy: say so where it is read.
+      process.stderr.write(`sgus eval: ${seen} of the ${report.overall.count} frames were in the model's training data (its card lists them); `
+        + (report.unseen.count > 0 ? `over the ${report.unseen.count} it never saw: mean IoU ${report.unseen.meanIou.toFixed(3)}. ` : '')
+        + `The honest figures are the card's held-out validation: sgus models\n`);
+    }
     process.stderr.write(`report: ${jsonPath}, ${mdPath}\n`);
     return report.errors.length > 0 ? 1 : 0;
   },

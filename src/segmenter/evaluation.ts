@@ -13,6 +13,10 @@ import type { Segmenter } from './segmenter.js';
 export interface ImageScore {
   id: string;
   device?: string;
+  /** The published DeepSGUS model's IoU on this frame, where the manifest gives it (for comparison). */
+  publishedModelIou?: number;
+  /** True when the model's card lists this frame among its training frames: its score is no measure. */
+  trainedOn?: boolean;
   iou: number;
   dice: number;
   predictedArea: number;
@@ -36,6 +40,8 @@ export interface EvaluationReport {
   date: string;
   images: ImageScore[];
   overall: Summary;
+  /** Over the frames the model did not train on (all of them when the card lists no training frames). */
+  unseen: Summary;
   perDevice: Record<string, Summary>;
   errors: string[];
 }
@@ -52,17 +58,26 @@ export function summarize(scores: readonly ImageScore[]): Summary {
   };
 }
 
-/** Reads `manifest.json` (a list of {id, device}) next to the images folder, if any. */
-export async function readDevices(imagesDir: string): Promise<Map<string, string>> {
-  const devices = new Map<string, string>();
+export interface ManifestEntry {
+  device?: string;
+  publishedModelIou?: number;
+}
+
+/** Reads `manifest.json` (a list of {id, device, published_model_iou}) next to the images folder, if any. */
+export async function readManifest(imagesDir: string): Promise<Map<string, ManifestEntry>> {
+  const devices = new Map<string, ManifestEntry>();
   for (const candidate of [path.join(imagesDir, 'manifest.json'), path.join(path.dirname(path.resolve(imagesDir)), 'manifest.json')]) {
     const text = await readFile(candidate, 'utf8').catch(() => undefined);
     if (text === undefined) continue;
     try {
-      const list = JSON.parse(text) as Array<{ id?: string; image?: string; device?: string }>;
+      const list = JSON.parse(text) as Array<{ id?: string; image?: string; device?: string; published_model_iou?: number }>;
       for (const e of Array.isArray(list) ? list : []) {
         const id = e.id ?? (e.image !== undefined ? path.basename(e.image, path.extname(e.image)) : undefined);
-        if (id !== undefined && typeof e.device === 'string') devices.set(id, e.device);
+        if (id === undefined) continue;
+        const entry: ManifestEntry = {};
+        if (typeof e.device === 'string') entry.device = e.device;
+        if (typeof e.published_model_iou === 'number') entry.publishedModelIou = e.published_model_iou;
+        devices.set(id, entry);
       }
     } catch (err) {
       throw new SgusError(ErrorCode.UnsupportedFormat, `manifest is not valid JSON: ${describeError(err)}`, { where: candidate });
@@ -72,6 +87,12 @@ export async function readDevices(imagesDir: string): Promise<Map<string, string
   return devices;
 }
 
+/** The frame ids the model's card says it trained on (`training.frames`), if it lists them. */
+export function trainingFrames(segmenter: Segmenter): Set<string> {
+  const frames = segmenter.card.training?.['frames'];
+  return new Set(Array.isArray(frames) ? frames.filter((f): f is string => typeof f === 'string') : []);
+}
+
 export interface EvaluateOptions {
   /** Called after each image (for progress bars). */
   onImage?: (id: string, score: ImageScore | undefined, error?: string) => void;
@@ -79,7 +100,8 @@ export interface EvaluateOptions {
 
 /** Pairs `images` with masks by stem and scores each pair. Missing masks and bad files are listed in `errors`. */
 export async function evaluate(segmenter: Segmenter, imageFiles: readonly string[], masksDir: string, imagesDir: string, options: EvaluateOptions = {}): Promise<EvaluationReport> {
-  const devices = await readDevices(imagesDir);
+  const manifest = await readManifest(imagesDir);
+  const trained = trainingFrames(segmenter);
   const maskFiles = new Map<string, string>();
   const { readdir } = await import('node:fs/promises');
   let entries: string[];
@@ -105,8 +127,13 @@ export async function evaluate(segmenter: Segmenter, imageFiles: readonly string
       const seg = await segmenter.segment(image);
       const ms = performance.now() - t0;
       const o = overlap(seg.classMap, mask);
-      const device = devices.get(id);
-      const score: ImageScore = { id, iou: o.iou, dice: o.dice, predictedArea: o.predicted, referenceArea: o.reference, ms, ...(device !== undefined ? { device } : {}) };
+      const m = manifest.get(id) ?? {};
+      const score: ImageScore = {
+        id, iou: o.iou, dice: o.dice, predictedArea: o.predicted, referenceArea: o.reference, ms,
+        ...(m.device !== undefined ? { device: m.device } : {}),
+        ...(m.publishedModelIou !== undefined ? { publishedModelIou: m.publishedModelIou } : {}),
+        ...(trained.has(id) ? { trainedOn: true } : {}),
+      };
       scores.push(score);
       options.onImage?.(id, score);
     } catch (err) {
@@ -127,6 +154,7 @@ export async function evaluate(segmenter: Segmenter, imageFiles: readonly string
     date: new Date().toISOString(),
     images: scores,
     overall: summarize(scores),
+    unseen: summarize(scores.filter((s) => s.trainedOn !== true)),
     perDevice,
     errors,
   };
@@ -143,14 +171,23 @@ export function reportMarkdown(r: EvaluationReport): string {
     `**Mean IoU ${f3(r.overall.meanIou)}, mean Dice ${f3(r.overall.meanDice)}** over ${r.overall.count} images (IoU min ${f3(r.overall.minIou)}, max ${f3(r.overall.maxIou)}).`,
     '',
   ];
+  const seen = r.images.filter((s) => s.trainedOn === true).length;
+  if (seen > 0) {
+    lines.push(`**${seen} of these ${r.images.length} frames were in the model's training data**: their scores say how well it learned them, not how well it segments a new frame. Over the ${r.unseen.count} frames it never saw: mean IoU ${f3(r.unseen.meanIou)}, mean Dice ${f3(r.unseen.meanDice)}. The honest figures are the card's held-out validation (\`sgus models\`).`, '');
+  }
+  const published = r.images.filter((s) => s.publishedModelIou !== undefined);
+  if (published.length > 0) {
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    lines.push(`On the ${published.length} frames where the manifest gives the published DeepSGUS model's IoU: this model ${f3(mean(published.map((s) => s.iou)))}, the published model ${f3(mean(published.map((s) => s.publishedModelIou!)))}.`, '');
+  }
   const devs = Object.entries(r.perDevice);
   if (devs.length > 0) {
     lines.push('| device | images | mean IoU | mean Dice |', '| --- | ---: | ---: | ---: |');
     for (const [d, s] of devs) lines.push(`| ${d} | ${s.count} | ${f3(s.meanIou)} | ${f3(s.meanDice)} |`);
     lines.push('');
   }
-  lines.push('| image | device | IoU | Dice | predicted px | reference px | ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const s of r.images) lines.push(`| ${s.id} | ${s.device ?? ''} | ${f3(s.iou)} | ${f3(s.dice)} | ${s.predictedArea} | ${s.referenceArea} | ${s.ms.toFixed(0)} |`);
+  lines.push('| image | device | IoU | Dice | published model IoU | trained on it | predicted px | reference px | ms |', '| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
+  for (const s of r.images) lines.push(`| ${s.id} | ${s.device ?? ''} | ${f3(s.iou)} | ${f3(s.dice)} | ${s.publishedModelIou !== undefined ? f3(s.publishedModelIou) : ''} | ${s.trainedOn === true ? 'yes' : ''} | ${s.predictedArea} | ${s.referenceArea} | ${s.ms.toFixed(0)} |`);
   if (r.errors.length > 0) lines.push('', '## Errors', '', ...r.errors.map((e) => `- ${e}`));
   return `${lines.join('\n')}\n`;
 }

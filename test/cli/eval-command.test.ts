@@ -66,7 +66,44 @@ test('eval of the default model on the real clinician masks reports IoU per devi
   const r = await runCli(['eval', ...modelArgs(), '--images', path.join(data, 'annotated', 'images'), '--masks', path.join(data, 'annotated', 'masks'), '--report', report, '--quiet']);
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(await readFile(report, 'utf8')) as EvaluationReport;
-  assert.equal(json.images.length, 12);
-  assert.deepEqual(Object.keys(json.perDevice).sort(), ['esaote-mylab', 'ge-logiq-e9']);
+  // The data's own manifest says how many frames of which devices there are.
+  const manifest = JSON.parse(await readFile(path.join(data, 'annotated', 'manifest.json'), 'utf8')) as Array<{ id: string; device: string; published_model_iou?: number }>;
+  assert.equal(json.images.length, manifest.length);
+  assert.deepEqual(Object.keys(json.perDevice).sort(), [...new Set(manifest.map((e) => e.device))].sort());
   for (const s of json.images) assert.ok(s.iou >= 0 && s.iou <= 1);
+  // The published model's figure stands beside ours on the frames where the manifest gives it.
+  for (const e of manifest.filter((e) => e.published_model_iou !== undefined)) {
+    assert.equal(json.images.find((s) => s.id === e.id)!.publishedModelIou, e.published_model_iou);
+  }
+});
+
+test('eval marks the frames the model trained on and scores the unseen ones apart', async () => {
+  const { copyFile } = await import('node:fs/promises');
+  const { createSegmenter } = await import('../../src/segmenter/segmenter.js');
+  const seg = await createSegmenter({ model: testModelSpec(), threads: 1 });
+  const modelDir = await mkdtemp(path.join(os.tmpdir(), 'sgus-eval-trained-'));
+  const card = JSON.parse(await readFile(path.join(path.dirname(seg.modelPath), 'card.json'), 'utf8')) as { file: string; training: Record<string, unknown>; default?: boolean };
+  await copyFile(seg.modelPath, path.join(modelDir, card.file));
+  await seg.close();
+  card.training = { ...card.training, frames: ['s0'] };
+  card.default = false;
+  await writeFile(path.join(modelDir, 'card.json'), JSON.stringify(card));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sgus-eval-'));
+  await mkdir(path.join(dir, 'images'));
+  await mkdir(path.join(dir, 'masks'));
+  for (let k = 0; k < 2; k++) {
+    const f = syntheticFrame({ width: 160, height: 120, seed: 20 + k });
+    await writeFile(path.join(dir, 'images', `s${k}.png`), encodePngRgb(f.image));
+    await writeFile(path.join(dir, 'masks', `s${k}.png`), encodePngGrey(f.mask));
+  }
+  const report = path.join(dir, 'r.json');
+  const r = await runCli(['eval', '--model', modelDir, '--images', path.join(dir, 'images'), '--masks', path.join(dir, 'masks'), '--report', report, '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(await readFile(report, 'utf8')) as EvaluationReport;
+  assert.equal(json.images.find((s) => s.id === 's0')!.trainedOn, true);
+  assert.equal(json.images.find((s) => s.id === 's1')!.trainedOn, undefined);
+  assert.equal(json.unseen.count, 1);
+  assert.equal(json.unseen.meanIou, json.images.find((s) => s.id === 's1')!.iou);
+  assert.match(await readFile(path.join(dir, 'r.md'), 'utf8'), /1 of these 2 frames were in the model's training data/);
+  assert.match(r.stderr, /1 of the 2 frames were in the model's training data/);
 });
