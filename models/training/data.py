@@ -1,9 +1,13 @@
 """Data loading, synthetic frames and ultrasound augmentation for the SGUS training tool.
 
-Frames are stretched to a square (the runtime resizes the whole frame to 224x224 without keeping
-the aspect ratio), kept at SRC pixels for augmentation, and sampled to the training crop by one
-affine grid_sample per batch (flip, rotation, scale, translation), followed by intensity
-augmentation (gain, contrast, speckle, gaussian noise, blur) done on the batch with torch.
+With `FIELD_OF_VIEW` (recipes with --field-of-view) each frame is cropped to its model window: the
+square around the ultrasound image (the field of view) that the runtime finds with the same code
+(src/core/field-of-view.ts, read through scripts/field-of-view.ts), black outside the field of
+view. Without it, frames are stretched to a square as older runtimes did. Either way they are kept
+at SRC pixels for augmentation and sampled to the training crop by one affine grid_sample per batch
+(flip, rotation, scale, translation), followed by intensity augmentation (gain, contrast, speckle,
+gaussian noise, blur) and, with --appearance, appearance transfer towards the unlabeled frames of
+all four scanners (appearance.py), done on the batch with torch.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -35,6 +39,9 @@ class Item:
     src_mask: torch.Tensor        # 1 x SRC x SRC float {0, 1}
     net_in: torch.Tensor          # 3 x SIZE x SIZE float in [0, 1], resized like the runtime does
     mask_full: np.ndarray = field(repr=False)   # H x W bool at the original resolution
+    patient: str = ""             # frames of one patient always fall in the same split
+    window: Optional[Dict] = None  # the runtime's model window (fov, window in frame pixels), or None
+    valid: Optional[torch.Tensor] = None  # 1 x SRC x SRC: 1 inside the field of view
 
 
 def _load_pair(img_path: str, mask_path: str):
@@ -82,13 +89,60 @@ def _to_tensor(img: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).contiguous()
 
 
-def make_item(id_, device, source, weight, img: Image.Image, mask: Image.Image) -> Item:
+# Whether frames are cropped to their model window (the runtime's field of view), set by train.py
+# from the recipe before loading, and the node command that finds the windows.
+FIELD_OF_VIEW = False
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+_FOV_CACHE: Dict[str, Dict] = {}
+
+
+def model_windows(paths: List[str]) -> Dict[str, Dict]:
+    """The runtime's model window of each image file, found by the runtime's own detector (one node
+    process for all files) and cached by path, size and modification time."""
+    import subprocess
+    cache_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cache", "field-of-view.json")
+    if not _FOV_CACHE and os.path.exists(cache_path):
+        _FOV_CACHE.update(json.load(open(cache_path)))
+    import hashlib
+    with open(os.path.join(REPO, "src", "core", "field-of-view.ts"), "rb") as f:
+        detector = hashlib.sha1(f.read()).hexdigest()[:10]   # a changed detector finds new windows
+    key = lambda p: f"{detector}|{os.path.abspath(p)}|{os.path.getsize(p)}|{int(os.path.getmtime(p))}"  # noqa: E731
+    todo = [p for p in paths if key(p) not in _FOV_CACHE]
+    if todo:
+        out = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "scripts", "field-of-view.ts"), *todo],
+                             cwd=REPO, check=True, capture_output=True, text=True).stdout
+        for line, p in zip(out.splitlines(), todo):
+            _FOV_CACHE[key(p)] = json.loads(line)
+        os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+        with open(cache_path, "w") as f:
+            json.dump(_FOV_CACHE, f)
+    return {p: _FOV_CACHE[key(p)] for p in paths}
+
+
+def window_crop(img: Image.Image, mw: Dict) -> Image.Image:
+    """The model window of `img` as the runtime builds it: the square `window` (it may reach past
+    the frame), black outside the field of view `fov`."""
+    w, f = mw["window"], mw["fov"]
+    canvas = Image.new(img.mode, (w["width"], w["height"]))
+    canvas.paste(img.crop((f["x"], f["y"], f["x"] + f["width"], f["y"] + f["height"])), (f["x"] - w["x"], f["y"] - w["y"]))
+    return canvas
+
+
+def make_item(id_, device, source, weight, img: Image.Image, mask: Image.Image,
+              mw: Optional[Dict] = None, patient: str = "") -> Item:
     m = np.asarray(mask) > 0
-    src = _to_tensor(img.resize((SRC, SRC), Image.BILINEAR))
-    src_mask = Image.fromarray(m.astype(np.uint8) * 255).resize((SRC, SRC), Image.BILINEAR)
+    mask_img = Image.fromarray(m.astype(np.uint8) * 255)
+    if mw is not None:
+        view, mask_view = window_crop(img, mw), window_crop(mask_img, mw)
+        valid = window_crop(Image.new("L", img.size, 255), mw)
+    else:
+        view, mask_view, valid = img, mask_img, Image.new("L", img.size, 255)
+    src = _to_tensor(view.resize((SRC, SRC), Image.BILINEAR))
+    src_mask = mask_view.resize((SRC, SRC), Image.BILINEAR)
     src_mask = torch.from_numpy((np.asarray(src_mask) > 127).astype(np.float32))[None]
-    net_in = _to_tensor(img.resize((SIZE, SIZE), Image.BILINEAR))
-    return Item(id_, device, source, weight, src, src_mask, net_in, m)
+    valid_t = torch.from_numpy((np.asarray(valid.resize((SRC, SRC), Image.BILINEAR)) > 127).astype(np.float32))[None]
+    net_in = _to_tensor(view.resize((SIZE, SIZE), Image.BILINEAR))
+    return Item(id_, device, source, weight, src, src_mask, net_in, m, patient or id_, mw, valid_t)
 
 
 def load_folder(root: str, weight: float) -> List[Item]:
@@ -96,28 +150,31 @@ def load_folder(root: str, weight: float) -> List[Item]:
     project's synthetic frames (scripts/make-synthetic-dataset.ts), at loss weight `weight`."""
     with open(os.path.join(root, "manifest.json")) as f:
         manifest = json.load(f)
+    return _load_manifest(root, manifest, weight, "synthetic")
+
+
+def _load_manifest(root: str, manifest: List[Dict], weight: float, default_device: str) -> List[Item]:
+    paths = [os.path.join(root, e["image"]) for e in manifest]
+    windows = model_windows(paths) if FIELD_OF_VIEW else {}
     items = []
-    for e in manifest:
-        img, mask = _load_pair(os.path.join(root, e["image"]), os.path.join(root, e["mask"]))
-        items.append(make_item(e["id"], e.get("device", "synthetic"), e.get("source", "synthetic"), weight, img, mask))
+    for e, path in zip(manifest, paths):
+        img, mask = _load_pair(path, os.path.join(root, e["mask"]))
+        # One patient per frame unless the manifest links frames of the same patient.
+        patient = min(e["id"], e["same_patient_as"]) if e.get("same_patient_as") else e["id"]
+        items.append(make_item(e["id"], e.get("device", default_device), e.get("source", default_device), weight,
+                               img, mask, windows.get(path), patient))
     return items
 
 
-def load_sgus(root: str, weak_weight: float = 0.5) -> List[Item]:
-    """Clinician-masked frames (weight 1) and the published model's masks (weight `weak_weight`)."""
-    items = []
-    for sub, weight in (("annotated", 1.0), ("published-model", weak_weight)):
-        man_path = os.path.join(root, sub, "manifest.json")
-        if not os.path.exists(man_path):
-            if sub == "annotated":
-                raise FileNotFoundError(f"no {man_path}: is --data the sgus data folder?")
-            continue
-        with open(man_path) as f:
-            manifest = json.load(f)
-        for e in manifest:
-            img, mask = _load_pair(os.path.join(root, sub, e["image"]), os.path.join(root, sub, e["mask"]))
-            items.append(make_item(e["id"], e["device"], e.get("source", sub), weight, img, mask))
-    return items
+def load_sgus(root: str) -> List[Item]:
+    """The clinician-masked frames of annotated/ (loss weight 1). The published model's masks in
+    published-model/ are a model's output, not labels: they serve only to compare with it."""
+    man_path = os.path.join(root, "annotated", "manifest.json")
+    if not os.path.exists(man_path):
+        raise FileNotFoundError(f"no {man_path}: is --data the sgus data folder?")
+    with open(man_path) as f:
+        manifest = json.load(f)
+    return _load_manifest(os.path.join(root, "annotated"), manifest, 1.0, "unknown")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,15 +247,20 @@ def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def augment(img: torch.Tensor, mask: torch.Tensor, gen: torch.Generator, crop: int,
-            strength: float = 1.0):
-    """img B x 3 x S x S in [0,1], mask B x 1 x S x S -> augmented B x 3 x crop x crop, mask."""
+            strength: float = 1.0, valid: Optional[torch.Tensor] = None, appearance=None,
+            zoom_range: float = 1.25):
+    """img B x 3 x S x S in [0,1], mask B x 1 x S x S -> augmented B x 3 x crop x crop, mask.
+    `valid` (B x 1 x S x S, 1 inside the field of view) keeps everything outside the field of view
+    black, as the runtime's model window is; `appearance` (appearance.AppearanceBank) transfers the
+    look of the unlabeled frames of every scanner."""
     b = img.shape[0]
     r = lambda *s: torch.rand(*s, generator=gen)
     # Geometry: horizontal flip (probe orientation is arbitrary left-right; depth is not, so no
-    # vertical flip), rotation +-10 deg, zoom 0.8-1.25, shift +-10 %, output crop x crop.
+    # vertical flip), rotation +-10 deg, zoom 1/zoom_range-zoom_range (log-uniform; scanners and
+    # depth settings show the gland at very different scales), shift +-10 %, output crop x crop.
     flip = torch.where(r(b) < 0.5, -1.0, 1.0)
     ang = (r(b) * 2 - 1) * math.radians(10) * strength
-    zoom = torch.exp((r(b) * 2 - 1) * math.log(1.25) * strength)
+    zoom = torch.exp((r(b) * 2 - 1) * math.log(zoom_range) * strength)
     tx, ty = (r(b) * 2 - 1) * 0.1 * strength, (r(b) * 2 - 1) * 0.1 * strength
     cos, sin = torch.cos(ang) / zoom, torch.sin(ang) / zoom
     theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1),
@@ -207,6 +269,11 @@ def augment(img: torch.Tensor, mask: torch.Tensor, gen: torch.Generator, crop: i
     img = F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     mask = (F.grid_sample(mask, grid, mode="bilinear", padding_mode="zeros",
                           align_corners=False) > 0.5).float()
+    if valid is not None:
+        valid = (F.grid_sample(valid, grid, mode="bilinear", padding_mode="zeros",
+                               align_corners=False) > 0.5).float()
+    if appearance is not None:
+        img = appearance.match_histograms(img, valid, gen)
     # Intensity: scanners differ in gain, dynamic range and speckle.
     gray = r(b) < 0.3
     img = torch.where(gray.view(b, 1, 1, 1), img.mean(1, keepdim=True).expand_as(img), img)
@@ -225,6 +292,10 @@ def augment(img: torch.Tensor, mask: torch.Tensor, gen: torch.Generator, crop: i
     # Blur on some frames (lower-resolution probes, compression).
     if float(r(1)) < 0.3 * strength:
         img = blur(img, 0.5 + float(r(1)) * 0.8)
+    if appearance is not None:
+        img = appearance.random_convolution(img, gen)
+    if valid is not None:
+        img = img * valid
     return img, mask
 
 
@@ -242,10 +313,12 @@ def load_unlabeled(root: str, limit: int = 0) -> List[Item]:
     names = sorted(n for n in os.listdir(folder) if n.lower().endswith((".jpg", ".png")))
     if limit:
         names = names[:limit]
+    paths = [os.path.join(folder, n) for n in names]
+    windows = model_windows(paths) if FIELD_OF_VIEW else {}
     out = []
-    for n in names:
-        img = Image.open(os.path.join(folder, n)).convert("RGB")
+    for n, path in zip(names, paths):
+        img = Image.open(path).convert("RGB")
         empty = Image.new("L", img.size, 0)
         out.append(make_item("u-" + os.path.splitext(n)[0], machines.get(n, "unknown"), "pseudo", 0.0,
-                             img, empty))
+                             img, empty, windows.get(path)))
     return out

@@ -88,7 +88,8 @@ def gather_validation(run_root: str, recipe_hash: str, variant: Optional[str] = 
         elif r["split"].startswith("lodo:"):
             dev = r["split"].split(":", 1)[1]
             lodo[dev] = {"iou": v["iou"], "dice": v["dice"], "n": v["n"],
-                         "trainedOn": r["trainedOnDevices"], "steps": r["steps"]}
+                         "trainedOn": r["trainedOnDevices"], "steps": r["steps"],
+                         "perImage": [{"id": p["id"], "iou": p["iou"], "dice": p["dice"]} for p in v["perImage"]]}
     if not cv_per and not lodo:
         return None
     from validate import summarize
@@ -99,22 +100,24 @@ def gather_validation(run_root: str, recipe_hash: str, variant: Optional[str] = 
         ids = sorted({p["id"] for p in cv_per})
         parts.append(
             f"{k}-fold cross-validation over the {len(ids)} clinician-masked frames "
-            f"({len(cv_folds)} of {k} folds run; folds split by image, stratified by device); each "
-            "frame scored once by a fold model that never trained on it; the published model's "
-            "masks (weaker labels) are in every training fold. IoU/Dice per frame at the frame's "
-            "original resolution (gland probability up-sampled bilinearly, threshold 0.5), averaged "
-            "over frames; `iou`, `dice`, `perDevice` are these cross-validation figures; final model "
-            "trained on all frames with the same recipe")
+            f"({len(cv_folds)} of {k} folds run; folds split by patient, stratified by device); each "
+            "frame scored once by a fold model that never trained on it or its patient. IoU/Dice per "
+            "frame at the frame's original resolution (gland probability up-sampled bilinearly, "
+            "threshold 0.5), averaged over frames; `iou`, `dice`, `perDevice` are these "
+            "cross-validation figures; final model trained on all frames with the same recipe")
         out.update({"iou": s["iou"], "dice": s["dice"],
                     "perDevice": {d: {"iou": x["iou"], "dice": x["dice"]} for d, x in s["perDevice"].items()},
                     "folds": cv_folds,
                     "perImage": [{"id": p["id"], "iou": p["iou"], "dice": p["dice"]} for p in cv_per]})
     if lodo:
-        parts.append("leave-one-device-out (`leaveOneDeviceOut`): train on the other device's clinician "
-                     "frames (+ published model's masks), test on all clinician frames of the held-out "
-                     "device" + ("" if cv_per else "; `iou`/`dice` are the frame-weighted mean of the two "
-                                 "held-out devices, `perDevice` each device's held-out figures"))
+        parts.append("leave-one-device-out (`leaveOneDeviceOut`): train on the other devices' clinician "
+                     "frames, test on all clinician frames of the held-out device; `worstHeldOutDevice` is "
+                     "the headline figure: the held-out device on which the model did worst"
+                     + ("" if cv_per else "; `iou`/`dice` are the frame-weighted mean of the held-out "
+                        "devices, `perDevice` each device's held-out figures"))
         out["leaveOneDeviceOut"] = lodo
+        worst = min(lodo, key=lambda d: lodo[d]["iou"])
+        out["worstHeldOutDevice"] = {"device": worst, "iou": lodo[worst]["iou"], "dice": lodo[worst]["dice"]}
         if not cv_per:
             per = {d: {"iou": x["iou"], "dice": x["dice"]} for d, x in lodo.items()}
             n = sum(x["n"] for x in lodo.values())
@@ -139,7 +142,8 @@ def write_card(out_dir: str, model: torch.nn.Module, cfg: Dict, validation: Opti
         "input": {"name": "input", "width": SIZE, "height": SIZE, "channels": 3,
                   "channelOrder": "RGB", "layout": "NCHW", "dtype": "float32",
                   "normalization": {"scale": SCALE, "mean": MEAN, "std": STD},
-                  **({"suppressColourOverlay": True} if cfg.get("suppress_colour") else {})},
+                  **({"suppressColourOverlay": True} if cfg.get("suppress_colour") else {}),
+                  **({"fieldOfView": True} if cfg.get("field_of_view") else {})},
         "output": {"name": "logits", "kind": "logits", "classes": ["background", "gland"],
                    **({"singleRegion": True} if cfg.get("single_region") else {})},
         "parameters": A.count_params(model),

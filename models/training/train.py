@@ -41,12 +41,14 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 RUNS = os.path.join(HERE, "runs")
 DEFAULT_DATA = os.path.join(REPO, "..", "shared", "data", "sgus")
 
-OPTIONAL_RECIPE_KEYS = ("synthetic", "synthetic_weight", "suppress_colour", "encoder_lr")
+OPTIONAL_RECIPE_KEYS = ("synthetic", "synthetic_weight", "suppress_colour", "encoder_lr", "field_of_view",
+                        "appearance", "zoom")
 
 # Settings that define a recipe (two runs with equal values are the same recipe).
 RECIPE_KEYS = ("arch", "width", "depth", "variant", "stem_stride", "steps", "batch", "crop", "lr",
-               "weight_decay", "weak_weight", "dice_weight", "aug", "seed", "tiny", "pseudo_from",
-               "pseudo_weight", "synthetic", "synthetic_weight", "suppress_colour", "encoder_lr")
+               "weight_decay", "dice_weight", "aug", "seed", "tiny", "pseudo_from",
+               "pseudo_weight", "synthetic", "synthetic_weight", "suppress_colour", "encoder_lr",
+               "field_of_view", "appearance", "zoom")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -79,9 +81,10 @@ def synthetic_folder(count: int, seed: int) -> str:
 def load_items(cfg: Dict, data: str) -> List[Item]:
     import data as D
     D.SUPPRESS_COLOUR = bool(cfg.get("suppress_colour"))
+    D.FIELD_OF_VIEW = bool(cfg.get("field_of_view"))
     if cfg.get("tiny"):
         return load_synthetic(12, cfg["seed"])
-    items = load_sgus(data, cfg["weak_weight"])
+    items = load_sgus(data)
     if cfg.get("synthetic"):
         # Weight < 1: synthetic frames always train and are never held out (split_items).
         items += D.load_folder(synthetic_folder(cfg["synthetic"], cfg["seed"]), cfg["synthetic_weight"])
@@ -89,11 +92,13 @@ def load_items(cfg: Dict, data: str) -> List[Item]:
 
 
 def split_items(items: List[Item], spec: str) -> Tuple[List[Item], List[Item]]:
-    """Splits by image. Held-out images are always clinician-masked ones; weak labels always train.
+    """Splits by patient. Held-out frames are always clinician-masked ones; frames of lower weight
+    (synthetic) always train.
 
-    cv:k:i    fold i of k over the clinician frames, stratified by device (frames of each device in
-              id order are dealt round-robin over the folds, continuing across devices)
-    lodo:DEV  hold out every clinician frame of device DEV, train on the rest
+    cv:k:i    fold i of k over the clinician frames, stratified by device and grouped by patient
+              (patients of each device in id order are dealt round-robin over the folds, continuing
+              across devices; all frames of a patient go together)
+    lodo:DEV  hold out every clinician frame of device DEV, train on the other devices
     none      train on everything
     """
     clin = [it for it in items if it.weight >= 1.0]
@@ -105,8 +110,9 @@ def split_items(items: List[Item], spec: str) -> Tuple[List[Item], List[Item]]:
         k, i = int(k), int(i)
         if not 0 <= i < k:
             raise ValueError(f"fold {i} outside 0..{k - 1} in --val-split {spec}")
-        order = sorted(clin, key=lambda it: (it.device, it.id))
-        val = [it for n, it in enumerate(order) if n % k == i]
+        patients = sorted({(it.device, it.patient) for it in clin})
+        held = {p for n, (_, p) in enumerate(patients) if n % k == i}
+        val = [it for it in clin if it.patient in held]
     elif spec.startswith("lodo:"):
         dev = spec.split(":", 1)[1]
         val = [it for it in clin if it.device == dev]
@@ -116,7 +122,9 @@ def split_items(items: List[Item], spec: str) -> Tuple[List[Item], List[Item]]:
     else:
         raise ValueError(f"--val-split {spec!r}: use cv:k:i, lodo:DEVICE or none")
     vid = {it.id for it in val}
-    return [it for it in clin if it.id not in vid] + weak, val
+    held_patients = {it.patient for it in val}
+    # Never train on a held-out patient, whatever the split.
+    return [it for it in clin if it.id not in vid and it.patient not in held_patients] + weak, val
 
 
 def split_tag(spec: str) -> str:
@@ -224,6 +232,8 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
 
     src = torch.stack([it.src for it in train_items])
     msk = torch.stack([it.src_mask for it in train_items])
+    valid = torch.stack([it.valid for it in train_items]) if cfg.get("field_of_view") else None
+    bank = appearance_bank(cfg) if cfg.get("appearance") else None
     wts = torch.tensor([it.weight for it in train_items])
     # Clinician frames are drawn as often as all weak frames together at most.
     prob = wts / wts.sum()
@@ -241,7 +251,8 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
     stopped_early = False
     while step < steps:
         idx = torch.multinomial(prob, cfg["batch"], replacement=True, generator=gen)
-        x, y = augment(src[idx], msk[idx], gen, cfg["crop"], cfg["aug"])
+        x, y = augment(src[idx], msk[idx], gen, cfg["crop"], cfg["aug"],
+                       valid[idx] if valid is not None else None, bank, cfg.get("zoom") or 1.25)
         logits = model(normalize(x))
         loss = loss_fn(logits, y, wts[idx], cfg["dice_weight"])
         opt.zero_grad(set_to_none=True)
@@ -286,6 +297,8 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
               "stoppedEarly": stopped_early, "seconds": round(time.time() - t0, 1),
               "train": [it.id for it in train_items],
               "trainedOnDevices": sorted({it.device for it in train_items if it.weight >= 1.0}),
+              "trainedOnPatients": sorted({it.patient for it in train_items if it.weight >= 1.0}),
+              "trainCounts": train_counts(train_items),
               "validation": final_val}
     with open(os.path.join(run_dir, "result.json"), "w") as f:
         json.dump(result, f, indent=1)
@@ -301,24 +314,46 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
 _UNLABELED: List[Item] = []
 
 
+def unlabeled_items(cfg: Dict) -> List[Item]:
+    """The unlabeled frames of all four scanners, loaded once (cropped like the labelled ones)."""
+    global _UNLABELED
+    if not _UNLABELED:
+        _UNLABELED = load_unlabeled(cfg["data"])
+    return _UNLABELED
+
+
+def appearance_bank(cfg: Dict):
+    from appearance import AppearanceBank
+    bank = AppearanceBank(unlabeled_items(cfg), p_match=cfg["appearance"])
+    sys.stderr.write(f"appearance targets: {len(bank)} unlabeled frames of {', '.join(bank.devices)}\n")
+    return bank
+
+
+def train_counts(items: List[Item]) -> Dict[str, Dict[str, int]]:
+    """Frames per source and device, for the card's training-data text."""
+    out: Dict[str, Dict[str, int]] = {}
+    for it in items:
+        out.setdefault(it.source, {}).setdefault(it.device, 0)
+        out[it.source][it.device] += 1
+    return out
+
+
 @torch.no_grad()
 def pseudo_label(cfg: Dict, spec: str) -> List[Item]:
     """Self-training: the teacher run of the SAME split (so it never saw this split's held-out
     frames) labels the unlabeled frames (mean of the frame and its mirror); confident, plausible
     masks join training at weight `pseudo_weight`."""
-    global _UNLABELED
     tdir = os.path.join(RUNS, cfg["pseudo_from"], split_tag(spec))
     if not os.path.exists(os.path.join(tdir, "ckpt.pt")):
         raise FileNotFoundError(f"no teacher run {tdir} for split {spec}: run that recipe first")
-    if not _UNLABELED:
-        _UNLABELED = load_unlabeled(cfg["data"])
+    unl = unlabeled_items(cfg)
     tcfg = json.load(open(os.path.join(tdir, "config.json")))
     teacher = model_from_config(tcfg)
     teacher.load_state_dict(torch.load(os.path.join(tdir, "ckpt.pt"), map_location="cpu")["model"])
     teacher.eval()
     out = []
-    for i in range(0, len(_UNLABELED), 16):
-        chunk = _UNLABELED[i:i + 16]
+    for i in range(0, len(unl), 16):
+        chunk = unl[i:i + 16]
         x = normalize(torch.stack([it.net_in for it in chunk]))
         p = 0.5 * (torch.softmax(teacher(x), 1) + A.mirrored_softmax(teacher, x))[:, 1:2]
         p = F.interpolate(p, size=chunk[0].src.shape[-2:], mode="bilinear", align_corners=False)
@@ -330,8 +365,8 @@ def pseudo_label(cfg: Dict, spec: str) -> List[Item]:
             conf = float((2 * pi - 1).abs().mean())
             if 0.03 <= frac <= 0.35 and conf >= 0.9:
                 out.append(Item(it.id, it.device, "pseudo", cfg["pseudo_weight"], it.src, m,
-                                it.net_in, it.mask_full))
-    sys.stderr.write(f"pseudo-labels from {tdir}: kept {len(out)} of {len(_UNLABELED)} frames\n")
+                                it.net_in, it.mask_full, it.patient, it.window, it.valid))
+    sys.stderr.write(f"pseudo-labels from {tdir}: kept {len(out)} of {len(unl)} frames\n")
     return out
 
 
@@ -361,11 +396,7 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
     else:
         validation = gather_validation(os.path.dirname(run_dir), cfg["recipeHash"],
                                        variant_name(single_region, flip_average))
-        data = ("sgus: 12 clinician-masked frames (annotated/, 5 esaote-mylab, 7 ge-logiq-e9) at loss "
-                f"weight 1 + 6 published-model masks (published-model/) at weight {cfg['weak_weight']}")
-        if cfg.get("synthetic"):
-            data += (f" + {cfg['synthetic']} synthetic frames (scripts/make-synthetic-dataset.ts, the sample "
-                     f"exam's generator) at weight {cfg['synthetic_weight']}")
+        data = describe_data(res, cfg)
     if cfg.get("pseudo_from") and not cfg.get("tiny"):
         n_pseudo = sum(1 for i in res.get("train", []) if i.startswith("u-"))
         data += (f" + pseudo-labels of {n_pseudo} of the unlabeled/ frames (self-training: the run "
@@ -374,6 +405,12 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
                  "of the samples")
     if cfg.get("suppress_colour"):
         data += "; coloured overlays (calipers, drawn outlines) replaced by the surrounding grey at 224 px"
+    if cfg.get("field_of_view"):
+        data += ("; each frame cropped to its model window (the field of view found by the runtime's "
+                 "detector, src/core/field-of-view.ts, in the square that holds it, black around it)")
+    if cfg.get("appearance"):
+        data += (f"; appearance transfer towards the {len(unlabeled_items(cfg))} unlabeled/ frames of all four "
+                 f"scanners (histogram matching in {cfg['appearance']:.0%} of samples, random 3x3 convolution in 30 %)")
     if validation and single_region and not cfg.get("tiny"):
         validation["method"] += ("; scored on the product's output: the runtime's one-region clean-up "
                                  "(largest gland region kept, its holes filled; card output.singleRegion) "
@@ -386,15 +423,21 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
         pre = ("encoder initialised with ImageNet MobileNetV2 weights (npm package nsfwjs 4.4.0, see "
                f"pretrained.py), encoder lr x{cfg.get('encoder_lr') or 1}; ")
     recipe = pre + (f"{cfg['steps']} steps (ran {res['steps']}), batch {cfg['batch']}, {cfg['crop']}px crops "
-              f"sampled from whole frames stretched to square; AdamW lr {cfg['lr']} wd {cfg['weight_decay']}, "
-              f"warm-up + cosine; loss cross-entropy + {cfg['dice_weight']} x soft Dice (gland), per-frame "
-              "label-quality weights; augmentation: horizontal flip, rotation +-10 deg, zoom 0.8-1.25, "
+              + ("sampled from each frame's model window (field of view, black around it)" if cfg.get("field_of_view")
+                 else "sampled from whole frames stretched to square")
+              + f"; AdamW lr {cfg['lr']} wd {cfg['weight_decay']}, "
+              f"warm-up + cosine; loss cross-entropy + {cfg['dice_weight']} x soft Dice (gland); "
+              "augmentation: horizontal flip, rotation +-10 deg, "
+              f"zoom {1 / (cfg.get('zoom') or 1.25):.2f}-{cfg.get('zoom') or 1.25:.2f}, "
               "shift +-10%, grayscale, gain/contrast +-30%, speckle (multiplicative), gaussian noise, "
               f"blur (strength {cfg['aug']}); early stop on training-loss plateau (patience "
               f"{cfg['patience']} evals); ONNX opset {opset}")
     training = {"data": data, "recipe": recipe, "epochs": round(res["steps"] * cfg["batch"] / max(1, len(res["train"])), 1),
                 "steps": res["steps"], "seed": cfg["seed"], "recipeHash": cfg["recipeHash"],
-                "date": dt.date.today().isoformat(), "tool": "models/training/train.py"}
+                "date": dt.date.today().isoformat(), "tool": "models/training/train.py",
+                # The labelled frames the shipped model learned: `sgus eval` marks them, as their
+                # scores say nothing about accuracy.
+                "frames": sorted(i for i in res.get("train", []) if not i.startswith(("u-", "syn-")))}
     card = write_card(out_dir, model, cfg, validation, default, training)
     if reference_out:
         write_reference(model, reference_out)
@@ -402,6 +445,20 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
                      f"{os.path.getsize(os.path.join(out_dir, 'model.onnx')) / 1e6:.2f} MB), card.json"
                      + (f", reference {reference_out}" if reference_out else "") + "\n")
     return card
+
+
+def describe_data(res: Dict, cfg: Dict) -> str:
+    """The training-data text of a card, from the frames the final run actually loaded."""
+    counts = res.get("trainCounts") or {}
+    clin = {d: n for src, per in counts.items() if src not in ("pseudo", "synthetic") for d, n in per.items()}
+    total = sum(clin.values())
+    text = (f"sgus: {total} clinician-masked frames (annotated/: "
+            + ", ".join(f"{n} {d}" for d, n in sorted(clin.items())) + f"; {len(res.get('trainedOnPatients', []))} patients) at loss weight 1")
+    syn = sum((counts.get("synthetic") or {}).values())
+    if syn:
+        text += (f" + {syn} synthetic frames (scripts/make-synthetic-dataset.ts, the sample exam's generator) at "
+                 f"weight {cfg['synthetic_weight']}")
+    return text
 
 
 def expand_protocol(spec: str, items: List[Item]) -> List[str]:
@@ -448,7 +505,14 @@ def main(argv=None):
     ap.add_argument("--crop", type=int, default=224, help="training crop side (multiple of 32)")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
-    ap.add_argument("--weak-weight", type=float, default=0.5, help="loss weight of published-model masks")
+    ap.add_argument("--field-of-view", action="store_true",
+                    help="crop every frame to its model window (the field of view the runtime finds), in "
+                         "training and (via the card) at inference")
+    ap.add_argument("--zoom", type=float, default=None,
+                    help="zoom augmentation range Z: scale drawn log-uniformly in 1/Z..Z (default 1.25)")
+    ap.add_argument("--appearance", type=float, default=None, metavar="P",
+                    help="appearance transfer towards the unlabeled frames of all scanners: histogram "
+                         "matching in a share P of samples, random shallow convolution (appearance.py)")
     ap.add_argument("--dice-weight", type=float, default=1.0)
     ap.add_argument("--aug", type=float, default=1.0, help="augmentation strength (0 = off)")
     ap.add_argument("--eval-every", type=int, default=100)
@@ -485,14 +549,15 @@ def main(argv=None):
     cfg = {"name": name, "arch": args.arch, "width": args.width, "depth": args.depth,
            "variant": args.variant, "stem_stride": args.stem_stride, "steps": args.steps,
            "batch": args.batch, "crop": args.crop, "lr": args.lr, "weight_decay": args.weight_decay,
-           "weak_weight": args.weak_weight, "dice_weight": args.dice_weight, "aug": args.aug,
+           "dice_weight": args.dice_weight, "aug": args.aug,
            "eval_every": args.eval_every, "patience": args.patience, "seed": args.seed,
            "tiny": args.tiny, "data": os.path.abspath(args.data), "pseudo_from": args.pseudo_from,
            "pseudo_weight": args.pseudo_weight if args.pseudo_from else None,
            "synthetic": args.synthetic or None,
            "synthetic_weight": args.synthetic_weight if args.synthetic else None,
            "suppress_colour": True if args.suppress_colour else None,
-           "encoder_lr": args.encoder_lr}
+           "encoder_lr": args.encoder_lr, "field_of_view": True if args.field_of_view else None,
+           "appearance": args.appearance, "zoom": args.zoom}
     if args.crop % 32:
         ap.error("--crop must be a multiple of 32")
     t0 = time.time()

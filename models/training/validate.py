@@ -4,9 +4,10 @@ Every score is also given under `variants`, for what the export options ship: `s
 the runtime's one-gland clean-up (largest region, holes filled; card output.singleRegion), `flip`
 with test-time flip averaging in the graph (--flip-average), and `flipSingleRegion` with both.
 
-The network sees the frame resized to 224x224 (as the runtime does); its gland probability is
-up-sampled bilinearly to the frame's own size, thresholded at 0.5, and compared with the mask
-(non-zero = gland).
+The network sees the frame resized to 224x224, or its model window (field of view) for recipes
+with --field-of-view, as the runtime does; its gland probability is up-sampled bilinearly to the
+frame's own size (placed in the window), thresholded at 0.5, and compared with the whole mask
+(non-zero = gland) at the frame's resolution.
 
     /usr/bin/python3 models/training/validate.py --run models/training/runs/unet-s/cv4-0 \
         [--data ../shared/data/sgus]   # scores that run's held-out images
@@ -62,6 +63,21 @@ def single_region(prob: torch.Tensor, thr: float = 0.5) -> torch.Tensor:
 VARIANTS = ("singleRegion", "flip", "flipSingleRegion")
 
 
+def to_frame(prob: torch.Tensor, h: int, w: int, mw) -> np.ndarray:
+    """The model's 1x1xSxS gland probability at the frame's h x w pixels: up-sampled to the whole
+    frame, or (with a model window) to the window's square and placed there, 0 outside the field
+    of view, as the runtime's post-processing does (src/segmenter/postprocess.ts)."""
+    if mw is None:
+        return F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)[0, 0].numpy()
+    win, fov = mw["window"], mw["fov"]
+    up = F.interpolate(prob, size=(win["height"], win["width"]), mode="bilinear", align_corners=False)[0, 0].numpy()
+    out = np.zeros((h, w), np.float32)
+    x0, y0 = fov["x"], fov["y"]
+    x1, y1 = x0 + fov["width"], y0 + fov["height"]
+    out[y0:y1, x0:x1] = up[y0 - win["y"]:y1 - win["y"], x0 - win["x"]:x1 - win["x"]]
+    return out
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, items: List[Item]) -> Dict:
     """Scores the raw output, and under `variants` the output as shipped with the export options:
@@ -77,7 +93,7 @@ def evaluate(model: torch.nn.Module, items: List[Item]) -> Dict:
         probs = {"plain": prob, "singleRegion": single_region(prob), "flip": flip,
                  "flipSingleRegion": single_region(flip)}
         for k, p in probs.items():
-            up = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0].numpy()
+            up = to_frame(p, h, w, it.window)
             iou, dice = iou_dice(up > 0.5, it.mask_full)
             per[k].append({"id": it.id, "device": it.device, "iou": round(iou, 4), "dice": round(dice, 4)})
     model.train()
