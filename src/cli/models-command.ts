@@ -26,25 +26,48 @@ export const MODELS_END = '<!-- sgus-models:end -->';
 
 type Card = Awaited<ReturnType<typeof listModels>>['models'][number]['card'];
 
+interface Lodo {
+  iou?: number;
+  n?: number;
+}
+
+/** The headline figure: the held-out device on which the model did worst (leave-one-device-out). */
+export function worstHeldOutDevice(c: Card): { device: string; iou: number } | undefined {
+  const lodo = (c.validation?.leaveOneDeviceOut ?? {}) as Record<string, Lodo>;
+  let worst: { device: string; iou: number } | undefined;
+  for (const [device, r] of Object.entries(lodo)) if (typeof r.iou === 'number' && (worst === undefined || r.iou < worst.iou)) worst = { device, iou: r.iou };
+  return worst;
+}
+
+/** Frames and devices the held-out figures were measured on. */
+function validatedOn(c: Card): string {
+  const v = c.validation ?? {};
+  const lodo = (v.leaveOneDeviceOut ?? {}) as Record<string, Lodo>;
+  const cvFrames = Array.isArray(v.perImage) ? v.perImage.length : 0;
+  const lodoFrames = Object.values(lodo).reduce((a, r) => a + (r.n ?? 0), 0);
+  const frames = Math.max(cvFrames, lodoFrames);
+  const devices = Object.keys(lodo).length || Object.keys((v.perDevice ?? {}) as object).length;
+  return frames > 0 ? `${frames} frames, ${devices} devices` : '–';
+}
+
 /** The models table of the README, from the cards (figures written by training and --measure). */
 export function modelsMarkdown(cards: readonly Card[]): string {
-  const devices = [...new Set(cards.flatMap((c) => Object.keys((c.validation?.perDevice ?? {}) as object)))].sort();
-  const head = ['model', 'architecture', 'params', 'GFLOP/frame', 'IoU', 'Dice', ...devices.map((d) => `IoU ${d}`), 'ms/frame b1', 'ms/frame b8', 'validation'];
+  const head = ['model', 'architecture', 'params', 'GFLOP/frame', 'IoU worst held-out device', 'IoU per held-out device', 'CV IoU (Dice)', 'validated on', 'ms/frame b1', 'ms/frame b8'];
   const rows = cards.map((c) => {
     const v = c.validation ?? {};
-    const per = (v.perDevice ?? {}) as Record<string, { iou?: number }>;
-    const method = typeof v.method === 'string' ? v.method.split(/[;(:]/)[0]!.trim() : '–';
+    const lodo = (v.leaveOneDeviceOut ?? {}) as Record<string, Lodo>;
+    const worst = worstHeldOutDevice(c);
     return [
       `${c.default === true ? '**' : ''}${c.name}${c.default === true ? '** (default)' : ''}`,
       `${c.architecture}${c.variant !== undefined ? `, ${c.variant}` : ''}`,
       c.parameters !== undefined ? `${(c.parameters / 1e6).toFixed(2)} M` : '–',
       c.flopsPerFrame !== undefined ? (c.flopsPerFrame / 1e9).toFixed(2) : '–',
-      fmt(v.iou),
-      fmt(v.dice),
-      ...devices.map((d) => fmt(per[d]?.iou)),
+      worst !== undefined ? `**${fmt(worst.iou)}** (${worst.device})` : '–',
+      Object.entries(lodo).map(([d, r]) => `${d} ${fmt(r.iou)}`).join(', ') || '–',
+      v.iou !== undefined && v.iou !== null ? `${fmt(v.iou)} (${fmt(v.dice)})` : '–',
+      validatedOn(c),
       fmt(c.speed?.msPerFrameBatch1, 1),
       fmt(c.speed?.msPerFrameBatch8, 1),
-      method,
     ];
   });
   return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -113,22 +136,24 @@ const command: CliCommand = {
     const rows = models.map((m) => {
       const c = m.card;
       const v = c.validation ?? {};
+      const worst = worstHeldOutDevice(c);
       return [
         `${c.default === true ? '*' : ' '} ${c.name}`,
         c.architecture,
         c.parameters !== undefined ? `${(c.parameters / 1e6).toFixed(2)} M` : '–',
         c.flopsPerFrame !== undefined ? `${(c.flopsPerFrame / 1e9).toFixed(2)}` : '–',
+        worst !== undefined ? `${fmt(worst.iou)} ${worst.device}` : '–',
         fmt(v.iou),
         fmt(v.dice),
         fmt(c.speed?.msPerFrameBatch1, 1),
         fmt(c.speed?.msPerFrameBatch8, 1),
       ];
     });
-    const head = ['  model', 'architecture', 'params', 'GFLOP', 'IoU', 'Dice', 'ms b1', 'ms b8'];
+    const head = ['  model', 'architecture', 'params', 'GFLOP', 'IoU worst device', 'CV IoU', 'CV Dice', 'ms b1', 'ms b8'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (r: string[]): string => r.map((x, i) => (i < 2 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
     process.stdout.write(`${line(head)}\n${rows.map(line).join('\n')}\n`);
-    process.stdout.write('* default model. IoU/Dice: honest validation on clinician masks (see each card). ms: onnxruntime CPU per frame at batch 1 / 8.\n');
+    process.stdout.write('* default model. IoU worst device: the held-out scanner it did worst on (leave one device out), its headline figure; CV: cross-validation. All on clinician masks the model never trained on (see each card). ms: onnxruntime CPU per frame at batch 1 / 8.\n');
     return problems.length > 0 ? 1 : 0;
   },
 };
