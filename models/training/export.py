@@ -66,7 +66,28 @@ def write_reference(model: torch.nn.Module, path: str) -> None:
         json.dump(ref, f, separators=(",", ":"))
 
 
-def gather_validation(run_root: str, recipe_hash: str, variant: Optional[str] = None) -> Optional[Dict]:
+def published_comparison(data_root: str, cv_per: List[Dict], lodo: Dict) -> Optional[Dict]:
+    """Side by side on the frames whose published-model IoU the manifest gives (the pm-* frames):
+    this recipe's held-out IoU by cross-validation and by leave-one-device-out, and the published
+    FCN-DenseNet103's IoU against the same clinician masks."""
+    man = os.path.join(data_root, "annotated", "manifest.json")
+    if not os.path.exists(man):
+        return None
+    published = {e["id"]: e["published_model_iou"] for e in json.load(open(man)) if "published_model_iou" in e}
+    cv = {p["id"]: p["iou"] for p in cv_per}
+    lo = {p["id"]: p["iou"] for r in lodo.values() for p in r.get("perImage", [])}
+    frames = [{"id": i, "publishedModel": published[i], **({"crossValidation": cv[i]} if i in cv else {}),
+               **({"leaveOneDeviceOut": lo[i]} if i in lo else {})} for i in sorted(published)]
+    if not frames:
+        return None
+    mean = lambda key: (round(float(np.mean([f[key] for f in frames])), 4)  # noqa: E731
+                        if all(key in f for f in frames) else None)
+    return {"frames": frames, "meanPublishedModel": mean("publishedModel"),
+            "meanCrossValidation": mean("crossValidation"), "meanLeaveOneDeviceOut": mean("leaveOneDeviceOut")}
+
+
+def gather_validation(run_root: str, recipe_hash: str, variant: Optional[str] = None,
+                      data_root: Optional[str] = None) -> Optional[Dict]:
     """Collects result.json of the fold runs under run_root made with the same recipe (their scores
     of `variant`, validate.VARIANTS, when the export ships flip averaging or one-region clean-up)."""
     cv_per, cv_folds, lodo, k = [], [], {}, None
@@ -124,6 +145,11 @@ def gather_validation(run_root: str, recipe_hash: str, variant: Optional[str] = 
             out.update({"iou": round(sum(x["iou"] * x["n"] for x in lodo.values()) / n, 4),
                         "dice": round(sum(x["dice"] * x["n"] for x in lodo.values()) / n, 4),
                         "perDevice": per})
+    comp = published_comparison(data_root, cv_per, lodo) if data_root else None
+    if comp:
+        out["publishedModelComparison"] = comp
+        parts.append("`publishedModelComparison`: on the frames with a published-model figure, this model's "
+                     "held-out IoU beside the published FCN-DenseNet103's (manifest published_model_iou)")
     out = {"method": "; ".join(parts), **out}
     return out
 

@@ -410,7 +410,7 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
         data = "synthetic ultrasound-like frames (--tiny)"
     else:
         validation = gather_validation(os.path.dirname(run_dir), cfg["recipeHash"],
-                                       variant_name(single_region, flip_average))
+                                       variant_name(single_region, flip_average), cfg["data"])
         data = describe_data(res, cfg)
     if cfg.get("pseudo_from") and not cfg.get("tiny"):
         n_pseudo = sum(1 for i in res.get("train", []) if i.startswith("u-"))
@@ -536,6 +536,8 @@ def main(argv=None):
     ap.add_argument("--protocol", default=None,
                     help="run these held-out splits, then the final model on all data, then export: "
                          "e.g. cv:4,lodo")
+    ap.add_argument("--no-final", action="store_true",
+                    help="with --protocol: run the held-out splits only (compare recipes before training a final model)")
     ap.add_argument("--pseudo-from", default=None,
                     help="self-training: run name whose model of the same split pseudo-labels unlabeled/")
     ap.add_argument("--pseudo-weight", type=float, default=0.3, help="loss weight of pseudo-labels")
@@ -600,7 +602,7 @@ def main(argv=None):
         # The final model runs last unless the protocol names `none` earlier (e.g. none,cv:4 to get
         # a shippable model first); the card is re-exported after every later run.
         specs = expand_protocol(args.protocol, items)
-        if "none" not in specs:
+        if "none" not in specs and not args.no_final:
             specs.append("none")
     else:
         specs = [args.val_split]
