@@ -1,0 +1,79 @@
+/**
+ * Writing DICOM Part 10 files through dcmjs: UIDs, the file meta information, the dates every
+ * object carries. The objects themselves (ultrasound cine loops, Segmentations, SRs) are built as
+ * naturalized datasets by their own modules.
+ */
+import { randomUUID } from 'node:crypto';
+import dcmjs from 'dcmjs';
+import type { NaturalDataset } from 'dcmjs';
+import { ErrorCode, SgusError, describeError } from '../errors.js';
+
+export const SopClass = {
+  UltrasoundImage: '1.2.840.10008.5.1.4.1.1.6.1',
+  UltrasoundMultiframeImage: '1.2.840.10008.5.1.4.1.1.3.1',
+  Segmentation: '1.2.840.10008.5.1.4.1.1.66.4',
+  ComprehensiveSr: '1.2.840.10008.5.1.4.1.1.88.33',
+  EnhancedSr: '1.2.840.10008.5.1.4.1.1.88.22',
+} as const;
+
+export const TransferSyntax = {
+  ImplicitLittle: '1.2.840.10008.1.2',
+  ExplicitLittle: '1.2.840.10008.1.2.1',
+  DeflatedExplicitLittle: '1.2.840.10008.1.2.1.99',
+  ExplicitBig: '1.2.840.10008.1.2.2',
+  JpegBaseline: '1.2.840.10008.1.2.4.50',
+  JpegExtended: '1.2.840.10008.1.2.4.51',
+  JpegLossless: '1.2.840.10008.1.2.4.57',
+  JpegLosslessSv1: '1.2.840.10008.1.2.4.70',
+  JpegLsLossless: '1.2.840.10008.1.2.4.80',
+  JpegLsNearLossless: '1.2.840.10008.1.2.4.81',
+  Jpeg2000Lossless: '1.2.840.10008.1.2.4.90',
+  Jpeg2000: '1.2.840.10008.1.2.4.91',
+  Rle: '1.2.840.10008.1.2.5',
+} as const;
+
+/** Our implementation class UID (a 2.25 UID derived once from a UUID) and version name. */
+export const IMPLEMENTATION_CLASS_UID = '2.25.255371240393129924180913738101532318066';
+export const IMPLEMENTATION_VERSION = 'SGUS_LIVE_0_1';
+
+/** A new globally unique UID: 2.25 followed by a random UUID as a decimal integer (PS3.5 B.2). */
+export function newUid(): string {
+  return `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`;
+}
+
+/** DICOM DA and TM of a date (local time, as scanners write them). */
+export function dicomDateTime(d: Date = new Date()): { date: string; time: string } {
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return { date: `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}`, time: `${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}` };
+}
+
+/**
+ * Serialises a naturalized dataset as a Part 10 file. Encapsulated pixel data is written one
+ * fragment per frame (with a basic offset table), which every reader maps back to frames.
+ */
+export function writePart10(dataset: NaturalDataset, transferSyntax: string, where = 'DICOM object'): Buffer {
+  const sopClass = dataset['SOPClassUID'];
+  const sopInstance = dataset['SOPInstanceUID'];
+  if (typeof sopClass !== 'string' || typeof sopInstance !== 'string') throw new SgusError(ErrorCode.InvalidArgument, 'dataset has no SOPClassUID / SOPInstanceUID', { where });
+  const meta: NaturalDataset = {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: sopClass,
+    MediaStorageSOPInstanceUID: sopInstance,
+    TransferSyntaxUID: transferSyntax,
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+    ImplementationVersionName: IMPLEMENTATION_VERSION,
+    _vrMap: { FileMetaInformationVersion: 'OB' },
+  };
+  try {
+    const dict = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta));
+    dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);
+    return Buffer.from(dict.write({ fragmentMultiframe: false }));
+  } catch (err) {
+    throw new SgusError(ErrorCode.SinkFailure, `cannot encode DICOM: ${describeError(err)}`, { where, cause: err });
+  }
+}
+
+/** An ArrayBuffer holding exactly these bytes (dcmjs takes ArrayBuffers, not views). */
+export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}

@@ -1,0 +1,33 @@
+/** Generated DICOM test exams: synthetic frames written as ultrasound DICOM, and the DICOM tools' checks. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { RgbImage } from '../../src/core/image.js';
+import { syntheticFrame } from '../../src/synthetic/ultrasound-frame.js';
+
+/** `n` synthetic ultrasound frames of one clip (25 frames/s motion). */
+export function syntheticFrames(n: number, width = 160, height = 120, seed = 1): RgbImage[] {
+  return Array.from({ length: n }, (_, i) => syntheticFrame({ width, height, t: i * 0.04, seed }).image);
+}
+
+export function tempDir(prefix = 'sgus-dicom-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export function writeTemp(dir: string, name: string, bytes: Uint8Array): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+/** Whether a DICOM tool (dciodvfy, dcmdump) is installed; tests that need it skip otherwise. */
+export function hasTool(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
+
+/** dciodvfy's error lines for a file (empty: valid). Warnings are not errors. */
+export function dciodvfyErrors(file: string): string[] {
+  const r = spawnSync('dciodvfy', [file], { encoding: 'utf8' });
+  return `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /^Error/.test(l));
+}
