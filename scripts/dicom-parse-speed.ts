@@ -6,6 +6,7 @@
 import dcmjs from 'dcmjs';
 import dicomParser from 'dicom-parser';
 import { readDicom } from '../src/dicom/dicom-file.js';
+import { toArrayBuffer } from '../src/dicom/dicom-write.js';
 import { decodeFrame } from '../src/dicom/pixel-decode.js';
 import { writeUltrasoundDicom } from '../src/dicom/us-writer.js';
 import { syntheticFrame } from '../src/synthetic/ultrasound-frame.js';
@@ -29,7 +30,7 @@ function time(label: string, fn: () => void, runs = 5): void {
 
 for (const encoding of ['explicit', 'jpeg-baseline'] as const) {
   const file = writeUltrasoundDicom(all, { encoding, calibration: { mmPerPxX: 0.1, mmPerPxY: 0.1 } });
-  const ab = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength);
+  const ab = toArrayBuffer(file);
   process.stdout.write(`${encoding}: ${frames} frames ${width}x${height}, ${(file.length / 1e6).toFixed(1)} MB\n`);
   time('  dicom-parser parseDicom', () => void dicomParser.parseDicom(file));
   time('  dcmjs DicomMessage.readFile + naturalize', () => void dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab).dict));
