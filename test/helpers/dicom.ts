@@ -31,3 +31,10 @@ export function dciodvfyErrors(file: string): string[] {
   const r = spawnSync('dciodvfy', [file], { encoding: 'utf8' });
   return `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /^Error/.test(l));
 }
+
+/** A DICOM file naturalized by dcmjs (to read back what the writers wrote). */
+export async function naturalize(bytes: Uint8Array): Promise<Record<string, unknown>> {
+  const { default: dcmjs } = await import('dcmjs');
+  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab).dict);
+}
