@@ -2,7 +2,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.dcm'];
 
 export interface ExpandedInputs {
   files: string[];

@@ -1,28 +1,37 @@
 /** `sgus segment`: the published DeepSGUS's image mode, four outputs per image. */
-import { readImage } from '../core/image-io.js';
+import { formatMeasurements, measureGland } from '../core/gland-measurements.js';
+import { DicomOutputs } from '../dicom/dicom-outputs.js';
+import { expandFrames } from '../dicom/dicom-inputs.js';
+import { writeFrameMeasurements } from '../dicom/frame-measurements.js';
 import { describeError } from '../errors.js';
 import { createSegmenter } from '../segmenter/segmenter.js';
 import { writeOutputs } from '../segmenter/outputs.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, engineOptions, intOption, numberOption, parse, thresholdOption } from './args.js';
+import path from 'node:path';
 import type { CliCommand } from './command.js';
-import { expandImageInputs, stemOf } from './inputs.js';
+import { expandImageInputs } from './inputs.js';
 import { ProgressBar } from './progress.js';
 
 const help = `Usage: sgus segment [options] INPUT...
 
-Segments the salivary gland in PNG or JPEG images (any size, grey or colour) and writes, for each
+Segments the salivary gland in PNG or JPEG images (any size, grey or colour) and DICOM ultrasound
+files (single or multi-frame; frame N of a multi-frame file is <stem>-f<N>) and writes, for each
 image <stem>, the four outputs of the published DeepSGUS into the output folder:
   <stem>_SG_PerPixelPredictions.png   class map, 0 background / 1 gland (looks black: values are 0/1)
   <stem>_SG_Black&White.png           mask, 0 / 255
   <stem>_SG_ContourOverInput.png      the outline drawn over the input
   <stem>_SG_Contour_Points.txt        outline points in input pixels, one 'x y' pair a line
                                       ('# contour ...' lines separate outlines and holes)
+  <stem>_SG_Measurements.json         DICOM inputs: area (mm², cm²), perimeter, length, depth (mm)
+                                      from the file's calibration; in pixels, so labelled, without one
 
-INPUT is an image file or a folder of images (.png .jpg .jpeg). An unreadable or non-image input
+INPUT is an image file or a folder of images (.png .jpg .jpeg .dcm). An unreadable or non-image input
 gets a one-line error naming it; the others are still done; the exit code is then 1.
 
 Options:
   -o, --out DIR           output folder (default: ./out)
+      --dicom-out DIR     for each DICOM input, also write <stem>.seg.dcm (DICOM Segmentation) and
+                          <stem>.sr.dcm (TID 1500 measurement report) there (default: none)
   -b, --batch N           images per inference call (default: 4)
       --threshold P       gland probability threshold, in (0,1) (default: 0.5)
       --min-area F        drop specks smaller than this fraction of the image (default: 0.002)
@@ -34,7 +43,8 @@ ${MODEL_OPTIONS_HELP}
 
 Examples:
   sgus segment ../shared/data/sgus/annotated/images --out out/
-  sgus segment scan.png --model unet-s --device cuda`;
+  sgus segment scan.png --model unet-s --device cuda
+  sgus segment exam.dcm --out out/ --dicom-out out/dicom/`;
 
 const command: CliCommand = {
   name: 'segment',
@@ -44,6 +54,7 @@ const command: CliCommand = {
     const { values, positionals } = parse(args, {
       ...MODEL_OPTIONS,
       out: { type: 'string', short: 'o' },
+      'dicom-out': { type: 'string' },
       batch: { type: 'string', short: 'b' },
       threshold: { type: 'string' },
       'min-area': { type: 'string' },
@@ -62,12 +73,19 @@ const command: CliCommand = {
     const simplify = numberOption(values.simplify, 'simplify', 0, 0);
     const quiet = values.quiet === true;
 
-    const { files, missing } = await expandImageInputs(positionals);
+    const { files: inputFiles, missing } = await expandImageInputs(positionals);
     let failed = 0;
     for (const m of missing) {
       process.stderr.write(`sgus segment: ${m}: no such file or folder\n`);
       failed++;
     }
+    // DICOM files become one input per frame; a file that cannot be read is one line, the rest go on.
+    const expanded = await expandFrames(inputFiles);
+    for (const e of expanded.errors) process.stderr.write(`sgus segment: ${e}\n`);
+    for (const w of expanded.warnings) process.stderr.write(`sgus segment: warning: ${w}\n`);
+    failed += expanded.errors.length;
+    const files = expanded.frames;
+    const dicomOut = typeof values['dicom-out'] === 'string' ? new DicomOutputs({ dir: values['dicom-out'] }) : undefined;
     const segmenter = await createSegmenter({ ...engineOptions(values), threshold, minComponentFraction: minArea, maxHoleFraction: minArea, simplify, ...(values['all-regions'] === true ? { singleRegion: false } : {}) });
     process.stderr.write(`model ${segmenter.card.name} (${segmenter.card.architecture}), ${segmenter.engineInfo.reason}\n`);
     const bar = new ProgressBar(files.length, { label: 'segment', quiet });
@@ -81,7 +99,7 @@ const command: CliCommand = {
         const decoded = await Promise.all(
           chunk.map(async (f) => {
             try {
-              return { file: f, image: await readImage(f) };
+              return { file: f, image: await f.load() };
             } catch (err) {
               bar.log(`sgus segment: ${describeError(err)}`);
               failed++;
@@ -98,15 +116,27 @@ const command: CliCommand = {
         for (let k = 0; k < ok.length; k++) {
           const d = ok[k]!;
           try {
-            await writeOutputs(out, stemOf(d.file), d.image, segs[k]!);
+            await writeOutputs(out, d.file.stem, d.image, segs[k]!);
+            if (d.file.dicom !== undefined) {
+              const m = measureGland(segs[k]!, d.file.calibration);
+              await writeFrameMeasurements(out, d.file, m);
+              dicomOut?.add(d.file.dicom.instance, stemOfFile(d.file.file), d.file.dicom.frame, segs[k]!.classMap, m);
+              if (quiet !== true && files.length <= 20) bar.log(`${d.file.stem}: ${formatMeasurements(m)}`);
+            }
             done++;
           } catch (err) {
-            bar.log(`sgus segment: ${d.file}: cannot write outputs: ${describeError(err)}`);
+            bar.log(`sgus segment: ${d.file.stem}: cannot write outputs: ${describeError(err)}`);
             failed++;
           }
-          bar.tick(stemOf(d.file));
+          bar.tick(d.file.stem);
         }
       }
+      // Whatever was segmented of each DICOM instance is written, also after failed frames.
+      for (const f of await dicomOut?.finishAll().catch((err: unknown) => {
+        bar.log(`sgus segment: ${describeError(err)}`);
+        failed++;
+        return [];
+      }) ?? []) bar.log(`sgus segment: wrote ${f}`);
     } finally {
       bar.close();
       await segmenter.close();
@@ -119,5 +149,9 @@ const command: CliCommand = {
     return failed > 0 ? 1 : 0;
   },
 };
+
+function stemOfFile(file: string): string {
+  return path.basename(file, path.extname(file));
+}
 
 export default command;

@@ -32,16 +32,62 @@ export interface WrittenSeg {
   seriesInstanceUid: string;
 }
 
+/**
+ * 1-bit pixel data built frame by frame (frames follow each other with no padding between them,
+ * least significant bit first), so that a long cine loop is held at 1 bit a pixel, not 8.
+ */
+export class BitFrames {
+  readonly width: number;
+  readonly height: number;
+  #chunks: Uint8Array[] = [];
+  #current = new Uint8Array(1 << 16);
+  #bits = 0;
+  #frames = 0;
+
+  constructor(width: number, height: number) {
+    this.width = width;
+    this.height = height;
+  }
+
+  get frames(): number {
+    return this.#frames;
+  }
+
+  append(mask: GreyImage): void {
+    const per = this.width * this.height;
+    for (let i = 0; i < per; i++, this.#bits++) {
+      const byte = (this.#bits >> 3) - this.#chunks.length * this.#current.length;
+      if (byte >= this.#current.length) {
+        this.#chunks.push(this.#current);
+        this.#current = new Uint8Array(this.#current.length);
+      }
+      if (mask.data[i] !== 0) this.#current[(this.#bits >> 3) - this.#chunks.length * this.#current.length]! |= 1 << (this.#bits & 7);
+    }
+    this.#frames++;
+  }
+
+  /** The pixel data value, padded to an even length. */
+  bytes(): Uint8Array {
+    const n = Math.ceil(this.#bits / 8);
+    const out = new Uint8Array(n + (n & 1));
+    let o = 0;
+    for (const c of [...this.#chunks, this.#current]) {
+      const take = Math.min(c.length, n - o);
+      if (take <= 0) break;
+      out.set(c.subarray(0, take), o);
+      o += take;
+    }
+    return out;
+  }
+}
+
 /** Packs masks into 1-bit pixel data: frame after frame with no padding between them, LSB first. */
 export function packBits(masks: readonly GreyImage[]): Uint8Array {
-  const per = masks[0] === undefined ? 0 : masks[0].width * masks[0].height;
-  const bits = per * masks.length;
-  const out = new Uint8Array(Math.ceil(bits / 8) + (Math.ceil(bits / 8) & 1));
-  let b = 0;
-  for (const m of masks) {
-    for (let i = 0; i < per; i++, b++) if (m.data[i] !== 0) out[b >> 3]! |= 1 << (b & 7);
-  }
-  return out;
+  const first = masks[0];
+  if (first === undefined) return new Uint8Array(0);
+  const b = new BitFrames(first.width, first.height);
+  for (const m of masks) b.append(m);
+  return b.bytes();
 }
 
 /** Unpacks frame `index` of 1-bit pixel data (the inverse of packBits), as 0/1. */
@@ -54,11 +100,22 @@ export function unpackFrame(bits: Uint8Array, width: number, height: number, ind
 
 export function writeSegmentation(inst: DicomInstance, frames: readonly SegFrame[], options: SegWriterOptions = {}): WrittenSeg {
   const where = `${inst.where}: segmentation`;
-  if (frames.length === 0) throw new SgusError(ErrorCode.InvalidArgument, 'no segmented frame to write', { where });
   const { rows, columns } = inst.image;
+  const bits = new BitFrames(columns, rows);
   for (const f of frames) {
     if (f.mask.width !== columns || f.mask.height !== rows) throw new SgusError(ErrorCode.InvalidArgument, `mask of frame ${f.sourceFrame + 1} is ${f.mask.width}x${f.mask.height}, the source ${columns}x${rows}`, { where });
+    bits.append(f.mask);
   }
+  return writeSegmentationBits(inst, frames.map((f) => f.sourceFrame), bits, options);
+}
+
+/** The Segmentation of frames already packed (in the order of `sourceFrames`, 0-based). */
+export function writeSegmentationBits(inst: DicomInstance, sourceFrames: readonly number[], bits: BitFrames, options: SegWriterOptions = {}): WrittenSeg {
+  const where = `${inst.where}: segmentation`;
+  if (sourceFrames.length === 0) throw new SgusError(ErrorCode.InvalidArgument, 'no segmented frame to write', { where });
+  if (bits.frames !== sourceFrames.length) throw new SgusError(ErrorCode.InvalidArgument, `${bits.frames} masks for ${sourceFrames.length} frames`, { where });
+  const { rows, columns } = inst.image;
+  const frames = sourceFrames.map((sourceFrame) => ({ sourceFrame }));
   const header = sourceHeader(inst);
   const sopInstanceUid = newUid();
   const seriesInstanceUid = newUid();
@@ -125,7 +182,7 @@ export function writeSegmentation(inst: DicomInstance, frames: readonly SegFrame
       ],
     })),
     ReferencedSeriesSequence: referencedSeries(inst),
-    PixelData: [packBits(frames.map((f) => f.mask)).buffer],
+    PixelData: [bits.bytes().buffer],
   };
   ds._vrMap = { ...(ds._vrMap ?? {}), PixelData: 'OB' };
   return { bytes: writePart10(ds, TransferSyntax.ExplicitLittle, where), sopInstanceUid, seriesInstanceUid };

@@ -62,3 +62,11 @@ test('the Segmentation is valid for dciodvfy', { skip: hasTool('dciodvfy') ? fal
 test('a mask of another size than the source is refused', () => {
   assert.throws(() => writeSegmentation(source, [{ sourceFrame: 0, mask: { width: 10, height: 10, data: new Uint8Array(100) } }]), /mask of frame 1 is 10x10, the source 150x100/);
 });
+
+test('packed frames longer than one internal chunk unpack exactly', () => {
+  const w = 700;
+  const h = 500;
+  const masks = [0, 1].map((k) => ({ width: w, height: h, data: Uint8Array.from({ length: w * h }, (_, i) => ((i * 7 + k) % 3 === 0 ? 1 : 0)) }));
+  const bits = packBits(masks);
+  masks.forEach((m, k) => assert.deepEqual(unpackFrame(bits, w, h, k).data, m.data));
+});
