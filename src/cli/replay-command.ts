@@ -8,13 +8,15 @@ import type { VideoProbe } from '../pipeline/probe.js';
 import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import type { CliCommand } from './command.js';
+import { DICOM_REPLAY_HELP, isDicomReplay, runDicomReplay } from './dicom-replay.js';
 import { ProgressBar } from './progress.js';
 import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
 
 const help = `
 Usage: sgus replay FILE|URL [--out DIR] [--realtime|--max-speed] [--serve] [--loop] [options]
 
-Segments every frame of a recorded exam (any file or URL FFmpeg reads; audio is ignored).
+Segments every frame of a recorded exam (any file or URL FFmpeg reads; audio is ignored; or a DICOM
+ultrasound cine loop).
 Replay is lossless: when inference falls behind, decoding pauses; no frame is skipped.
 
 Options:
@@ -30,11 +32,14 @@ ${SERVER_OPTIONS_HELP}
 ${PIPELINE_OPTIONS_HELP}
 ${MODEL_OPTIONS_HELP}
 
+${DICOM_REPLAY_HELP}
+
 Ctrl-C stops reading, finishes the frames in flight and finalises every output (playable MP4,
 complete NDJSON). A source that fails (FFmpeg error, stall) ends the replay with exit code 1.
 
 Examples:
   sgus replay exam.mp4 --out out/
+  sgus replay exam.dcm --realtime --out out/ --dicom-out out/
   sgus replay exam.mp4 --realtime --serve --port 8080
   sgus replay rtsp://127.0.0.1:8554/exam --max-speed --out out/ --batch 8
 `;
@@ -44,6 +49,7 @@ const command: CliCommand = {
   summary: 'video mode: segment a recorded exam (file or URL), optional outputs and live viewer',
   help,
   async run(args: string[]): Promise<number> {
+    if (await isDicomReplay(args)) return runDicomReplay(args);
     const { values, positionals } = parse(args, {
       ...MODEL_OPTIONS,
       ...PIPELINE_OPTIONS,

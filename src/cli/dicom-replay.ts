@@ -1,0 +1,151 @@
+/**
+ * `sgus replay exam.dcm`: a DICOM cine loop replayed frame by frame through the Segmenter (frames
+ * decoded in Node, not by FFmpeg), at the loop's own frame rate with --realtime, writing the same
+ * per-frame NDJSON as a video replay plus each frame's measurements, and with --dicom-out its
+ * Segmentation and measurement report. The viewer (--serve) and the annotated video are for video
+ * sources only for now.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { formatMeasurements, measureGland } from '../core/gland-measurements.js';
+import type { GlandMeasurements } from '../core/gland-measurements.js';
+import { isDicomFile, openDicom } from '../dicom/dicom-inputs.js';
+import { DicomOutputs } from '../dicom/dicom-outputs.js';
+import { measurementRecord } from '../dicom/frame-measurements.js';
+import { decodeFrame } from '../dicom/pixel-decode.js';
+import { describeError, ErrorCode, SgusError } from '../errors.js';
+import { createSegmenter } from '../segmenter/segmenter.js';
+import { engineOptions, intOption, MODEL_OPTIONS, numberOption, parse, thresholdOption } from './args.js';
+import { PIPELINE_OPTIONS, SERVER_OPTIONS, writeJson } from './stream-options.js';
+
+export const DICOM_REPLAY_HELP = `DICOM cine loops (FILE.dcm: US Image / US Multi-frame Image Storage) are replayed frame by frame:
+      --dicom-out DIR     write <stem>.seg.dcm (Segmentation) and <stem>.sr.dcm (TID 1500 report)
+  --realtime paces frames at the file's Frame Time / Frame Time Vector / Cine Rate; NDJSON lines
+  carry 'measurements' (mm from the file's calibration, pixels when it has none). Not yet for
+  DICOM: --serve, --loop, the annotated video.`;
+
+/** Whether the replay's argument is a DICOM file (any argument that is one). */
+export async function isDicomReplay(args: readonly string[]): Promise<boolean> {
+  for (const a of args) if (!a.startsWith('-') && (await isDicomFile(a))) return true;
+  return false;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function runDicomReplay(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { ...MODEL_OPTIONS, ...PIPELINE_OPTIONS, ...SERVER_OPTIONS, out: { type: 'string', short: 'o' }, 'dicom-out': { type: 'string' }, 'no-video': { type: 'boolean' }, realtime: { type: 'boolean' }, 'max-speed': { type: 'boolean' }, serve: { type: 'boolean' }, loop: { type: 'boolean' } });
+  if (positionals.length !== 1) throw new SgusError(ErrorCode.InvalidArgument, `replay takes one FILE or URL, got ${positionals.length} (see --help)`);
+  const file = positionals[0]!;
+  if (values.serve === true || values.loop === true) throw new SgusError(ErrorCode.InvalidArgument, `${file}: --serve and --loop are not available for DICOM replay yet; use --out`);
+  if (values.realtime === true && values['max-speed'] === true) throw new SgusError(ErrorCode.InvalidArgument, '--realtime and --max-speed exclude each other');
+  const batch = intOption(values.batch, 'batch', 1, 4);
+  const threshold = thresholdOption(values.threshold, 0.5);
+  const simplify = numberOption(values.simplify, 'simplify', 0, 1);
+  const quiet = values.quiet === true;
+  const inst = await openDicom(file).catch((err: unknown) => {
+    throw err instanceof SgusError ? new SgusError(err.code, err.message) : err;
+  });
+  for (const w of inst.warnings) process.stderr.write(`sgus replay: ${file}: warning: ${w}\n`);
+  const frameMs = inst.frameTimeMs ?? 40;
+  if (inst.frameTimeMs === undefined && inst.frames > 1) process.stderr.write(`sgus replay: ${file}: no Frame Time, Frame Time Vector or Cine Rate; timing frames at 25 frames/s\n`);
+  const realtime = values.realtime === true;
+  const out = values.out as string | undefined;
+  const stem = path.basename(file).replace(/\.[^.]*$/, '').replace(/[^\w.@+-]+/g, '_') || 'dicom';
+  const dicomOut = typeof values['dicom-out'] === 'string' ? new DicomOutputs({ dir: values['dicom-out'] }) : undefined;
+  const segmenter = await createSegmenter({ ...engineOptions(values), threshold, simplify, ...(values['all-regions'] === true ? { singleRegion: false } : {}) });
+  if (!quiet) process.stderr.write(`sgus: ${segmenter.engineInfo.reason}; model ${segmenter.card.name}; ${file} ${inst.image.columns}x${inst.image.rows} ${inst.frames} frames at ${(1000 / frameMs).toFixed(1)} frames/s, ${inst.calibration !== undefined ? `calibrated ${inst.calibration.mmPerPxX.toFixed(4)} x ${inst.calibration.mmPerPxY.toFixed(4)} mm/pixel (${inst.calibration.source})` : 'uncalibrated: figures in pixels'}${realtime ? ', real time' : ', max speed'}\n`);
+  let ndjson: ReturnType<typeof createWriteStream> | undefined;
+  if (out !== undefined) {
+    await mkdir(out, { recursive: true });
+    ndjson = createWriteStream(path.join(out, `${stem}.contours.ndjson`));
+  }
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSignal);
+  const started = performance.now();
+  let done = 0;
+  let failed = 0;
+  let last: GlandMeasurements | undefined;
+  try {
+    for (let i = 0; i < inst.frames && !interrupted; i += batch) {
+      const indices = Array.from({ length: Math.min(batch, inst.frames - i) }, (_, k) => i + k);
+      if (realtime) {
+        // A frame is not segmented before its time in the loop, as when it comes from the scanner.
+        const due = started + (indices[indices.length - 1]! * frameMs);
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+      }
+      const t0 = performance.now();
+      const decoded = indices.flatMap((k) => {
+        try {
+          return [{ k, image: decodeFrame(inst, k) }];
+        } catch (err) {
+          process.stderr.write(`sgus replay: ${describeError(err)}\n`);
+          failed++;
+          return [];
+        }
+      });
+      const t1 = performance.now();
+      const segs = await segmenter.segmentBatch(decoded.map((d) => d.image));
+      const t2 = performance.now();
+      for (let j = 0; j < decoded.length; j++) {
+        const { k } = decoded[j]!;
+        const seg = segs[j]!;
+        const m = measureGland(seg, inst.calibration);
+        last = m;
+        dicomOut?.add(inst, stem, k, seg.classMap, m);
+        if (ndjson !== undefined) {
+          const line = JSON.stringify({
+            stream: 'replay',
+            index: k,
+            pts: Math.round(k * frameMs * 1000) / 1e6,
+            width: seg.width,
+            height: seg.height,
+            area: seg.area,
+            contours: seg.contours.map((c) => ({ hole: c.hole, parent: c.parent, points: c.points.map(([x, y]) => [Math.round(x * 10) / 10, Math.round(y * 10) / 10]) })),
+            measurements: measurementRecord({ file, calibration: inst.calibration, dicom: { instance: inst, frame: k } }, m),
+            batch: decoded.length,
+            latencyMs: { decode: round2((t1 - t0) / decoded.length), inference: round2(t2 - t1), total: round2(performance.now() - t0) },
+          });
+          if (!ndjson.write(`${line}\n`)) await new Promise<void>((resolve) => ndjson!.once('drain', resolve));
+        }
+        done++;
+      }
+    }
+    // Whatever was segmented is written, also after an interruption or failed frames.
+    const written = (await dicomOut?.finishAll()) ?? [];
+    if (ndjson !== undefined) await new Promise<void>((resolve) => ndjson!.end(resolve));
+    const seconds = (performance.now() - started) / 1000;
+    if (out !== undefined) {
+      await writeJson(path.join(out, `${stem}.metrics.json`), {
+        source: file,
+        dicom: { sopInstanceUid: inst.sopInstanceUid, transferSyntaxUid: inst.transferSyntaxUid, frames: inst.frames, declaredFrames: inst.declaredFrames, frameTimeMs: inst.frameTimeMs ?? null, calibration: inst.calibration ?? null, warnings: inst.warnings },
+        mode: realtime ? 'realtime' : 'max-speed',
+        model: segmenter.card.name,
+        engine: segmenter.engineInfo,
+        seconds: Math.round(seconds * 1000) / 1000,
+        fps: seconds > 0 ? Math.round((done / seconds) * 100) / 100 : 0,
+        framesOut: done,
+        failed,
+        interrupted,
+      });
+    }
+    process.stderr.write(`sgus: replay: ${done} of ${inst.frames} frames in ${seconds.toFixed(1)} s (${seconds > 0 ? (done / seconds).toFixed(1) : '0'} fps)${failed > 0 ? `, ${failed} failed` : ''}${last !== undefined ? `; last frame ${formatMeasurements(last)}` : ''}\n`);
+    const files = [...(out !== undefined ? [path.join(out, `${stem}.contours.ndjson`), path.join(out, `${stem}.metrics.json`)] : []), ...written];
+    if (files.length > 0) process.stderr.write(`sgus: wrote ${files.join(', ')}\n`);
+    return interrupted ? 130 : failed > 0 ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    ndjson?.destroy();
+    await segmenter.close();
+  }
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
