@@ -65,6 +65,8 @@ const command: CliCommand = {
     const seg = await loadSegmenter(values);
     let metricsNow: () => StreamMetrics[] = () => [];
     const server = await startServer(viewer, seg, () => metricsNow());
+    // Listed (and in /healthz) as down until their sources open, not missing.
+    for (const s of streams) server.expectStream(s.id, s.title ?? s.id, s.mode ?? 'replay');
     try {
       process.stdout.write(`viewer: ${server.printableUrl}\n`);
       if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; streams ${streams.map((s) => `${s.id} (${s.mode})`).join(', ')}\n`);

@@ -245,9 +245,12 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
             this.emit('log', `${config.id}: viewer hub refused the stream: ${describeError(err)}`);
           }
         }
+        // Also after a reconnect: viewers stop showing the stream as lost.
+        hub?.setStreamState?.(config.id, source.mode, { reason: 'source opened' });
       });
       source.on('reconnecting', (info) => {
         this.emit('reconnecting', config.id, info);
+        hub?.setStreamState?.(config.id, 'reconnecting', { reason: info.reason, attempt: info.attempt, retryInMs: info.delayMs });
         this.emit('log', `${config.id}: source lost (${info.reason}); reconnecting in ${(info.delayMs / 1000).toFixed(1)} s (attempt ${info.attempt})`);
       });
       source.on('corrupt', (info) => this.emit('log', `${config.id}: corrupt frame skipped (${info.reason})`));
@@ -271,6 +274,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         this.emit('streamEnded', config.id, reason, error);
         if (hub !== undefined) {
           try {
+            hub.setStreamState?.(config.id, 'ended', { reason, failed: error !== undefined });
             hub.endStream(config.id, reason);
           } catch {
             // The hub may already be closed.

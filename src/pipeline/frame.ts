@@ -116,6 +116,25 @@ export interface StreamMetrics {
 }
 
 /**
+ * What viewers are told about a stream (web-viewer/PROTOCOL.md, `stream-state`): 'live' and
+ * 'replay' while frames flow (a replay is a recording, never shown as live), 'starting' before its
+ * source first opened, 'stalled' when no frame came for a while without any word from FFmpeg,
+ * 'reconnecting' while a lost live source is retried, 'ended' for good.
+ */
+export type StreamStateKind = 'starting' | 'live' | 'replay' | 'stalled' | 'reconnecting' | 'ended';
+
+/** Why a stream is in its state. */
+export interface StreamStateDetail {
+  /** One line: the reconnect or end reason ('ffmpeg exited with code 1', 'end of file'). */
+  reason: string;
+  /** 'ended' by an error (the source failed or could not be opened): the stream is down, not done. */
+  failed?: boolean;
+  /** 'reconnecting': the attempt number and the wait before it, ms. */
+  attempt?: number;
+  retryInMs?: number;
+}
+
+/**
  * The viewer hub as the pipeline sees it. The WebSocket hub in `src/server/` implements it; the
  * pipeline's viewer sink calls it. Calls never block: a hub drops frames for slow viewers itself.
  */
@@ -131,4 +150,9 @@ export interface ViewerHubPort {
   publishMetrics(metrics: StreamMetrics): void;
   /** The stream ended (file finished, source gone). */
   endStream(streamId: string, reason: string): void;
+  /**
+   * The stream's state changed (source opened again, lost and reconnecting, ended, failed), for
+   * viewers and /healthz. Optional: a hub without it only learns of starts and ends.
+   */
+  setStreamState?(streamId: string, state: StreamStateKind, detail: StreamStateDetail): void;
 }

@@ -49,6 +49,30 @@ export interface WireStream {
   codecString?: string;
   /** False once the stream has ended (it stays listed so a viewer can say so). */
   live: boolean;
+  /** Its state now (absent from servers before stream states; then assume `live`/`kind`). */
+  status?: WireStreamStatus;
+}
+
+/**
+ * A stream's state: 'live' / 'replay' while frames flow ('replay' is a recording: never call it
+ * live), 'starting' (configured, source not opened yet), 'stalled' (no frame for a while),
+ * 'reconnecting' (a live source lost and retried), 'ended' (for good; `failed` when by an error).
+ */
+export type WireStreamState = 'starting' | 'live' | 'replay' | 'stalled' | 'reconnecting' | 'ended';
+
+export interface WireStreamStatus {
+  state: WireStreamState;
+  /** Why, one line ('' when flowing). */
+  reason: string;
+  /** Ended by an error: the stream is down, not finished. */
+  failed?: true;
+  /** 'reconnecting': attempt number and wait before it, ms. */
+  attempt?: number;
+  retryInMs?: number;
+  /** Server clock (ms since epoch) when the state began. */
+  since: number;
+  /** Server clock (ms) when the hub last received a frame of the stream; absent before the first. */
+  lastFrameTs?: number;
 }
 
 /** One polygon of the overlay: flat [x0, y0, x1, y1, …] in source pixels, closed. */
@@ -122,6 +146,8 @@ export interface HelloMessage {
 }
 export interface StreamAddedMessage { type: 'stream-added'; stream: WireStream }
 export interface StreamEndedMessage { type: 'stream-ended'; streamId: string; reason: string }
+/** A stream's state changed (sent to every viewer; also in `hello` and `stream-added` as `status`). */
+export interface StreamStateMessage { type: 'stream-state'; streamId: string; status: WireStreamStatus }
 export interface SubscribedMessage { type: 'subscribed'; streamId: string }
 export interface MetricsMessage { type: 'metrics'; metrics: WireMetrics }
 export interface PongMessage { type: 'pong'; id: number; clientTs: number; serverTs: number }
@@ -131,6 +157,7 @@ export type ServerMessage =
   | HelloMessage
   | StreamAddedMessage
   | StreamEndedMessage
+  | StreamStateMessage
   | SubscribedMessage
   | MetricsMessage
   | PongMessage

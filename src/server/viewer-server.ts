@@ -18,15 +18,17 @@ import type { RawData } from 'ws';
 import { encodeJpegRgb } from '../core/image-io.js';
 import type { RgbImage } from '../core/image.js';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
-import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from '../pipeline/frame.js';
+import type { Frame, FrameResult, StreamInfo, StreamMetrics, StreamStateDetail, StreamStateKind, ViewerHubPort } from '../pipeline/frame.js';
 import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { presentedToken, tokenMatches } from './access.js';
 import { HostAllowlist, exposureProblem } from './host-allowlist.js';
 import { ParameterSetCache } from './annex-b.js';
 import { CloseCode, PROTOCOL_VERSION, encodeFrameMessage, parseClientMessage, simplifyCollinear } from './protocol.js';
-import type { FrameHeader, ServerMessage, VideoCodec, WireContour, WireMetrics, WireStream } from './protocol.js';
+import type { FrameHeader, ServerMessage, VideoCodec, WireContour, WireMetrics, WireStream, WireStreamStatus } from './protocol.js';
 import { lookupStatic } from './static-files.js';
+import { healthReply } from './health.js';
+import { StreamStates, placeholderStream } from './stream-states.js';
 
 /** The defaults the CLI's --help shows; `ViewerServer.start` applies them. */
 export const VIEWER_SERVER_DEFAULTS = {
@@ -93,6 +95,11 @@ export interface ViewerServerOptions {
   fallbackJpegFps?: number;
   /** Quality 1–100 of those JPEG pictures. Default 75. */
   fallbackJpegQuality?: number;
+  /**
+   * Seconds without a frame before a flowing stream is announced 'stalled' (at least 3 frame
+   * periods). Default `STALL_WATCHDOG_DEFAULTS.stallAfterS` (2, src/server/stall-watchdog.ts).
+   */
+  stallAfterS?: number;
 }
 
 /** What the hub knows about one connected viewer. */
@@ -150,7 +157,7 @@ const MAX_MESSAGES_PER_SECOND = 50;
 const MAX_HELD_PICTURES = 64;
 const ALL_CODECS: ReadonlySet<VideoCodec> = new Set<VideoCodec>(['h264', 'jpeg']);
 
-function toWireStream(s: StreamState): WireStream {
+function toWireStream(s: StreamState, status: WireStreamStatus | undefined): WireStream {
   const w: WireStream = {
     id: s.info.id,
     title: s.info.title,
@@ -162,6 +169,7 @@ function toWireStream(s: StreamState): WireStream {
     live: s.live,
   };
   if (s.info.codecString !== undefined) w.codecString = s.info.codecString;
+  if (status !== undefined) w.status = status;
   return w;
 }
 
@@ -221,6 +229,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   readonly #viewers = new Set<ViewerState>();
   readonly #keepAlive: NodeJS.Timeout;
   readonly #alive = new WeakMap<WebSocket, boolean>();
+  readonly #states: StreamStates;
   #model: string;
   #engine: string;
   #device: string;
@@ -247,6 +256,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     this.#model = options.model;
     this.#engine = options.engine;
     this.#device = options.device;
+    this.#states = new StreamStates({ stallAfterS: options.stallAfterS, onChange: (m) => this.#broadcast(m) });
     const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     this.url = `${options.tls !== undefined ? 'https' : 'http'}://${urlHost}:${port}/`;
     this.printableUrl = this.url + (this.#token !== undefined ? '?token=<your token>' : '');
@@ -274,6 +284,9 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     }
     if (options.fallbackJpegQuality !== undefined && !(options.fallbackJpegQuality >= 1 && options.fallbackJpegQuality <= 100)) {
       throw new SgusError(ErrorCode.InvalidArgument, `fallbackJpegQuality must be 1–100, got ${options.fallbackJpegQuality}`, { where });
+    }
+    if (options.stallAfterS !== undefined && !(options.stallAfterS > 0 && Number.isFinite(options.stallAfterS))) {
+      throw new SgusError(ErrorCode.InvalidArgument, `stallAfterS must be > 0 seconds, got ${options.stallAfterS}`, { where });
     }
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new SgusError(ErrorCode.InvalidArgument, `port must be an integer 0–65535, got ${port}`, { where });
@@ -348,12 +361,37 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       held: new Map(),
     };
     this.#streams.set(info.id, state);
+    this.#states.opened(info.id, info.kind, info.fps);
     for (const v of this.#viewers) {
       if (v.info.streamId !== info.id) continue;
       v.needKey = true;
       v.joining = true;
     }
-    this.#broadcast({ type: 'stream-added', stream: toWireStream(state) });
+    this.#broadcast({ type: 'stream-added', stream: toWireStream(state, this.#states.status(info.id)) });
+  }
+
+  /**
+   * Beyond `ViewerHubPort`: a configured stream whose source has not opened yet (`sgus serve`), so
+   * that viewers and /healthz list it as down ('starting') instead of not at all.
+   */
+  expectStream(id: string, title: string, kind: 'replay' | 'live'): void {
+    if (this.#streams.has(id)) return;
+    this.#states.expect(id, kind);
+    this.#listPlaceholder(placeholderStream(id, title, kind));
+  }
+
+  setStreamState(streamId: string, state: StreamStateKind, detail: StreamStateDetail): void {
+    // A source that never opened (lost before its first frame) is still listed, as down.
+    if (!this.#streams.has(streamId)) this.#listPlaceholder(placeholderStream(streamId, streamId, state === 'replay' ? 'replay' : 'live'));
+    this.#states.set(streamId, state, detail);
+  }
+
+  #listPlaceholder(info: StreamInfo): void {
+    this.#streams.set(info.id, {
+      info, live: true, endReason: undefined, parameterSets: new ParameterSetCache(), metrics: undefined, framesPublished: 0,
+      lastFallbackMs: -Infinity, lastVideoIndex: -1, videoGaps: 0, held: new Map(),
+    });
+    this.#broadcast({ type: 'stream-added', stream: toWireStream(this.#streams.get(info.id)!, this.#states.status(info.id)) });
   }
 
   publishFrame(result: FrameResult): void {
@@ -374,6 +412,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       stream = this.#streams.get(frame.streamId)!;
     }
     stream.framesPublished++;
+    this.#states.frame(frame.streamId);
     // Pictures of frames dropped before this one go out first, in index order.
     if (frame.view?.codec === 'h264' && stream.held.size > 0) this.#flushHeld(stream, frame.index);
     this.#publish(stream, frame, result);
@@ -552,6 +591,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       stream.endReason = reason;
       stream.held.clear();
     }
+    this.#states.set(streamId, 'ended', { reason });
     this.#broadcast({ type: 'stream-ended', streamId, reason });
   }
 
@@ -566,6 +606,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   close(): Promise<void> {
     if (this.#closed !== undefined) return this.#closed;
     clearInterval(this.#keepAlive);
+    this.#states.close();
     for (const v of this.#viewers) v.ws.close(CloseCode.GoingAway, 'server shutting down');
     this.#closed = new Promise<void>((resolve) => {
       // Give the close frames a moment, then cut whatever is left so close() cannot hang.
@@ -596,8 +637,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       return;
     }
     if (rawPath === '/healthz') {
-      const body = JSON.stringify({ status: 'ok', streams: this.#streams.size, viewers: this.#viewers.size, uptimeSeconds: Math.round(process.uptime()) });
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+      const { status, body } = healthReply(this.#states.health(), this.#viewers.size);
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     const authorized = this.#token === undefined || tokenMatches(this.#token, presentedToken(req, url));
@@ -747,7 +788,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       server: 'sgus-live',
-      streams: [...this.#streams.values()].map(toWireStream),
+      streams: [...this.#streams.values()].map((st) => toWireStream(st, this.#states.status(st.info.id))),
       model: this.#model,
       engine: this.#engine,
       device: this.#device,
