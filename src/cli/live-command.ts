@@ -8,6 +8,8 @@ import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import type { SourceSpec } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, numberOption, parse } from './args.js';
 import type { CliCommand } from './command.js';
+import { ExitCode } from './exit-codes.js';
+import { outputLines } from './output-report.js';
 import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
 
 const help = `
@@ -35,6 +37,11 @@ ${SERVER_OPTIONS_HELP}
 ${PIPELINE_OPTIONS_HELP}
 ${MODEL_OPTIONS_HELP.replace('      --device NAME     ', '      --engine-device NAME')}
   (in 'sgus live', --device is the capture device; the inference device is --engine-device)
+
+Exit codes:
+  0    stopped (Ctrl-C, --duration) with every output complete
+  1    failed, no frame arrived, or an output is incomplete (each named in one line)
+  2    bad command line
 
 Examples:
   sgus live --device /dev/video0 --size 1280x720 --rate 25 --serve
@@ -134,15 +141,23 @@ const command: CliCommand = {
       const metrics = result.summary?.metrics ?? result.pipeline.metrics();
       const seconds = result.summary?.seconds ?? result.pipeline.elapsedS;
       for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
-      if (out !== undefined) await writeJson(path.join(out, 'live.metrics.json'), { source: describeSource(source), model: seg.card.name, engine: seg.engineInfo, seconds, error: result.error?.message, streams: metrics });
+      const incomplete = result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs;
+      if (out !== undefined) await writeJson(path.join(out, 'live.metrics.json'), { source: describeSource(source), model: seg.card.name, engine: seg.engineInfo, seconds, error: result.error?.message, incompleteOutputs: incomplete, streams: metrics });
+      const report = await outputLines({
+        command: 'live',
+        files: out !== undefined ? [outputs.annotated, outputs.ndjson, path.join(out, 'live.metrics.json')].filter((x) => x !== undefined) : [],
+        incomplete,
+        ndjson: outputs.ndjson,
+      });
+      for (const l of report.lines) process.stderr.write(`${l}\n`);
       if (result.error !== undefined) throw result.error;
       // A live run that never got a frame (dead device, unreachable stream) is a failure, even if
       // it ended on --duration or Ctrl-C while still retrying.
       if (metrics.every((m) => m.framesIn === 0)) {
         process.stderr.write(`sgus live: no frame arrived from ${describeSource(source)}\n`);
-        return 1;
+        return ExitCode.Failure;
       }
-      return 0;
+      return report.ok ? ExitCode.Ok : ExitCode.Failure;
     } finally {
       await server?.close();
       await seg.close();

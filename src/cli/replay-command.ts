@@ -9,6 +9,8 @@ import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import type { CliCommand } from './command.js';
 import { DICOM_REPLAY_HELP, isDicomReplay, runDicomReplay } from './dicom-replay.js';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
+import { outputLines } from './output-report.js';
 import { ProgressBar } from './progress.js';
 import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
 
@@ -35,7 +37,11 @@ ${MODEL_OPTIONS_HELP}
 ${DICOM_REPLAY_HELP}
 
 Ctrl-C stops reading, finishes the frames in flight and finalises every output (playable MP4,
-complete NDJSON). A source that fails (FFmpeg error, stall) ends the replay with exit code 1.
+complete NDJSON). A source that fails (FFmpeg error, stall) ends the replay with exit code 1. The
+annotated MP4 is fragmented: if its encoder dies, the file keeps what was encoded, the rest of the
+replay goes on, and the file is named as incomplete at the end.
+
+${EXIT_CODES_HELP}
 
 Examples:
   sgus replay exam.mp4 --out out/
@@ -135,12 +141,20 @@ const command: CliCommand = {
           fps: seconds > 0 ? Math.round(((metrics[0]?.framesOut ?? 0) / seconds) * 100) / 100 : 0,
           error: result.error?.message,
           interrupted: result.interrupted,
+          incompleteOutputs: result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs,
           streams: metrics,
         });
       }
       for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
-      if (out !== undefined) process.stderr.write(`sgus: wrote ${[outputs.annotated, outputs.ndjson, path.join(out, `${stem}.metrics.json`)].filter((x) => x !== undefined).join(', ')}\n`);
+      const report = await outputLines({
+        command: 'replay',
+        files: out !== undefined ? [outputs.annotated, outputs.ndjson, path.join(out, `${stem}.metrics.json`)].filter((x) => x !== undefined) : [],
+        incomplete: result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs,
+        ndjson: outputs.ndjson,
+      });
+      for (const l of report.lines) process.stderr.write(`${l}\n`);
       if (result.error !== undefined) throw result.error;
+      if (!report.ok) return ExitCode.Failure;
       // A file that ends before the frames its container announces is truncated or damaged: every
       // frame it holds was segmented and the outputs are complete, but the user should know.
       const got = metrics[0]?.framesIn ?? 0;
@@ -148,7 +162,7 @@ const command: CliCommand = {
         process.stderr.write(`sgus replay: ${describeSource(source)}: ended after ${got} of the ${probe.frames} frames its container announces (truncated or damaged file?)\n`);
       }
       // Interrupted: the outputs are complete up to the last frame, but the replay is not.
-      return result.interrupted ? 130 : 0;
+      return result.interrupted ? ExitCode.Interrupted : ExitCode.Ok;
     } finally {
       await server?.close();
       await seg.close();

@@ -1,8 +1,13 @@
 /**
  * Annotated video: the contours drawn on every full-size frame (src/core/draw.ts), encoded to an
- * H.264 MP4 by a second FFmpeg fed raw YUV 4:2:0 (or RGB) on stdin, `+faststart` so it
- * plays while downloading. One output frame per input frame (constant rate, no dropping or
- * duplication), so its frame count equals the NDJSON's line count.
+ * H.264 MP4 by a second FFmpeg fed raw YUV 4:2:0 (or RGB) on stdin. One output frame per input
+ * frame (constant rate, no dropping or duplication), so its frame count equals the NDJSON's line
+ * count.
+ *
+ * The MP4 is fragmented (an empty `moov` first, then a `moof`+`mdat` every `fragmentMs`): a plain
+ * MP4 gets its index only when the encoder ends cleanly, so an encoder or a process that dies
+ * leaves an unplayable file; a fragmented one stays playable up to its last complete fragment, and
+ * still plays while downloading.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -36,13 +41,34 @@ export interface AnnotatedVideoSinkOptions {
    * at once instead of on the first frame, so its start-up does not delay the first frames.
    */
   picture?: { width: number; height: number; format: FullPicture['format'] };
+  /** Longest fragment of the MP4, ms: at most this much encoded video is lost when the encoder dies. Default 200. */
+  fragmentMs?: number;
+  /**
+   * Called once when the encoder dies. When set, the failure does not end the stream: frames pass
+   * on without video (the file keeps what was encoded) and the caller reports the file as
+   * incomplete. Default: unset, the failure is an error of the stream.
+   */
+  onEncoderFailure?: (error: SgusError) => void;
 }
 
 export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): OperatorFunction<FrameResult, FrameResult> {
   if (typeof options?.path !== 'string' || options.path === '') throw new SgusError(ErrorCode.InvalidArgument, 'annotated video sink needs a path', { where: 'annotated video sink' });
   const fps = options.fps ?? 25;
   if (!(fps > 0 && fps < 1000)) throw new SgusError(ErrorCode.InvalidArgument, `fps must be in (0, 1000), got ${String(fps)}`, { where: options.path });
+  const fragmentMs = options.fragmentMs ?? 200;
+  if (!(fragmentMs >= 1)) throw new SgusError(ErrorCode.InvalidArgument, `fragmentMs must be >= 1, got ${String(fragmentMs)}`, { where: options.path });
   const file = options.path;
+  const onEncoderFailure = options.onEncoderFailure;
+  let reported = false;
+  /** With `onEncoderFailure`: report the failure once and go on without video. */
+  const encoderDied = (): boolean => {
+    if (failure === undefined || onEncoderFailure === undefined) return false;
+    if (!reported) {
+      reported = true;
+      onEncoderFailure(new SgusError(ErrorCode.SinkFailure, failure, { where: file, fatal: false }));
+    }
+    return true;
+  };
   let input: Writable | undefined;
   let ended: Promise<void> | undefined;
   let failure: string | undefined;
@@ -58,7 +84,10 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
       '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
       '-f', 'rawvideo', '-pix_fmt', format, '-s', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
       '-c:v', 'libx264', '-preset', options.preset ?? 'ultrafast', '-crf', String(options.crf ?? 23), '-pix_fmt', 'yuv420p',
-      '-threads', String(options.threads ?? 0), '-fps_mode', 'passthrough', '-movflags', '+faststart', '-an', '-f', 'mp4', file,
+      '-threads', String(options.threads ?? 0), '-fps_mode', 'passthrough',
+      // Fragments at key frames and at least every fragmentMs, each flushed to the file at once.
+      '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', String(Math.round(fragmentMs * 1000)), '-flush_packets', '1',
+      '-an', '-f', 'mp4', file,
     ];
     const child = spawn(options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg', args, { stdio: ['pipe', 'ignore', 'pipe'] });
     proc = child;
@@ -96,6 +125,7 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
       const full = r.frame.full;
       if (full === undefined) throw new SgusError(ErrorCode.SinkFailure, `frame ${r.frame.index} has no full-size picture (source not asked for full frames)`, { where: file });
       const s = await ensureStarted(full.width, full.height, full.format);
+      if (encoderDied()) return;
       if (failure !== undefined) throw new SgusError(ErrorCode.SinkFailure, failure, { where: file });
       if (full.width !== size!.width || full.height !== size!.height || full.format !== size!.format) {
         throw new SgusError(ErrorCode.SinkFailure, `frame ${r.frame.index} is ${full.width}x${full.height}, the video ${size!.width}x${size!.height}`, { where: file });
@@ -129,6 +159,7 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
       const timer = setTimeout(() => proc?.kill('SIGKILL'), 60_000);
       await ended;
       clearTimeout(timer);
+      if (encoderDied()) return;
       if (failure !== undefined) throw new SgusError(ErrorCode.SinkFailure, failure, { where: file });
     },
   );

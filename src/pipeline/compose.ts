@@ -96,6 +96,14 @@ export interface PipelineEvents {
 export interface PipelineSummary {
   metrics: StreamMetrics[];
   seconds: number;
+  /** Outputs whose writer died mid-run (the annotated video's encoder): they hold fewer frames than the rest. */
+  incompleteOutputs: IncompleteOutput[];
+}
+
+export interface IncompleteOutput {
+  streamId: string;
+  path: string;
+  reason: string;
 }
 
 interface StreamState {
@@ -117,6 +125,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
   readonly #t0 = performance.now();
   readonly #postprocess: OperatorFunction<Inferred, FrameResult>;
   readonly #fov: OperatorFunction<Frame, Frame> | undefined;
+  readonly #incomplete: IncompleteOutput[] = [];
 
   constructor(options: PipelineOptions) {
     super();
@@ -178,6 +187,11 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
       s.metrics.corrupt = s.source.corrupt;
       return s.metrics.snapshot();
     });
+  }
+
+  /** Outputs whose writer died so far (also in the summary). */
+  get incompleteOutputs(): IncompleteOutput[] {
+    return [...this.#incomplete];
   }
 
   /** Seconds since the pipeline started. */
@@ -315,6 +329,11 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
             path: out.annotated,
             fps: probe?.fps ?? 25,
             ...(probe !== undefined ? { picture: { width: probe.width, height: probe.height, format: 'yuv420p' as const } } : {}),
+            // The video alone stops: segmentation, NDJSON and viewers go on, the file is reported.
+            onEncoderFailure: (e) => {
+              this.#incomplete.push({ streamId: st.config.id, path: out.annotated!, reason: e.message });
+              this.emit('log', `${st.config.id}: ${e.message}; annotated video stopped, the rest goes on`);
+            },
           }),
         );
       }
@@ -394,7 +413,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         clearInterval(this.#timer);
         this.#closed = true;
         for (const s of this.#streams.values()) s.source.close();
-        return { metrics: this.metrics(), seconds: (performance.now() - this.#t0) / 1000 };
+        return { metrics: this.metrics(), seconds: (performance.now() - this.#t0) / 1000, incompleteOutputs: this.incompleteOutputs };
       };
       this.#abort = () => resolve(finish());
       this.#subscription = results$.subscribe({
