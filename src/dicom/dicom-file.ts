@@ -151,6 +151,11 @@ export function readDicom(bytes: Uint8Array, where: string, options: ReadDicomOp
       throw fail(`truncated or damaged DICOM: ${f.text.replace(/^dicomParser\.\w+: /, '')}`, where, err);
     }
   }
+  // dicom-parser stops quietly at the end of a buffer cut inside an element: an element that runs
+  // past the end says the file was cut.
+  if (Object.values(ds.elements).some((e) => e.length !== 0xffffffff && e.dataOffset + e.length > bytes.length)) truncated = true;
+  // A dataset without even its SOP Class UID is the header of a file cut short, not an image.
+  if ((truncated || ds.elements['x00080016'] === undefined) && ds.elements['x7fe00010'] === undefined) throw fail('truncated or damaged DICOM: the file ends before its pixel data', where);
   const transferSyntaxUid = ds.string('x00020010') ?? '';
   if (!SUPPORTED_TRANSFER_SYNTAXES.has(transferSyntaxUid)) {
     throw fail(`unsupported transfer syntax ${transferSyntaxUid || '(none)'}${transferSyntaxName(transferSyntaxUid)}`, where);
