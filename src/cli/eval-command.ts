@@ -1,6 +1,11 @@
 /** `sgus eval`: test mode, IoU and Dice against masks. */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { encodePngRgb } from '../core/image-io.js';
+import { expandFrames } from '../dicom/dicom-inputs.js';
+import { describeError } from '../errors.js';
 import { createSegmenter } from '../segmenter/segmenter.js';
 import { evaluate, reportMarkdown } from '../segmenter/evaluation.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, engineOptions, parse } from './args.js';
@@ -11,12 +16,12 @@ import { ProgressBar } from './progress.js';
 const help = `Usage: sgus eval --images DIR --masks DIR [options]
 
 Test mode: segments every image in DIR and compares it with the mask of the same stem in the masks
-folder (non-zero = gland). Prints IoU and Dice per image, the mean, and per device when a
+folder (non-zero = gland); frame N of a DICOM cine loop <stem>.dcm is matched with mask <stem>-f<N>. Prints IoU and Dice per image, the mean, and per device when a
 manifest.json (list of {id, device}) sits in or beside the images folder. Writes a JSON and a
 Markdown report.
 
 Options:
-      --images DIR        folder of PNG/JPEG images (required)
+      --images DIR        folder of PNG/JPEG images or DICOM files (.dcm) (required)
       --masks DIR         folder of masks, matched by file stem (required)
   -r, --report FILE       JSON report path; the Markdown goes beside it as .md (default: out/eval-<model>.json)
   -q, --quiet             no progress bar
@@ -37,11 +42,34 @@ const command: CliCommand = {
       process.stderr.write("sgus eval: --images DIR and --masks DIR are required (see 'sgus eval --help')\n");
       return 2;
     }
-    const { files, missing } = await expandImageInputs([imagesDir]);
+    const { files: listed, missing } = await expandImageInputs([imagesDir]);
     if (missing.length > 0) {
       process.stderr.write(`sgus eval: ${imagesDir}: no such folder\n`);
       return 1;
     }
+    // DICOM frames are scored as lossless PNGs named by frame (<stem>-f<N>), in a temporary folder.
+    const expanded = await expandFrames(listed);
+    for (const e of [...expanded.errors, ...expanded.warnings]) process.stderr.write(`sgus eval: ${e}\n`);
+    const files: string[] = [];
+    let frameDir: string | undefined;
+    for (const f of expanded.frames) {
+      if (f.dicom === undefined) {
+        files.push(f.file);
+        continue;
+      }
+      frameDir ??= await mkdtemp(path.join(tmpdir(), 'sgus-eval-dicom-'));
+      try {
+        const png = path.join(frameDir, `${f.stem}.png`);
+        await writeFile(png, encodePngRgb(await f.load()));
+        files.push(png);
+      } catch (err) {
+        process.stderr.write(`sgus eval: ${describeError(err)}\n`);
+      }
+    }
+    // Removed on exit, whichever way the command ends (exit handlers run synchronously).
+    process.once('exit', () => {
+      if (frameDir !== undefined) rmSync(frameDir, { recursive: true, force: true });
+    });
     if (files.length === 0) {
       process.stderr.write(`sgus eval: ${imagesDir}: no PNG or JPEG images\n`);
       return 1;

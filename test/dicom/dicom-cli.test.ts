@@ -91,3 +91,23 @@ test('replay of a DICOM cine loop writes NDJSON with per-frame mm² and a Segmen
   assert.deepEqual(await srAreas(path.join(out, 'loop.sr.dcm')), lines.map((l) => l.measurements.area.value));
   if (dciodvfy) for (const f of ['loop.seg.dcm', 'loop.sr.dcm']) assert.deepEqual(dciodvfyErrors(path.join(out, f)), [], f);
 });
+
+test('eval scores each frame of a DICOM cine loop against the mask named <stem>-f<N>', async () => {
+  const { syntheticFrame } = await import('../../src/synthetic/ultrasound-frame.js');
+  const { encodePngGrey } = await import('../../src/core/image-io.js');
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const dir = tempDir();
+  const images = path.join(dir, 'images');
+  const masks = path.join(dir, 'masks');
+  await mkdir(images);
+  await mkdir(masks);
+  const synth = [0, 1].map((i) => syntheticFrame({ width: 160, height: 120, t: i * 0.04 }));
+  writeTemp(images, 'loop.dcm', writeUltrasoundDicom(synth.map((s) => s.image)));
+  for (let k = 0; k < 2; k++) await writeFile(path.join(masks, `loop-f${k + 1}.png`), encodePngGrey(synth[k]!.mask));
+  const report = path.join(dir, 'report.json');
+  const r = await runCli(['eval', '--images', images, '--masks', masks, '--report', report, '-q', ...MODEL]);
+  assert.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(await readFile(report, 'utf8'));
+  assert.deepEqual(json.images.map((s: { id: string }) => s.id), ['loop-f1', 'loop-f2']);
+  assert.equal(json.overall.count, 2);
+});
