@@ -106,6 +106,8 @@ export interface PublisherOptions {
   streamId?: string;
   title?: string;
   codec?: 'h264' | 'jpeg';
+  /** What the stream is, for viewers: a recording ('replay') or a live source. Default 'replay'. */
+  kind?: 'replay' | 'live';
   /** Frames to publish in all (looping the clip); default: forever until stop(). */
   frames?: number;
   /** Publish as fast as this rate, fps. Default the clip's fps. */
@@ -138,7 +140,7 @@ export class TestPublisher {
     return {
       id: this.streamId,
       title: this.#options.title ?? `Synthetic ${codec.toUpperCase()}`,
-      kind: 'replay',
+      kind: this.#options.kind ?? 'replay',
       width: this.clip.width,
       height: this.clip.height,
       fps: this.clip.fps,

@@ -16,4 +16,8 @@ export interface ViewerDebugState {
   serverErrors: { code: string; message: string }[];
   decodeErrors: string[];
   notice: string;
+  /** State of the chosen stream ('' before one is chosen): live, replay, starting, stalled, reconnecting, ended. */
+  streamState: string;
+  /** The picture is drawn as stale (greyed, outline dashed). */
+  stale: boolean;
 }

@@ -12,6 +12,7 @@ import type { FrameDecoder, Picture, PictureSink } from './decoders.js';
 import { Renderer } from './renderer.js';
 import type { OverlayStyle } from './renderer.js';
 import { RollingStats } from './stats.js';
+import { describeStream, streamState } from './stream-status.js';
 import type { ViewerDebugState } from './debug-state.js';
 
 declare global {
@@ -74,6 +75,8 @@ class Viewer implements PictureSink {
     serverErrors: [],
     decodeErrors: [],
     notice: '',
+    streamState: '',
+    stale: false,
   };
   readonly #renderer: Renderer;
   readonly #connection: Connection;
@@ -133,8 +136,8 @@ class Viewer implements PictureSink {
         break;
       case 'open':
         this.#debug.connects++;
-        s.textContent = 'Live';
-        s.classList.add('ok');
+        // The stream's own state decides the pill (#showStreamState): a connection is not "Live".
+        s.textContent = 'Connected';
         break;
       case 'waiting': {
         const until = performance.now() + state.retryInMs;
@@ -193,6 +196,15 @@ class Viewer implements PictureSink {
         this.#renderStreams();
         break;
       }
+      case 'stream-state': {
+        const s = this.#streams.find((x) => x.id === m.streamId);
+        if (s !== undefined) {
+          s.status = m.status;
+          if (m.status.state === 'ended') s.live = false;
+        }
+        this.#renderStreams();
+        break;
+      }
       case 'subscribed':
         break;
       case 'metrics':
@@ -212,8 +224,9 @@ class Viewer implements PictureSink {
 
   #chooseStream(): void {
     if (this.#streams.length === 0) return;
+    const flowing = (s: WireStream): boolean => streamState(s) === 'live' || streamState(s) === 'replay';
     const pick =
-      this.#streams.find((s) => s.id === this.#wanted) ?? this.#streams.find((s) => s.live) ?? this.#streams[0]!;
+      this.#streams.find((s) => s.id === this.#wanted) ?? this.#streams.find(flowing) ?? this.#streams.find((s) => s.live) ?? this.#streams[0]!;
     this.#subscribe(pick.id);
   }
 
@@ -312,7 +325,7 @@ class Viewer implements PictureSink {
       ...this.#streams.map((s, i) => {
         const o = document.createElement('option');
         o.value = s.id;
-        o.textContent = `${i < 9 ? `${i + 1}: ` : ''}${s.title}${s.live ? '' : ' (ended)'}`;
+        o.textContent = `${i < 9 ? `${i + 1}: ` : ''}${s.title}${describeStream(s, this.#serverNow()).suffix}`;
         return o;
       }),
     );
@@ -327,7 +340,32 @@ class Viewer implements PictureSink {
     this.#notice.dataset['kind'] = kind;
   }
 
+  /** Now on the server's clock (the clock of stream states' timestamps), ms. */
+  #serverNow(): number {
+    return performance.timeOrigin + performance.now() + this.#connection.clockOffsetMs;
+  }
+
+  /** The status pill and the picture's staleness, from the connection and the chosen stream's state. */
+  #showStreamState(): void {
+    const stream = this.#streams.find((x) => x.id === this.#streamId);
+    const look = stream !== undefined ? describeStream(stream, this.#serverNow()) : undefined;
+    const open = this.#connState.kind === 'open';
+    // Without the hub nothing on screen is current either.
+    const stale = !open || look?.stale === true;
+    this.#renderer.setStale(stale);
+    this.#debug.stale = stale;
+    this.#debug.streamState = look?.state ?? '';
+    if (!open) return;
+    const s = this.#status;
+    const fallback = stream?.codec === 'h264' && this.#debug.decoder === 'jpeg' && look?.stale === false;
+    const text = look === undefined ? 'Connected' : fallback ? `${look.label} (JPEG fallback: no H.264 decoder here)` : look.label;
+    if (s.textContent !== text) s.textContent = text;
+    const cls = `status ${look?.tone ?? 'info'}`;
+    if (s.className !== cls) s.className = cls;
+  }
+
   #updateNotice(): void {
+    this.#showStreamState();
     const c = this.#connState;
     if (c.kind === 'refused') {
       this.#setNotice(
@@ -352,9 +390,9 @@ class Viewer implements PictureSink {
       this.#setNotice(this.#streams.length === 0 ? 'Waiting for a stream to start…' : 'Choose a stream.', 'no-stream');
       return;
     }
-    if (!s.live) {
-      const reason = (s as WireStream & { endReason?: string }).endReason;
-      this.#setNotice(`Stream ended${reason !== undefined && reason !== '' ? `: ${reason}` : ''}.`, 'ended');
+    const look = describeStream(s, this.#serverNow());
+    if (look.notice !== '') {
+      this.#setNotice(look.notice, look.state);
       return;
     }
     if (this.#debug.drawn === 0 || this.#debug.lastDrawnStream !== this.#streamId) {
@@ -382,12 +420,8 @@ class Viewer implements PictureSink {
     set('model', this.#model || '–');
     set('engine', this.#engine || '–');
     set('device', this.#device || '–');
-    if (this.#connState.kind === 'open') {
-      const stream = this.#streams.find((x) => x.id === this.#streamId);
-      const fallback = stream?.codec === 'h264' && this.#debug.decoder === 'jpeg';
-      const text = fallback ? 'Live (JPEG fallback: no H.264 decoder here)' : 'Live';
-      if (this.#status.textContent !== text) this.#status.textContent = text;
-    }
+    // The state's texts hold the time since the last frame: keep them current.
+    this.#updateNotice();
     const m = this.#metrics;
     const fpsEl = document.getElementById('fps');
     if (fpsEl !== null) fpsEl.title = m !== undefined ? `pipeline: ${m.fpsOut.toFixed(1)} fps out, server latency p50 ${fmtMs(m.e2eP50)} ms` : '';

@@ -23,6 +23,7 @@ export class Renderer {
   #picture: Picture | undefined;
   #style: OverlayStyle;
   #aspect = 4 / 3;
+  #stale = false;
 
   constructor(canvas: HTMLCanvasElement, stage: HTMLElement, style: OverlayStyle) {
     this.#canvas = canvas;
@@ -43,6 +44,20 @@ export class Renderer {
   setStyle(style: OverlayStyle): void {
     this.#style = style;
     this.#draw();
+  }
+
+  /**
+   * The picture on screen is not current (stream stalled, lost, ended, hub unreachable): draw it
+   * greyed and darkened with its outline dashed and grey, so nobody reads it as the live scan.
+   */
+  setStale(stale: boolean): void {
+    if (stale === this.#stale) return;
+    this.#stale = stale;
+    this.#draw();
+  }
+
+  get stale(): boolean {
+    return this.#stale;
   }
 
   /** Shows a new picture (the previous one is released). */
@@ -103,6 +118,16 @@ export class Renderer {
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(pic.source, 0, 0, w, h);
+    if (this.#stale) {
+      // 'saturation' with a grey takes the colour out (every browser has it; ctx.filter not);
+      // then darken, so the greyed picture differs from a grey ultrasound image too.
+      ctx.globalCompositeOperation = 'saturation';
+      ctx.fillStyle = '#808080';
+      ctx.fillRect(0, 0, w, h);
+      ctx.globalCompositeOperation = 'source-over';
+      ctx.fillStyle = 'rgba(0, 0, 0, 0.45)';
+      ctx.fillRect(0, 0, w, h);
+    }
     if (this.#style.visible) this.#drawOverlay(pic.header, w, h);
   }
 
@@ -121,15 +146,19 @@ export class Renderer {
       path.closePath();
     }
     const dpr = window.devicePixelRatio || 1;
-    if (this.#style.fillOpacity > 0) {
+    // A stale outline: grey, dashed, unfilled, so it cannot pass for the current gland.
+    const color = this.#stale ? '#9aa4b2' : this.#style.color;
+    if (this.#style.fillOpacity > 0 && !this.#stale) {
       ctx.globalAlpha = this.#style.fillOpacity;
-      ctx.fillStyle = this.#style.color;
+      ctx.fillStyle = color;
       ctx.fill(path, 'evenodd');
       ctx.globalAlpha = 1;
     }
-    ctx.strokeStyle = this.#style.color;
+    ctx.strokeStyle = color;
     ctx.lineWidth = this.#style.thickness * dpr;
     ctx.lineJoin = 'round';
+    ctx.setLineDash(this.#stale ? [4 * dpr, 6 * dpr] : []);
     ctx.stroke(path);
+    ctx.setLineDash([]);
   }
 }
