@@ -590,8 +590,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       stream.live = false;
       stream.endReason = reason;
       stream.held.clear();
+      this.#states.set(streamId, 'ended', { reason });
     }
-    this.#states.set(streamId, 'ended', { reason });
     this.#broadcast({ type: 'stream-ended', streamId, reason });
   }
 
