@@ -10,6 +10,7 @@ import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import type { CliCommand } from './command.js';
 import { DICOM_REPLAY_HELP, isDicomReplay, runDicomReplay } from './dicom-replay.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
+import { inputDamage } from './input-damage.js';
 import { outputLines } from './output-report.js';
 import { ProgressBar } from './progress.js';
 import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
@@ -40,6 +41,10 @@ Ctrl-C stops reading, finishes the frames in flight and finalises every output (
 complete NDJSON). A source that fails (FFmpeg error, stall) ends the replay with exit code 1. The
 annotated MP4 is fragmented: if its encoder dies, the file keeps what was encoded, the rest of the
 replay goes on, and the file is named as incomplete at the end.
+A truncated or damaged recording is segmented as far as it goes, then one line says what was
+wrong (frames cut off, frames FFmpeg decoded as damaged, frames missing from its timestamps) and
+the exit code is 3. Missing frames are also warned about as they come; corrupt and missing frames
+are counted in the metrics.
 
 ${EXIT_CODES_HELP}
 
@@ -155,14 +160,24 @@ const command: CliCommand = {
       for (const l of report.lines) process.stderr.write(`${l}\n`);
       if (result.error !== undefined) throw result.error;
       if (!report.ok) return ExitCode.Failure;
-      // A file that ends before the frames its container announces is truncated or damaged: every
-      // frame it holds was segmented and the outputs are complete, but the user should know.
-      const got = metrics[0]?.framesIn ?? 0;
-      if (!loop && !result.interrupted && probe?.frames !== undefined && got < probe.frames * 0.98 - 1) {
-        process.stderr.write(`sgus replay: ${describeSource(source)}: ended after ${got} of the ${probe.frames} frames its container announces (truncated or damaged file?)\n`);
-      }
       // Interrupted: the outputs are complete up to the last frame, but the replay is not.
-      return result.interrupted ? ExitCode.Interrupted : ExitCode.Ok;
+      if (result.interrupted) return ExitCode.Interrupted;
+      // A truncated or damaged recording: every frame it holds was segmented and the outputs are
+      // complete, but the exit code and one line say the input was not whole.
+      const src = result.pipeline.source('replay');
+      const damage = inputDamage({
+        framesIn: metrics[0]?.framesIn ?? 0,
+        announced: probe?.frames,
+        truncated: src?.truncated ?? false,
+        corrupt: metrics[0]?.corrupt ?? 0,
+        missing: metrics[0]?.missing ?? 0,
+        readToEnd: !loop,
+      });
+      if (damage.length > 0) {
+        process.stderr.write(`sgus replay: ${describeSource(source)}: input incomplete: ${damage.join('; ')}; every frame it held was segmented\n`);
+        return ExitCode.InputIncomplete;
+      }
+      return ExitCode.Ok;
     } finally {
       await server?.close();
       await seg.close();

@@ -252,7 +252,7 @@ export async function runPipeline(options: PipelineOptions, hooks: RunHooks): Pr
 export function summaryLine(m: StreamMetrics, seconds: number): string {
   const e = m.latency.e2e;
   const fps = seconds > 0 ? m.framesOut / seconds : 0;
-  return `${m.streamId}: ${m.framesOut} frames in ${seconds.toFixed(1)} s (${fps.toFixed(1)} fps), latency p50 ${e.p50.toFixed(0)} ms p95 ${e.p95.toFixed(0)} ms, inference ${m.latency.inference.p50.toFixed(1)} ms/batch, postprocess ${m.latency.postprocess.p50.toFixed(1)} ms, dropped ${m.dropped}, corrupt ${m.corrupt}`;
+  return `${m.streamId}: ${m.framesOut} frames in ${seconds.toFixed(1)} s (${fps.toFixed(1)} fps), latency p50 ${e.p50.toFixed(0)} ms p95 ${e.p95.toFixed(0)} ms, inference ${m.latency.inference.p50.toFixed(1)} ms/batch, postprocess ${m.latency.postprocess.p50.toFixed(1)} ms, dropped ${m.dropped}, corrupt ${m.corrupt}, missing ${m.missing ?? 0}`;
 }
 
 export async function writeJson(file: string, value: unknown): Promise<void> {

@@ -24,6 +24,7 @@ import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } fro
 import type { Inferred } from './stage-types.js';
 import { FOV_ANALYSIS_SIZE, fovStage } from './fov-stage.js';
 import { inferenceStage } from './inference-stage.js';
+import { LogThrottle } from './log-throttle.js';
 import { ndjsonSink } from './ndjson-sink.js';
 import { postprocessStage } from './postprocess-stage.js';
 import { postprocessDefaults } from '../segmenter/postprocess.js';
@@ -185,6 +186,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
   metrics(): StreamMetrics[] {
     return [...this.#streams.values()].map((s) => {
       s.metrics.corrupt = s.source.corrupt;
+      s.metrics.missing = s.source.missing;
       return s.metrics.snapshot();
     });
   }
@@ -203,6 +205,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
   lines(): string[] {
     return [...this.#streams.values()].map((s) => {
       s.metrics.corrupt = s.source.corrupt;
+      s.metrics.missing = s.source.missing;
       return s.metrics.line();
     });
   }
@@ -268,6 +271,10 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         this.emit('log', `${config.id}: source lost (${info.reason}); reconnecting in ${(info.delayMs / 1000).toFixed(1)} s (attempt ${info.attempt})`);
       });
       source.on('corrupt', (info) => this.emit('log', `${config.id}: corrupt frame skipped (${info.reason})`));
+      const warnings = new LogThrottle();
+      source.on('warning', (line) => {
+        for (const l of warnings.push(line)) this.emit('log', `${config.id}: ${l}`);
+      });
       // FFmpeg can print an error per packet on a damaged stream: at most 5 lines per 10 s, then a count.
       let window = 0;
       let inWindow = 0;

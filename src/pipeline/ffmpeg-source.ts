@@ -23,7 +23,9 @@ import { ErrorCode, SgusError } from '../errors.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { fullPictureBytes } from './frame.js';
 import type { Frame, ViewPayload } from './frame.js';
+import { damagedFrame, isTruncated, LineSplitter, parseLogLine, showinfoFrame } from './ffmpeg-log.js';
 import { AnnexBSplitter } from './h264-annexb.js';
+import { SourceClock } from './source-clock.js';
 import type { AccessUnit } from './h264-annexb.js';
 import { describeSource, ffmpegInputArgs, isNetwork } from './source-spec.js';
 import type { SourceSpec } from './source-spec.js';
@@ -69,6 +71,13 @@ export interface FfmpegSourceOptions {
   maxReconnects?: number;
   /** FFmpeg binary. Default $FFMPEG_PATH or 'ffmpeg'. */
   ffmpegPath?: string;
+  /**
+   * Live: a run whose frames keep arriving more than this behind the source (pts against the wall
+   * clock; one second of frames on end) has fallen behind for good, as FFmpeg's reads back up: it
+   * is reopened to join the source's present (a file given as live input is not rewound, only
+   * reported), ms. Default Infinity (never).
+   */
+  maxLagMs?: number;
 }
 
 export interface SourceStarted {
@@ -88,6 +97,8 @@ export interface SourceEvents {
   corrupt: [info: { reason: string }];
   /** An FFmpeg warning or error line (bounded: at most a few per second are relayed). */
   log: [line: string];
+  /** The source's own warnings: frames missing (gaps in the timestamps), a source read behind. */
+  warning: [line: string];
   ended: [reason: string];
 }
 
@@ -103,6 +114,8 @@ interface Run {
   exited: boolean;
   /** The viewer video pipe ended while the run goes on (an FFmpeg output that gave up): stop waiting for it. */
   viewEnded: boolean;
+  /** Why the source killed the run itself (fallen behind), when it did. */
+  abort?: string;
 }
 
 /** Every FFmpeg this process started and has not seen exit, killed if the process exits first. */
@@ -143,7 +156,13 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   #stallTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   // Join queues, bounded by the pause logic (replay) or by dropping (live).
-  #model: { ts: number; pixels: Buffer }[] = [];
+  #model: { ts: number; pixels: Buffer; seq: number }[] = [];
+  /** showinfo timestamps of the run's frames, by frame number in the run. */
+  #pts: { n: number; ptsTime: number }[] = [];
+  #seq = 0;
+  #clock: SourceClock;
+  #truncated = false;
+  #lateFrames = 0;
   #full: Buffer[] = [];
   #views: ViewPayload[] = [];
   #stderrTail: string[] = [];
@@ -177,7 +196,9 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       reconnectMaxMs: options.reconnectMaxMs ?? 10_000,
       maxReconnects: options.maxReconnects ?? Infinity,
       ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg',
+      maxLagMs: options.maxLagMs ?? Infinity,
     };
+    this.#clock = new SourceClock({ mode: this.mode, fps: options.known?.fps ?? 25 });
     this.#known = options.known;
     this.#where = `${this.streamId} (${describeSource(options.source)})`;
     const o = this.#o;
@@ -189,9 +210,19 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     if (!['none', 'auto', 'h264', 'jpeg'].includes(o.view)) throw new SgusError(ErrorCode.InvalidArgument, `view must be none, auto, h264 or jpeg, got '${o.view}'`, { where: this.#where });
   }
 
-  /** Short reads and undecodable frames skipped so far. */
+  /** Frames FFmpeg reported damaged (decoded with errors concealed, or undecodable), short reads and unmatched parts. */
   get corrupt(): number {
     return this.#corrupt;
+  }
+
+  /** Frames missing from the source so far: gaps in its timestamps. */
+  get missing(): number {
+    return this.#clock.missing;
+  }
+
+  /** FFmpeg found the input file shorter than its index says. */
+  get truncated(): boolean {
+    return this.#truncated;
   }
 
   /** Facts of the current run (size, rate), once FFmpeg has opened the input. */
@@ -276,7 +307,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     // 'level+' prefixes every line with its level, so only warnings and errors reach messages.
     const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+verbose'];
     args.push(...ffmpegInputArgs(o.source, { realtime: o.realtime, loop: o.loop, ioTimeoutS: o.stallTimeoutS }));
-    args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-vf', `scale=${o.modelWidth}:${o.modelHeight}:flags=bilinear`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
+    args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-vf', `scale=${o.modelWidth}:${o.modelHeight}:flags=bilinear,showinfo=checksum=0`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
     if (plan.mode === 'copy') {
       args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb,h264_metadata=aud=insert', '-f', 'h264', 'pipe:3');
     } else if (plan.mode === 'encode' && plan.codec === 'h264') {
@@ -302,6 +333,10 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     this.#run = run;
     const thisRun = this.#runCount++;
     this.#model = [];
+    this.#pts = [];
+    this.#seq = 0;
+    this.#lateFrames = 0;
+    this.#clock.startRun(known?.fps);
     this.#full = [];
     this.#views = [];
     this.#stderrTail = [];
@@ -321,20 +356,25 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     let inInput = true;
     let inputCodec: string | undefined;
     let inputFps = 25;
-    let lineBuf = '';
+    const lines = new LineSplitter();
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (text: string) => {
-      lineBuf += text;
-      if (lineBuf.length > 65536) lineBuf = lineBuf.slice(-65536);
-      let nl: number;
-      while ((nl = lineBuf.indexOf('\n')) >= 0) {
-        const rawLine = lineBuf.slice(0, nl).replace(/\r/g, '').trimEnd();
-        lineBuf = lineBuf.slice(nl + 1);
-        // '[h264 @ 0x…] [error] text' or '[info] text': take the level out, keep the context.
-        const lv = /^(\[[^\]]*\] )?\[(quiet|panic|fatal|error|warning|info|verbose|debug|trace)\] ?/.exec(rawLine);
-        const level = lv?.[2] ?? 'info';
-        const line = lv !== null ? `${lv[1] ?? ''}${rawLine.slice(lv[0].length)}` : rawLine;
-        if (line.trim() === '') continue;
+      let newPts = false;
+      for (const rawLine of lines.push(text)) {
+        const parsed = parseLogLine(rawLine);
+        if (parsed === undefined) continue;
+        const { level, line } = parsed;
+        const shown = showinfoFrame(line);
+        if (shown !== undefined) {
+          // Bounded: FFmpeg blocks on the paused pixel pipe a few frames after its filter logs them.
+          this.#pts.push(shown);
+          if (this.#pts.length > 1024) this.#pts.shift();
+          newPts = true;
+          continue;
+        }
+        // FFmpeg's one line per damaged frame (decoders add several more, not counted).
+        if (damagedFrame(line) !== undefined) this.#corrupt++;
+        if (isTruncated(line)) this.#truncated = true;
         if (/^(Output #|Stream mapping)/.test(line)) inInput = false;
         if (inInput && run.info === undefined) {
           const v = /Stream #0:\d+.*?: Video: (\w+)/.exec(line);
@@ -357,6 +397,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         if (this.#stderrTail.length > 8) this.#stderrTail.shift();
         this.emit('log', line);
       }
+      // Pixels may have come before their timestamps.
+      if (newPts && this.#model.length > 0) this.#drain();
     });
 
     // pipe:1, model pixels.
@@ -380,7 +422,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         filled += n;
         off += n;
         if (filled === modelBytes) {
-          this.#model.push({ ts: firstTs, pixels: cur });
+          this.#model.push({ ts: firstTs, pixels: cur, seq: this.#seq++ });
           cur = undefined;
         }
       }
@@ -492,7 +534,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       this.#drain(true);
       const tail = this.#stderrTail.filter((l) => !/^(\[.*?\] )?(Last message repeated|\s*$)/.test(l)).pop();
       const reason =
-        failure ?? (code === 0 ? undefined : `ffmpeg exited with ${signal !== null ? `signal ${signal}` : `code ${String(code)}`}${tail !== undefined ? `: ${tail}` : ''}`);
+        failure ?? run.abort ?? (code === 0 ? undefined : `ffmpeg exited with ${signal !== null ? `signal ${signal}` : `code ${String(code)}`}${tail !== undefined ? `: ${tail}` : ''}`);
       this.#onRunEnded(reason);
     });
   }
@@ -549,6 +591,11 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       if (this.mode === 'replay' && this.#outstanding >= this.#o.highWaterMark && !final) break;
       if (wantFull && this.#full.length === 0 && !final && !lag) break;
       if (wantView && this.#views.length === 0 && !final && !lag && !run.viewEnded) break;
+      // Its timestamp comes on stderr, which may be read after the pixels: wait a little for it (not
+      // for ever: a frame whose line was lost goes with an estimated pts).
+      const head = this.#model[0]!;
+      while (this.#pts.length > 0 && this.#pts[0]!.n < head.seq) this.#pts.shift();
+      if (this.#pts.length === 0 && this.#model.length < 3 && !final && !lag) break;
       const m = this.#model.shift()!;
       const full = wantFull ? this.#full.shift() : undefined;
       const view = wantView ? this.#views.shift() : undefined;
@@ -560,11 +607,23 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       }
       const index = this.#nextIndex++;
       const pixels: RgbImage = { width: this.#o.modelWidth, height: this.#o.modelHeight, data: m.pixels };
+      const clocked = this.#clock.frame(this.#pts[0]?.n === m.seq ? this.#pts.shift()!.ptsTime : undefined, m.ts);
+      const gap = clocked.gap;
+      if (gap !== undefined) {
+        this.emit('warning', gap.discontinuity
+          ? `timestamps jump by ${(gap.toPts - gap.fromPts).toFixed(1)} s before frame ${index}`
+          : `${gap.missing} frame${gap.missing === 1 ? '' : 's'} missing before frame ${index} (timestamps jump from ${gap.fromPts.toFixed(3)} s to ${gap.toPts.toFixed(3)} s)`);
+      }
+      if (this.mode === 'live' && clocked.lagMs > this.#o.maxLagMs) {
+        if (++this.#lateFrames === Math.max(1, Math.round(info.fps))) this.#fallenBehind(run, clocked.lagMs);
+      } else {
+        this.#lateFrames = 0;
+      }
       const frame: Frame = {
         streamId: this.streamId,
         index,
-        pts: index / info.fps,
-        captureTs: m.ts,
+        pts: clocked.pts,
+        captureTs: clocked.captureTs,
         sourceWidth: info.width,
         sourceHeight: info.height,
         pixels,
@@ -586,6 +645,18 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       s.next(frame);
       if (this.#subscriber === undefined) return;
     }
+  }
+
+  /** Live: the run reads the source ever later (FFmpeg's reads backed up): reopen it at the source's present. */
+  #fallenBehind(run: Run, lagMs: number): void {
+    const why = `${(lagMs / 1000).toFixed(1)} s behind the source`;
+    if (this.#o.source.type === 'file') {
+      // Reopening a file would rewind it: frames too old are dropped downstream instead.
+      this.emit('warning', `${why}; frames older than the limit are dropped`);
+      return;
+    }
+    run.abort = `${why}, reading it late`;
+    run.proc.kill('SIGKILL');
   }
 
   #setPaused(p: boolean): void {

@@ -104,7 +104,10 @@ export interface StreamMetrics {
   framesIn: number;
   framesOut: number;
   dropped: number;
+  /** Frames FFmpeg reported damaged (decoded with errors concealed, or undecodable). */
   corrupt: number;
+  /** Frames missing from the source: gaps in its timestamps (a recording's holes, frames lost upstream). */
+  missing?: number;
   fpsIn: number;
   fpsOut: number;
   /** Percentiles in ms per stage and end to end ('e2e': bytes arrived → overlay sent). */

@@ -22,6 +22,7 @@ export class StreamMetricsCollector {
   readonly #batchSizes = new Map<number, number>();
   dropped = 0;
   corrupt = 0;
+  missing = 0;
 
   constructor(options: StreamMetricsOptions) {
     this.#o = options;
@@ -52,6 +53,7 @@ export class StreamMetricsCollector {
       framesOut: this.fpsOut.total,
       dropped: this.dropped,
       corrupt: this.corrupt,
+      missing: this.missing,
       fpsIn: this.fpsIn.fps,
       fpsOut: this.fpsOut.fps,
       latency,
@@ -65,6 +67,6 @@ export class StreamMetricsCollector {
   /** One console line: fps and recent latency. */
   line(): string {
     const e = this.latency.e2e;
-    return `${this.streamId}: in ${this.fpsIn.fps.toFixed(1)} fps, out ${this.fpsOut.fps.toFixed(1)} fps, latency p50 ${e.recent(0.5).toFixed(0)} ms p95 ${e.recent(0.95).toFixed(0)} ms, inference ${this.latency.inference.recent(0.5).toFixed(1)} ms, post ${this.latency.postprocess.recent(0.5).toFixed(1)} ms, dropped ${this.dropped}, corrupt ${this.corrupt}, frames ${this.fpsOut.total}`;
+    return `${this.streamId}: in ${this.fpsIn.fps.toFixed(1)} fps, out ${this.fpsOut.fps.toFixed(1)} fps, latency p50 ${e.recent(0.5).toFixed(0)} ms p95 ${e.recent(0.95).toFixed(0)} ms, inference ${this.latency.inference.recent(0.5).toFixed(1)} ms, post ${this.latency.postprocess.recent(0.5).toFixed(1)} ms, dropped ${this.dropped}, corrupt ${this.corrupt}, missing ${this.missing}, frames ${this.fpsOut.total}`;
   }
 }

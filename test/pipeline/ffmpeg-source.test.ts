@@ -8,6 +8,7 @@ import { lastValueFrom, tap, toArray } from 'rxjs';
 import { FfmpegSource, runningFfmpegCount } from '../../src/pipeline/ffmpeg-source.js';
 import type { Frame } from '../../src/pipeline/frame.js';
 import { probeVideo } from '../../src/pipeline/probe.js';
+import { corruptedCopy, truncatedCopy } from '../helpers/damaged-clip.js';
 import { clip, countFrames, sleep, TMP } from '../helpers/pipeline.js';
 
 /** A killed process's exit arrives asynchronously: wait for it (up to 3 s on a loaded machine). */
@@ -132,5 +133,40 @@ describe('FfmpegSource', () => {
     });
     src.close();
     src.close();
+  });
+});
+
+describe('FfmpegSource on a damaged recording', () => {
+  it('counts every frame FFmpeg reports damaged as corrupt and warns once per gap in the timestamps', async () => {
+    const file = await corruptedCopy(await clip({ seconds: 4 }), path.join(TMP, 'corrupted.mp4'));
+    const src = new FfmpegSource({ source: { type: 'file', path: file }, modelWidth: 32, modelHeight: 32 });
+    const warnings: string[] = [];
+    src.on('warning', (l) => warnings.push(l));
+    // FFmpeg's own report, one line per damaged frame, as this very FFmpeg logged it.
+    let reported = 0;
+    src.on('log', (l) => {
+      if (/: corrupt decoded frame in stream \d+$|^Error while decoding stream #/.test(l)) reported++;
+    });
+    const frames = await lastValueFrom(src.frames().pipe(tap(() => src.release()), toArray()));
+    assert.ok(reported > 0, 'the scrambled bytes damage frames');
+    assert.equal(src.corrupt, reported, `FFmpeg reported ${reported} damaged frames`);
+    assert.ok(frames.length < 100, `${frames.length} frames`);
+    // A frame FFmpeg could not decode leaves a hole in the timestamps: warned, counted, and the pts say so.
+    const holes = frames.filter((f, i) => i > 0 && f.pts - frames[i - 1]!.pts > 1.5 / 25);
+    assert.ok(holes.length >= 1, 'the pts show the hole');
+    assert.equal(warnings.length, holes.length, warnings.join(' | '));
+    const missing = holes.map((f) => Math.round((f.pts - frames[f.index - 1]!.pts) * 25) - 1);
+    assert.match(warnings[0]!, new RegExp(`^${missing[0]!} frames? missing before frame ${holes[0]!.index} \\(timestamps jump from [\\d.]+ s to [\\d.]+ s\\)$`));
+    assert.equal(src.missing, missing.reduce((a, b) => a + b, 0));
+    assert.equal(frames.length + src.missing, 100, 'every frame of the clip is either delivered or counted missing');
+    assert.equal(src.truncated, false);
+  });
+
+  it('a truncated file says so (truncated) besides ending with the frames before the cut', async () => {
+    const file = await truncatedCopy(await clip({ seconds: 4 }), path.join(TMP, 'cut-60.mp4'));
+    const src = new FfmpegSource({ source: { type: 'file', path: file }, modelWidth: 32, modelHeight: 32 });
+    const frames = await lastValueFrom(src.frames().pipe(tap(() => src.release()), toArray()));
+    assert.ok(frames.length > 30 && frames.length < 100, `${frames.length} frames`);
+    assert.equal(src.truncated, true);
   });
 });

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { damagedFrame, isTruncated, LineSplitter, parseLogLine, showinfoFrame } from '../../src/pipeline/ffmpeg-log.js';
+
+describe('FFmpeg log lines', () => {
+  it('takes the level out and keeps the context', () => {
+    assert.deepEqual(parseLogLine('[h264 @ 0x55e4] [error] error while decoding MB 0 6\r'), { level: 'error', line: '[h264 @ 0x55e4] error while decoding MB 0 6' });
+    assert.deepEqual(parseLogLine('[warning] exam.mp4: corrupt decoded frame in stream 0'), { level: 'warning', line: 'exam.mp4: corrupt decoded frame in stream 0' });
+    assert.deepEqual(parseLogLine('plain text'), { level: 'info', line: 'plain text' });
+    assert.equal(parseLogLine('[info]   '), undefined);
+  });
+
+  it("counts FFmpeg's one report per damaged frame, not the decoder's detail lines", () => {
+    const lines = [
+      '[h264 @ 0x1] left block unavailable for requested intra mode',
+      '[h264 @ 0x1] error while decoding MB 0 5',
+      '[h264 @ 0x1] concealing 79 DC, 79 AC, 79 MV errors in I frame',
+      '/data/exam 1.mp4: corrupt decoded frame in stream 0',
+      '[h264 @ 0x2] Invalid NAL unit size (218971762 > 1843).',
+      '[h264 @ 0x2] Error splitting the input into NAL units.',
+      'Error while decoding stream #0:0: Invalid data found when processing input',
+    ];
+    assert.deepEqual(lines.map(damagedFrame).filter((x) => x !== undefined), ['concealed', 'undecodable']);
+  });
+
+  it('tells a truncated MP4 from its partial-file line', () => {
+    assert.equal(isTruncated('[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55e2] stream 0, offset 0x20b97: partial file'), true);
+    assert.equal(isTruncated('[h264 @ 0x1] error while decoding MB 0 5'), false);
+  });
+
+  it("reads the frame number and pts of showinfo's lines only", () => {
+    assert.deepEqual(showinfoFrame('[Parsed_showinfo_1 @ 0x563d] n:  46 pts:  23552 pts_time:1.84    pos:    97302 fmt:rgb24 sar:0/1 s:64x64 i:P iskey:1 type:I'), { n: 46, ptsTime: 1.84 });
+    assert.equal(showinfoFrame('[Parsed_showinfo_1 @ 0x563d]   color_range:unknown color_space:unknown'), undefined);
+    assert.equal(showinfoFrame('[Parsed_scale_0 @ 0x1] w:160 h:120 fmt:yuv420p -> w:64 h:64'), undefined);
+  });
+
+  it('splits chunks into lines across chunk boundaries', () => {
+    const s = new LineSplitter();
+    assert.deepEqual(s.push('one\ntw'), ['one']);
+    assert.deepEqual(s.push('o\nthree\n'), ['two', 'three']);
+    assert.deepEqual(s.push(''), []);
+  });
+});
