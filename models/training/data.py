@@ -92,6 +92,7 @@ def _to_tensor(img: Image.Image) -> torch.Tensor:
 # Whether frames are cropped to their model window (the runtime's field of view), set by train.py
 # from the recipe before loading, and the node command that finds the windows.
 FIELD_OF_VIEW = False
+FIT = "letterbox"   # or "stretch": the field of view scaled to fill the square (card input.fieldOfViewFit)
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 _FOV_CACHE: Dict[str, Dict] = {}
 
@@ -132,6 +133,8 @@ def make_item(id_, device, source, weight, img: Image.Image, mask: Image.Image,
               mw: Optional[Dict] = None, patient: str = "") -> Item:
     m = np.asarray(mask) > 0
     mask_img = Image.fromarray(m.astype(np.uint8) * 255)
+    if mw is not None and FIT == "stretch":
+        mw = dict(mw, window=dict(mw["fov"]))
     if mw is not None:
         view, mask_view = window_crop(img, mw), window_crop(mask_img, mw)
         valid = window_crop(Image.new("L", img.size, 255), mw)

@@ -42,13 +42,13 @@ RUNS = os.path.join(HERE, "runs")
 DEFAULT_DATA = os.path.join(REPO, "..", "shared", "data", "sgus")
 
 OPTIONAL_RECIPE_KEYS = ("synthetic", "synthetic_weight", "suppress_colour", "encoder_lr", "field_of_view",
-                        "appearance", "zoom")
+                        "appearance", "zoom", "fov_fit")
 
 # Settings that define a recipe (two runs with equal values are the same recipe).
 RECIPE_KEYS = ("arch", "width", "depth", "variant", "stem_stride", "steps", "batch", "crop", "lr",
                "weight_decay", "dice_weight", "aug", "seed", "tiny", "pseudo_from",
                "pseudo_weight", "synthetic", "synthetic_weight", "suppress_colour", "encoder_lr",
-               "field_of_view", "appearance", "zoom")
+               "field_of_view", "appearance", "zoom", "fov_fit")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -82,6 +82,7 @@ def load_items(cfg: Dict, data: str) -> List[Item]:
     import data as D
     D.SUPPRESS_COLOUR = bool(cfg.get("suppress_colour"))
     D.FIELD_OF_VIEW = bool(cfg.get("field_of_view"))
+    D.FIT = cfg.get("fov_fit") or "letterbox"
     if cfg.get("tiny"):
         return load_synthetic(12, cfg["seed"])
     items = load_sgus(data)
@@ -523,6 +524,8 @@ def main(argv=None):
     ap.add_argument("--field-of-view", action="store_true",
                     help="crop every frame to its model window (the field of view the runtime finds), in "
                          "training and (via the card) at inference")
+    ap.add_argument("--fov-fit", choices=("letterbox", "stretch"), default="letterbox",
+                    help="with --field-of-view: keep its aspect ratio (letterbox) or stretch it to the square")
     ap.add_argument("--zoom", type=float, default=None,
                     help="zoom augmentation range Z: scale drawn log-uniformly in 1/Z..Z (default 1.25)")
     ap.add_argument("--appearance", type=float, default=None, metavar="P",
@@ -574,7 +577,8 @@ def main(argv=None):
            "synthetic_weight": args.synthetic_weight if args.synthetic else None,
            "suppress_colour": True if args.suppress_colour else None,
            "encoder_lr": args.encoder_lr, "field_of_view": True if args.field_of_view else None,
-           "appearance": args.appearance, "zoom": args.zoom}
+           "appearance": args.appearance, "zoom": args.zoom,
+           "fov_fit": args.fov_fit if args.field_of_view and args.fov_fit != "letterbox" else None}
     if args.crop % 32:
         ap.error("--crop must be a multiple of 32")
     t0 = time.time()

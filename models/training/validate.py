@@ -147,16 +147,51 @@ def print_summary(root: str) -> None:
               + " ".join(f"{fmt(mean[k]):>16s}" for k in VARIANTS))
 
 
+def compare_markdown(root: str, names: List[str], variant: str = "singleRegion") -> str:
+    """A Markdown table of recipes side by side, from their recorded held-out runs (no re-scoring):
+    leave-one-device-out IoU per held-out device, the worst of them, and cross-validation IoU."""
+    import glob
+    rows, devices = [], set()
+    for name in names:
+        lodo, cv = {}, []
+        for path in sorted(glob.glob(os.path.join(root, name, "*", "result.json"))):
+            r = json.load(open(path))
+            v = r.get("validation")
+            if not v or r["split"] == "none":
+                continue
+            v = v.get("variants", {}).get(variant, v)
+            if r["split"].startswith("lodo:"):
+                lodo[r["split"][5:]] = v["iou"]
+            elif r["split"].startswith("cv:"):
+                cv += [p["iou"] for p in v["perImage"]]
+        devices |= set(lodo)
+        rows.append((name, lodo, cv))
+    devs = sorted(devices)
+    out = ["| recipe | " + " | ".join(f"LODO {d}" for d in devs) + " | worst held-out device | CV IoU (frames) |",
+           "| --- | " + " | ".join("---" for _ in devs) + " | --- | --- |"]
+    for name, lodo, cv in rows:
+        worst = min(lodo.values()) if len(lodo) == len(devs) and lodo else None
+        out.append(f"| {name} | " + " | ".join(f"{lodo[d]:.3f}" if d in lodo else "–" for d in devs)
+                   + f" | {'%.3f' % worst if worst is not None else '–'} | "
+                   + (f"{np.mean(cv):.3f} ({len(cv)})" if cv else "–") + " |")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", help="run folder with ckpt.pt and config.json")
     ap.add_argument("--summary", metavar="NAME",
                     help="print the recorded held-out scores of every run of runs/NAME (no re-scoring)")
+    ap.add_argument("--compare", nargs="+", metavar="NAME",
+                    help="Markdown table of these recipes' recorded held-out scores (one-region variant)")
     ap.add_argument("--data", default=None)
     ap.add_argument("--update", action="store_true",
                     help="write the scores into the run's result.json (runs scored before the "
                          "variants existed)")
     args = ap.parse_args()
+    if args.compare:
+        print(compare_markdown(os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs"), args.compare))
+        return
     if args.summary:
         print_summary(os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", args.summary))
         return

@@ -23,13 +23,20 @@ export interface Rect {
   height: number;
 }
 
+/**
+ * How the field of view fills the model's square input: `letterbox` keeps its aspect ratio (the
+ * square that holds it, black around it); `stretch` scales it to fill the square.
+ */
+export type WindowFit = 'letterbox' | 'stretch';
+
 /** What the model sees of a frame of `frameWidth`×`frameHeight` pixels. */
 export interface ModelWindow {
   frameWidth: number;
   frameHeight: number;
   /** The ultrasound image; pixels outside it are black for the model, and never gland. */
   fov: Rect;
-  /** The square (in frame pixels) resampled to the model's input; it may reach past the frame. */
+  /** The rectangle resampled to the model's input: the square that holds the field of view (it
+   *  may reach past the frame), or the field of view itself when stretched. */
   window: Rect;
 }
 
@@ -80,8 +87,9 @@ export function detectFieldOfView(img: RgbImage, options: FieldOfViewOptions = {
   return { x: fx0, y: fy0, width: fx1 - fx0, height: fy1 - fy0 };
 }
 
-/** The model window of a field of view: the square that holds it, centred on it. */
-export function modelWindow(fov: Rect, frameWidth: number, frameHeight: number): ModelWindow {
+/** The model window of a field of view: the square that holds it, centred on it (or itself, stretched). */
+export function modelWindow(fov: Rect, frameWidth: number, frameHeight: number, fit: WindowFit = 'letterbox'): ModelWindow {
+  if (fit === 'stretch') return { frameWidth, frameHeight, fov: { ...fov }, window: { ...fov } };
   const side = Math.max(fov.width, fov.height);
   const x = fov.x - Math.floor((side - fov.width) / 2);
   const y = fov.y - Math.floor((side - fov.height) / 2);
@@ -93,10 +101,10 @@ export function modelWindow(fov: Rect, frameWidth: number, frameHeight: number):
  * `width`×`height` (its own size by default; e.g. the source size when `img` is FFmpeg's scaled
  * copy): the window is square in those pixels, so the gland keeps its aspect ratio.
  */
-export function findModelWindow(img: RgbImage, width = img.width, height = img.height, options: FieldOfViewOptions = {}): ModelWindow {
+export function findModelWindow(img: RgbImage, width = img.width, height = img.height, options: FieldOfViewOptions = {}, fit: WindowFit = 'letterbox'): ModelWindow {
   const fov = detectFieldOfView(img, options);
   const scaled = scaleWindow({ frameWidth: img.width, frameHeight: img.height, fov, window: fov }, width, height).fov;
-  return modelWindow(scaled, width, height);
+  return modelWindow(scaled, width, height, fit);
 }
 
 /** The same window for the same frame at another size (e.g. FFmpeg's scaled copy, the working size). */

@@ -148,6 +148,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
       ? fovStage({
           modelWidth: seg.card.input.width,
           modelHeight: seg.card.input.height,
+          tracker: { fit: seg.card.input.fieldOfViewFit ?? 'letterbox' },
           onChange: (id, w) => this.emit('log', `${id}: field of view changed: now ${Math.round(w.fov.width)}x${Math.round(w.fov.height)} at (${Math.round(w.fov.x)}, ${Math.round(w.fov.y)})`),
         })
       : undefined;

@@ -5,7 +5,7 @@
  * the crop. A new layout is taken once `confirmations` checks in a row agree on it.
  */
 import { findModelWindow, rectIou } from '../core/field-of-view.js';
-import type { FieldOfViewOptions, ModelWindow, Rect } from '../core/field-of-view.js';
+import type { FieldOfViewOptions, ModelWindow, Rect, WindowFit } from '../core/field-of-view.js';
 import type { RgbImage } from '../core/image.js';
 import { ErrorCode, SgusError } from '../errors.js';
 
@@ -18,6 +18,8 @@ export interface FieldOfViewTrackerOptions {
   confirmations?: number;
   /** Detector settings. Default: the detector's own. */
   detector?: FieldOfViewOptions;
+  /** How the field of view fills the model's input (the model card says). Default 'letterbox'. */
+  fit?: WindowFit;
 }
 
 export const FOV_TRACKER_DEFAULTS = { recheckEvery: 25, changeIou: 0.9, confirmations: 2 } as const;
@@ -34,6 +36,7 @@ export class FieldOfViewTracker {
   readonly #iou: number;
   readonly #confirm: number;
   readonly #detector: FieldOfViewOptions;
+  readonly #fit: WindowFit;
   #current: ModelWindow | undefined;
   #candidate: { fov: Rect; seen: number } | undefined;
   #lastCheck = -Infinity;
@@ -49,6 +52,7 @@ export class FieldOfViewTracker {
     this.#iou = iou;
     this.#confirm = confirm;
     this.#detector = options.detector ?? {};
+    this.#fit = options.fit ?? 'letterbox';
   }
 
   /** The current model window (source pixels), if a frame was seen. */
@@ -66,7 +70,7 @@ export class FieldOfViewTracker {
     const resized = cur !== undefined && (cur.frameWidth !== sourceWidth || cur.frameHeight !== sourceHeight);
     if (cur !== undefined && !resized && index - this.#lastCheck < this.#every && index >= this.#lastCheck) return { window: cur, changed: false };
     this.#lastCheck = index;
-    const found = findModelWindow(img, sourceWidth, sourceHeight, this.#detector);
+    const found = findModelWindow(img, sourceWidth, sourceHeight, this.#detector, this.#fit);
     const fov = found.fov;
     if (cur === undefined || resized) {
       this.#current = found;

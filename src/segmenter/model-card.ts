@@ -45,6 +45,8 @@ export interface ModelCard {
      * holds it, black around it (src/core/field-of-view.ts), as it was trained. Default false.
      */
     fieldOfView?: boolean;
+    /** How the field of view fills the input: 'letterbox' (aspect kept) or 'stretch'. Default 'letterbox'. */
+    fieldOfViewFit?: 'letterbox' | 'stretch';
     /** Most frames per engine call (a graph fixed to batch 1 says 1). Default: unlimited. */
     maxBatch?: number;
   };
@@ -89,6 +91,11 @@ function num(where: string, field: string, v: unknown, min = -Infinity): number 
 
 function bool(where: string, field: string, v: unknown): boolean {
   if (typeof v !== 'boolean') fail(where, `card field '${field}' must be true or false`);
+  return v;
+}
+
+function fitOf(where: string, v: unknown): 'letterbox' | 'stretch' {
+  if (v !== 'letterbox' && v !== 'stretch') fail(where, "card field 'input.fieldOfViewFit' must be 'letterbox' or 'stretch'");
   return v;
 }
 
@@ -137,6 +144,7 @@ export function validateCard(raw: unknown, where: string): ModelCard {
       },
       ...(input.suppressColourOverlay === true ? { suppressColourOverlay: true } : {}),
       ...(input.fieldOfView !== undefined ? { fieldOfView: bool(where, 'input.fieldOfView', input.fieldOfView) } : {}),
+      ...(input.fieldOfViewFit !== undefined ? { fieldOfViewFit: fitOf(where, input.fieldOfViewFit) } : {}),
       ...(input.maxBatch !== undefined ? { maxBatch: num(where, 'input.maxBatch', input.maxBatch, 1) } : {}),
     },
     output: {

@@ -84,7 +84,7 @@ class ModelSegmenter implements Segmenter {
     // A model trained on model windows sees each frame's own field of view (one frame, one look:
     // still images have no history; the pipeline follows it over a video, src/pipeline/fov-stage.ts).
     const size = (k: number): TargetSize => targets?.[k] ?? images[k]!;
-    const windows = this.card.input.fieldOfView === true ? images.map((img, k) => findModelWindow(img, size(k).width, size(k).height)) : undefined;
+    const windows = this.card.input.fieldOfView === true ? images.map((img, k) => findModelWindow(img, size(k).width, size(k).height, {}, this.card.input.fieldOfViewFit)) : undefined;
     const { width: mw, height: mh } = this.card.input;
     const views = windows !== undefined ? images.map((img, k) => cropToModel(img, scaleWindow(windows[k]!, img.width, img.height), mw, mh)) : images;
     const probs = await this.probabilities(views);

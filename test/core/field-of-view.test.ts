@@ -52,6 +52,11 @@ describe('model window', () => {
     assert.deepEqual(tall.window, { x: -90, y: 0, width: 300, height: 300 });
   });
 
+  it('is the field of view itself when the model was trained on stretched fields of view', () => {
+    const mw = modelWindow({ x: 100, y: 200, width: 400, height: 100 }, 640, 480, 'stretch');
+    assert.deepEqual(mw.window, { x: 100, y: 200, width: 400, height: 100 });
+  });
+
   it('scales with the frame, staying square in source pixels', () => {
     const mw = modelWindow({ x: 100, y: 200, width: 400, height: 100 }, 640, 480);
     const s = scaleWindow(mw, 320, 480);
