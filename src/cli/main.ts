@@ -15,6 +15,8 @@ const COMMANDS: ReadonlyArray<[name: string, summary: string]> = [
   ['serve', 'run stream presets from streams/ with the web viewer (npm start)'],
   ['bench', 'measure model and pipeline speed; writes bench/results.json and a report'],
   ['import-frozen', 'import a TensorFlow 1.x frozen graph (DeepSGUS frozen_graph.pb) as a model'],
+  ['pacs', 'find exams on a PACS (DICOMweb) and segment them, results stored back into their study'],
+  ['listen', 'DICOM node: receive pushed ultrasound images (C-STORE), segment them, forward results to the PACS'],
 ];
 
 function usage(): string {
