@@ -23,7 +23,7 @@ export const DEFAULT_PACS_TIMEOUT_MS = 60_000;
 
 /** The config file: `$SGUS_PACS_CONFIG`, else `~/.config/sgus/pacs.json` (used when it exists). */
 export function pacsConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SGUS_PACS_CONFIG ?? path.join(homedir(), '.config', 'sgus', 'pacs.json');
+  return env.SGUS_PACS_CONFIG ?? path.join(env.HOME ?? homedir(), '.config', 'sgus', 'pacs.json');
 }
 
 interface ConfigFile {
