@@ -51,6 +51,16 @@ export interface WireStream {
   live: boolean;
   /** Its state now (absent from servers before stream states; then assume `live`/`kind`). */
   status?: WireStreamStatus;
+  /** The pixel size when someone gave it (absent: uncalibrated, figures in pixels; never guessed). */
+  calibration?: WireCalibration;
+}
+
+/** Millimetres per source pixel and where that scale came from, for the figures viewers show. */
+export interface WireCalibration {
+  mmPerPxX: number;
+  mmPerPxY: number;
+  /** Said beside the figures: 'from --mm-per-px', 'from preset ward-3 (mmPerPx)'. */
+  source: string;
 }
 
 /**

@@ -25,7 +25,8 @@ import { presentedToken, tokenMatches } from './access.js';
 import { HostAllowlist, exposureProblem } from './host-allowlist.js';
 import { ParameterSetCache } from './annex-b.js';
 import { CloseCode, PROTOCOL_VERSION, encodeFrameMessage, parseClientMessage, simplifyCollinear } from './protocol.js';
-import type { FrameHeader, ServerMessage, VideoCodec, WireContour, WireMetrics, WireStream, WireStreamStatus } from './protocol.js';
+import type { FrameHeader, ServerMessage, VideoCodec, WireCalibration, WireContour, WireMetrics, WireStream, WireStreamStatus } from './protocol.js';
+import { FrameRecords, parseFramePath } from './frame-records.js';
 import { lookupStatic } from './static-files.js';
 import { healthReply } from './health.js';
 import { StreamStates, placeholderStream } from './stream-states.js';
@@ -157,7 +158,7 @@ const MAX_MESSAGES_PER_SECOND = 50;
 const MAX_HELD_PICTURES = 64;
 const ALL_CODECS: ReadonlySet<VideoCodec> = new Set<VideoCodec>(['h264', 'jpeg']);
 
-function toWireStream(s: StreamState, status: WireStreamStatus | undefined): WireStream {
+function toWireStream(s: StreamState, status: WireStreamStatus | undefined, calibration: WireCalibration | undefined): WireStream {
   const w: WireStream = {
     id: s.info.id,
     title: s.info.title,
@@ -170,6 +171,7 @@ function toWireStream(s: StreamState, status: WireStreamStatus | undefined): Wir
   };
   if (s.info.codecString !== undefined) w.codecString = s.info.codecString;
   if (status !== undefined) w.status = status;
+  if (calibration !== undefined) w.calibration = calibration;
   return w;
 }
 
@@ -230,6 +232,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   readonly #keepAlive: NodeJS.Timeout;
   readonly #alive = new WeakMap<WebSocket, boolean>();
   readonly #states: StreamStates;
+  readonly #records = new FrameRecords();
+  readonly #calibrations = new Map<string, WireCalibration>();
   #model: string;
   #engine: string;
   #device: string;
@@ -361,13 +365,15 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       held: new Map(),
     };
     this.#streams.set(info.id, state);
+    // A restarted stream (a looped replay) counts its frames from 0 again.
+    this.#records.reset(info.id);
     this.#states.opened(info.id, info.kind, info.fps);
     for (const v of this.#viewers) {
       if (v.info.streamId !== info.id) continue;
       v.needKey = true;
       v.joining = true;
     }
-    this.#broadcast({ type: 'stream-added', stream: toWireStream(state, this.#states.status(info.id)) });
+    this.#broadcast({ type: 'stream-added', stream: toWireStream(state, this.#states.status(info.id), this.#calibrations.get(info.id)) });
   }
 
   /**
@@ -378,6 +384,22 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     if (this.#streams.has(id)) return;
     this.#states.expect(id, kind);
     this.#listPlaceholder(placeholderStream(id, title, kind));
+  }
+
+  /**
+   * Beyond `ViewerHubPort`: the pixel size of a stream's source as the user gave it (`--mm-per-px`, a
+   * preset's `mmPerPx`), sent to viewers with the stream so they show mm and cm². Call it before the
+   * stream is listed; undefined forgets it (figures in pixels).
+   */
+  setCalibration(streamId: string, calibration: WireCalibration | undefined): void {
+    if (calibration === undefined) {
+      this.#calibrations.delete(streamId);
+      return;
+    }
+    if (!(calibration.mmPerPxX > 0 && calibration.mmPerPxY > 0 && Number.isFinite(calibration.mmPerPxX) && Number.isFinite(calibration.mmPerPxY))) {
+      throw new SgusError(ErrorCode.InvalidArgument, `calibration must be > 0 mm per pixel, got ${calibration.mmPerPxX} x ${calibration.mmPerPxY}`, { where: `stream ${streamId}` });
+    }
+    this.#calibrations.set(streamId, { ...calibration });
   }
 
   setStreamState(streamId: string, state: StreamStateKind, detail: StreamStateDetail): void {
@@ -391,7 +413,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       info, live: true, endReason: undefined, parameterSets: new ParameterSetCache(), metrics: undefined, framesPublished: 0,
       lastFallbackMs: -Infinity, lastVideoIndex: -1, videoGaps: 0, held: new Map(),
     });
-    this.#broadcast({ type: 'stream-added', stream: toWireStream(this.#streams.get(info.id)!, this.#states.status(info.id)) });
+    this.#broadcast({ type: 'stream-added', stream: toWireStream(this.#streams.get(info.id)!, this.#states.status(info.id), this.#calibrations.get(info.id)) });
   }
 
   publishFrame(result: FrameResult): void {
@@ -412,6 +434,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       stream = this.#streams.get(frame.streamId)!;
     }
     stream.framesPublished++;
+    this.#records.add(result);
     this.#states.frame(frame.streamId);
     // Pictures of frames dropped before this one go out first, in index order.
     if (frame.view?.codec === 'h264' && stream.held.size > 0) this.#flushHeld(stream, frame.index);
@@ -651,6 +674,21 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
       return;
     }
+    const framePath = parseFramePath(rawPath);
+    if (framePath !== undefined) {
+      // A frame's outline is exam data: behind the token like the page.
+      if (!authorized) {
+        res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer' }).end('token required\n');
+        return;
+      }
+      const rec = this.#records.get(framePath.streamId, framePath.index, this.#calibrations.get(framePath.streamId));
+      if (rec === undefined) {
+        res.writeHead(404, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' }).end('frame not held (only the most recent frames are)\n');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(req.method === 'HEAD' ? undefined : JSON.stringify(rec));
+      return;
+    }
     const found = await lookupStatic(this.#staticDir, rawPath);
     if (!found.ok) {
       res.writeHead(found.status, { 'Content-Type': 'text/plain' }).end(`${found.reason}\n`);
@@ -788,7 +826,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       server: 'sgus-live',
-      streams: [...this.#streams.values()].map((st) => toWireStream(st, this.#states.status(st.info.id))),
+      streams: [...this.#streams.values()].map((st) => toWireStream(st, this.#states.status(st.info.id), this.#calibrations.get(st.info.id))),
       model: this.#model,
       engine: this.#engine,
       device: this.#device,
