@@ -7,6 +7,7 @@ import type { StreamMetrics } from '../pipeline/frame.js';
 import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import type { SourceSpec } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, numberOption, parse } from './args.js';
+import { CALIBRATION_OPTIONS, CALIBRATION_OPTIONS_HELP, calibrationOption } from './calibration-option.js';
 import type { CliCommand } from './command.js';
 import { ExitCode } from './exit-codes.js';
 import { outputLines } from './output-report.js';
@@ -34,6 +35,7 @@ Options:
       --no-video          with --out, skip the annotated video
       --duration S        stop after S seconds (default: until Ctrl-C)
 ${SERVER_OPTIONS_HELP}
+${CALIBRATION_OPTIONS_HELP}
 ${PIPELINE_OPTIONS_HELP}
 ${MODEL_OPTIONS_HELP.replace('      --device NAME     ', '      --engine-device NAME')}
   (in 'sgus live', --device is the capture device; the inference device is --engine-device)
@@ -60,6 +62,7 @@ const command: CliCommand = {
         ...MODEL_OPTIONS,
         ...PIPELINE_OPTIONS,
         ...SERVER_OPTIONS,
+        ...CALIBRATION_OPTIONS,
         // --device is taken by the model options (inference device) in other commands; here it is
         // the capture device, and the inference device is --engine-device.
         device: { type: 'string' },
@@ -79,6 +82,8 @@ const command: CliCommand = {
     void positionals;
     const settings = pipelineSettings(values);
     const viewer = values.serve === true ? await serverSettings(values) : undefined;
+    // Checked with the other options, before the model loads.
+    const calibration = calibrationOption(values);
     if (values.device !== undefined && values.input !== undefined) throw new SgusError(ErrorCode.InvalidArgument, '--device and --input exclude each other');
     let source: SourceSpec;
     if (typeof values.input === 'string') {
@@ -109,6 +114,7 @@ const command: CliCommand = {
     try {
       if (viewer !== undefined) {
         server = await startServer(viewer, seg, () => metricsNow());
+        server.setCalibration('live', calibration);
         process.stdout.write(`viewer: ${server.printableUrl}\n`);
       }
       const stream: StreamConfig = {

@@ -7,6 +7,7 @@ import { probeVideo } from '../pipeline/probe.js';
 import type { VideoProbe } from '../pipeline/probe.js';
 import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
+import { CALIBRATION_OPTIONS, CALIBRATION_OPTIONS_HELP, calibrationOption } from './calibration-option.js';
 import type { CliCommand } from './command.js';
 import { DICOM_REPLAY_HELP, isDicomReplay, runDicomReplay } from './dicom-replay.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
@@ -32,6 +33,7 @@ Options:
       --serve             also serve the web viewer and print its URL
       --loop              replay the file forever (Ctrl-C stops)
 ${SERVER_OPTIONS_HELP}
+${CALIBRATION_OPTIONS_HELP}
 ${PIPELINE_OPTIONS_HELP}
 ${MODEL_OPTIONS_HELP}
 
@@ -65,6 +67,7 @@ const command: CliCommand = {
       ...MODEL_OPTIONS,
       ...PIPELINE_OPTIONS,
       ...SERVER_OPTIONS,
+      ...CALIBRATION_OPTIONS,
       out: { type: 'string', short: 'o' },
       'no-video': { type: 'boolean' },
       realtime: { type: 'boolean' },
@@ -79,6 +82,8 @@ const command: CliCommand = {
     if (source.type === 'device') throw new SgusError(ErrorCode.InvalidArgument, `${source.path} is a capture device: use 'sgus live --device ${source.path}'`);
     const serve = values.serve === true;
     const viewer = serve ? await serverSettings(values) : undefined;
+    // Checked with the other options, before the model loads.
+    const calibration = calibrationOption(values);
     const realtime = values.realtime === true || (serve && values['max-speed'] !== true);
     const loop = values.loop === true;
     // Real time: the next frame is a frame interval away, waiting for it only adds latency.
@@ -104,6 +109,7 @@ const command: CliCommand = {
     try {
       if (viewer !== undefined) {
         server = await startServer(viewer, seg, () => metricsNow());
+        server.setCalibration('replay', calibration);
         process.stdout.write(`viewer: ${server.printableUrl}\n`);
       }
       const stream: StreamConfig = { id: 'replay', title: path.basename(describeSource(source)), source, mode: 'replay', realtime, loop, outputs, stallTimeoutS: settings.stallTimeoutS };

@@ -5,6 +5,7 @@ import type { StreamMetrics } from '../pipeline/frame.js';
 import { probeVideo } from '../pipeline/probe.js';
 import { loadPreset, presetToStream, STREAMS_DIR } from '../pipeline/stream-preset.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
+import { CALIBRATION_OPTIONS, CALIBRATION_OPTIONS_HELP, calibrationOption, streamCalibration } from './calibration-option.js';
 import type { CliCommand } from './command.js';
 import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, serverOptionsHelp, serverSettings, startServer, summaryLine, pipelineOptions } from './stream-options.js';
 
@@ -21,6 +22,8 @@ Options:
                           streams (default: sample-exam, a synthetic 640x480 exam generated once
                           into .cache/ and replayed in a loop at real time)
 ${serverOptionsHelp(false)}
+${CALIBRATION_OPTIONS_HELP}
+                          (every stream; a preset may set its own: settings.mmPerPx)
 ${PIPELINE_OPTIONS_HELP}
 ${MODEL_OPTIONS_HELP}
 
@@ -37,9 +40,10 @@ const command: CliCommand = {
   summary: 'run stream presets from streams/ with the web viewer (npm start)',
   help,
   async run(args: string[]): Promise<number> {
-    const { values } = parse(args, { ...MODEL_OPTIONS, ...PIPELINE_OPTIONS, ...SERVER_OPTIONS, stream: { type: 'string', short: 's', multiple: true } }, false);
+    const { values } = parse(args, { ...MODEL_OPTIONS, ...PIPELINE_OPTIONS, ...SERVER_OPTIONS, ...CALIBRATION_OPTIONS, stream: { type: 'string', short: 's', multiple: true } }, false);
     const settings = pipelineSettings(values);
     const viewer = await serverSettings(values);
+    const calibration = calibrationOption(values);
     const names = (values.stream as string[] | undefined) ?? ['sample-exam'];
     const presets = await Promise.all(names.map((n) => loadPreset(n)));
     const ids = new Set<string>();
@@ -47,6 +51,8 @@ const command: CliCommand = {
       if (ids.has(p.name)) throw new SgusError(ErrorCode.InvalidArgument, `stream '${p.name}' given twice`, { where: p.file });
       ids.add(p.name);
     }
+    // Checked before anything is generated or loaded: a bad scale is one line at once.
+    const calibrations = new Map(presets.map((p) => [p.name, streamCalibration(calibration, { name: p.name, mmPerPx: p.settings?.mmPerPx })]));
     const streams: StreamConfig[] = [];
     for (const p of presets) {
       const s = await presetToStream(p, (file) => {
@@ -66,6 +72,7 @@ const command: CliCommand = {
     let metricsNow: () => StreamMetrics[] = () => [];
     const server = await startServer(viewer, seg, () => metricsNow());
     // Listed (and in /healthz) as down until their sources open, not missing.
+    for (const s of streams) server.setCalibration(s.id, calibrations.get(s.id));
     for (const s of streams) server.expectStream(s.id, s.title ?? s.id, s.mode ?? 'replay');
     try {
       process.stdout.write(`viewer: ${server.printableUrl}\n`);

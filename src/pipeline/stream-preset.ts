@@ -29,7 +29,7 @@ export interface StreamPreset {
   mode: 'replay' | 'live';
   loop?: boolean;
   realtime?: boolean;
-  settings?: { viewCodec?: 'auto' | 'jpeg'; stallTimeoutS?: number; reconnectInitialMs?: number; reconnectMaxMs?: number };
+  settings?: { viewCodec?: 'auto' | 'jpeg'; stallTimeoutS?: number; reconnectInitialMs?: number; reconnectMaxMs?: number; mmPerPx?: number };
 }
 
 type Schema = {
