@@ -20,4 +20,8 @@ export interface ViewerDebugState {
   streamState: string;
   /** The picture is drawn as stale (greyed, outline dashed). */
   stale: boolean;
+  /** Base names of the snapshots saved (key s), oldest first. */
+  snapshots: string[];
+  /** Why the last snapshot failed ('' when it did not). */
+  snapshotError: string;
 }

@@ -13,6 +13,9 @@ import { Renderer } from './renderer.js';
 import type { OverlayStyle } from './renderer.js';
 import { RollingStats } from './stats.js';
 import { describeStream, streamState } from './stream-status.js';
+import { figuresOf, showFigures } from './figures.js';
+import type { ShownFigures } from './figures.js';
+import { saveSnapshot } from './snapshot.js';
 import type { ViewerDebugState } from './debug-state.js';
 
 declare global {
@@ -77,6 +80,8 @@ class Viewer implements PictureSink {
     notice: '',
     streamState: '',
     stale: false,
+    snapshots: [],
+    snapshotError: '',
   };
   readonly #renderer: Renderer;
   readonly #connection: Connection;
@@ -97,7 +102,8 @@ class Viewer implements PictureSink {
   #model = '';
   #engine = '';
   #device = '';
-  #lastArea: { area: number; w: number; h: number } | undefined;
+  #lastFigures: ShownFigures | undefined;
+  readonly #token: string | null;
   #connState: ConnectionState = { kind: 'connecting', attempt: 0 };
   #countdown: number | undefined;
   #h264Unsupported = false;
@@ -107,6 +113,7 @@ class Viewer implements PictureSink {
     const params = new URLSearchParams(location.search);
     this.#wanted = params.get('stream') ?? undefined;
     const token = params.get('token');
+    this.#token = token;
     const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws${token !== null ? `?token=${encodeURIComponent(token)}` : ''}`;
     this.#renderer = new Renderer($<HTMLCanvasElement>('video'), $<HTMLElement>('stage'), loadStyle());
     this.#bindControls();
@@ -240,7 +247,7 @@ class Viewer implements PictureSink {
     this.#gapDropped = 0;
     this.#decoderDroppedBase = this.#decoder?.dropped ?? 0;
     this.#metrics = undefined;
-    this.#lastArea = undefined;
+    this.#lastFigures = undefined;
     this.#stats.reset();
     this.#connection.send({ type: 'subscribe', streamId, codecs: hasWebCodecs() && !this.#h264Unsupported ? ['h264', 'jpeg'] : ['jpeg'] });
     this.#updateNotice();
@@ -303,7 +310,7 @@ class Viewer implements PictureSink {
     this.#debug.drawn++;
     this.#debug.lastDrawnIndex = h.index;
     this.#debug.lastDrawnStream = h.streamId;
-    if (h.noOverlay !== true) this.#lastArea = { area: h.area, w: h.sourceWidth, h: h.sourceHeight };
+    if (h.noOverlay !== true) this.#lastFigures = figuresOf(h, this.#streams.find((x) => x.id === h.streamId)?.calibration);
     if (this.#notice.dataset['kind'] === 'waiting-video') this.#updateNotice();
   }
 
@@ -415,8 +422,7 @@ class Viewer implements PictureSink {
     const dropped = this.#gapDropped + Math.max(0, (this.#decoder?.dropped ?? 0) - this.#decoderDroppedBase);
     this.#debug.dropped = dropped;
     set('dropped', String(dropped));
-    const a = this.#lastArea;
-    set('area', a === undefined ? '–' : `${Math.round(a.area).toLocaleString('en-US')} px² (${((100 * a.area) / Math.max(1, a.w * a.h)).toFixed(1)} %)`);
+    showFigures(this.#lastFigures, this.#streams.find((x) => x.id === this.#streamId)?.calibration);
     set('model', this.#model || '–');
     set('engine', this.#engine || '–');
     set('device', this.#device || '–');
@@ -448,12 +454,14 @@ class Viewer implements PictureSink {
     this.#picker.addEventListener('change', () => this.#select(this.#picker.value));
     $<HTMLButtonElement>('fullscreen').addEventListener('click', () => this.#toggleFullscreen());
     $<HTMLButtonElement>('help-button').addEventListener('click', () => (this.#help.hidden = !this.#help.hidden));
+    $<HTMLButtonElement>('snapshot').addEventListener('click', () => this.#snapshot());
     window.addEventListener('keydown', (e) => {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const t = e.target;
       if (t instanceof HTMLSelectElement || (t instanceof HTMLInputElement && t.type === 'text')) return;
       if (e.key === 'o' || e.key === 'O') this.#toggleOverlay();
       else if (e.key === 'f' || e.key === 'F') this.#toggleFullscreen();
+      else if (e.key === 's' || e.key === 'S') this.#snapshot();
       else if (e.key === '?') this.#help.hidden = !this.#help.hidden;
       else if (e.key === 'Escape') this.#help.hidden = true;
       else if (/^[1-9]$/.test(e.key)) {
@@ -462,6 +470,26 @@ class Viewer implements PictureSink {
       } else return;
       e.preventDefault();
     });
+  }
+
+  /** Saves the picture on screen with its outline (PNG) and its figures (JSON). */
+  #snapshot(): void {
+    const picture = this.#renderer.picture;
+    if (picture === undefined) {
+      this.#debug.snapshotError = 'no picture on screen yet';
+      return;
+    }
+    const stream = this.#streams.find((x) => x.id === picture.header.streamId);
+    saveSnapshot({ picture, stream, style: this.#renderer.style, model: this.#model, token: this.#token }).then(
+      (files) => {
+        this.#debug.snapshots.push(files.baseName);
+        this.#debug.snapshotError = '';
+      },
+      (err: unknown) => {
+        this.#debug.snapshotError = err instanceof Error ? err.message : String(err);
+        this.#setNotice(`Snapshot failed: ${this.#debug.snapshotError}`, 'snapshot-failed');
+      },
+    );
   }
 
   #toggleOverlay(): void {

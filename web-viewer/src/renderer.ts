@@ -16,6 +16,20 @@ export interface OverlayStyle {
   fillOpacity: number;
 }
 
+/** The outline's path at `sx`, `sy` canvas pixels per source pixel (fill it with the even-odd rule). */
+export function outlinePath(header: FrameHeader, sx: number, sy: number): Path2D {
+  const path = new Path2D();
+  for (const c of header.contours) {
+    const p = c.points;
+    if (p.length < 2) continue;
+    // Points are pixel centres: +0.5 puts them in the middle of the drawn pixel.
+    path.moveTo((p[0]! + 0.5) * sx, (p[1]! + 0.5) * sy);
+    for (let i = 2; i + 1 < p.length; i += 2) path.lineTo((p[i]! + 0.5) * sx, (p[i + 1]! + 0.5) * sy);
+    path.closePath();
+  }
+  return path;
+}
+
 export class Renderer {
   readonly #canvas: HTMLCanvasElement;
   readonly #stage: HTMLElement;
@@ -58,6 +72,11 @@ export class Renderer {
 
   get stale(): boolean {
     return this.#stale;
+  }
+
+  /** The picture on screen (undefined before the first); valid until the next `show`/`clear`. */
+  get picture(): Picture | undefined {
+    return this.#picture;
   }
 
   /** Shows a new picture (the previous one is released). */
@@ -136,15 +155,7 @@ export class Renderer {
     const ctx = this.#ctx;
     const sx = w / Math.max(1, header.sourceWidth);
     const sy = h / Math.max(1, header.sourceHeight);
-    const path = new Path2D();
-    for (const c of header.contours) {
-      const p = c.points;
-      if (p.length < 2) continue;
-      // Points are pixel centres: +0.5 puts them in the middle of the drawn pixel.
-      path.moveTo((p[0]! + 0.5) * sx, (p[1]! + 0.5) * sy);
-      for (let i = 2; i + 1 < p.length; i += 2) path.lineTo((p[i]! + 0.5) * sx, (p[i + 1]! + 0.5) * sy);
-      path.closePath();
-    }
+    const path = outlinePath(header, sx, sy);
     const dpr = window.devicePixelRatio || 1;
     // A stale outline: grey, dashed, unfilled, so it cannot pass for the current gland.
     const color = this.#stale ? '#9aa4b2' : this.#style.color;
