@@ -16,9 +16,14 @@ import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSetting
 const help = `
 Usage: sgus live [--device /dev/video0 | --input URL] [--serve] [options]
 
-Segments a live source. Live mode is latest-frame-wins: when inference falls behind, older frames
-are dropped (and counted) so latency stays bounded. A source that dies, disappears or stalls is
-reopened with exponential backoff (0.5 s doubling to 10 s), with a log line each time.
+Segments a live source. Live mode is latest-frame-wins, all the way to the source: when inference
+falls behind, older frames are dropped (and counted) so latency stays bounded. Latency and age are
+measured from each frame's arrival at the source (FFmpeg's pts against the wall clock at stream
+start), so a lag shows as a lag: a frame older than --max-age is dropped, never shown, and a source
+that FFmpeg reads ever later (its reads backed up) is reopened at its present. Frames missing from
+the source (gaps in its timestamps, frames lost while reopening) are counted as missing. A source
+that dies, disappears or stalls is reopened with exponential backoff (0.5 s doubling to 10 s), with
+a log line each time.
 
 Source (one of):
       --device PATH       V4L2 capture device (default /dev/video0 when no --input is given)

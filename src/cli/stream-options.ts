@@ -36,7 +36,9 @@ export const PIPELINE_OPTIONS_HELP = `Pipeline options:
       --batch N           most frames per inference call; streams share one batcher (default 4)
       --max-delay MS      longest a frame waits for a fuller batch (default: 8 for --max-speed, 0 for a
                           single real-time or live stream, where the next frame is 40 ms away, 5 for serve)
-      --max-age MS        live: frames older than this are dropped as stale (default 1000)
+      --max-age MS        live: a frame older than this since it arrived at the source (its pts against
+                          the wall clock) is dropped and counted, never shown; a source read more than
+                          half this late for a second is reopened at its present (default 1000)
       --work-size N       long side of the size masks and contours are computed at, then scaled to
                           the source; 0 = full source size, exact but ~140 ms/frame at 1280x720 (default 640)
       --smooth MODE       temporal smoothing: none | ema (moving average of the probability map) (default none)

@@ -27,6 +27,7 @@ import { inferenceStage } from './inference-stage.js';
 import { LogThrottle } from './log-throttle.js';
 import { ndjsonSink } from './ndjson-sink.js';
 import { postprocessStage } from './postprocess-stage.js';
+import { staleStage } from './stale-stage.js';
 import { postprocessDefaults } from '../segmenter/postprocess.js';
 import type { PostprocessStageOptions } from './postprocess-stage.js';
 import type { VideoProbe } from './probe.js';
@@ -34,6 +35,9 @@ import type { SourceSpec } from './source-spec.js';
 import { nowTs } from './stage-types.js';
 import { StreamMetricsCollector } from './stream-metrics.js';
 import { viewerSink } from './viewer-sink.js';
+
+/** Default of `PipelineOptions.maxAgeMs`, ms. */
+const DEFAULT_MAX_AGE_MS = 1000;
 
 /** One stream of a pipeline. */
 export interface StreamConfig {
@@ -69,7 +73,11 @@ export interface PipelineOptions {
   maxBatchSize?: number;
   /** Longest a frame waits for a fuller batch, ms. Default 8. */
   maxDelayMs?: number;
-  /** Live: frames older than this are dropped as stale, ms. Default 1000. */
+  /**
+   * Live: a frame older than this (since it arrived at the source, by its pts) is dropped and
+   * counted, never shown; a source read more than half this late for a second on end is reopened, ms.
+   * Default 1000.
+   */
   maxAgeMs?: number;
   /** Post-processing (threshold, working size, smoothing). */
   postprocess?: PostprocessStageOptions;
@@ -172,6 +180,9 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         stallTimeoutS: cfg.stallTimeoutS ?? 5,
         reconnectInitialMs: cfg.reconnectInitialMs ?? 500,
         reconnectMaxMs: cfg.reconnectMaxMs ?? 10_000,
+        // Latest frame wins all the way to the source: FFmpeg's reads must not back up. A frame
+        // that leaves FFmpeg half its age allowance late rarely makes it through inference.
+        ...(mode === 'live' ? { maxLagMs: (options.maxAgeMs ?? DEFAULT_MAX_AGE_MS) / 2 } : {}),
       });
       const metrics = new StreamMetricsCollector({ streamId: cfg.id, model: seg.card.name, engine: seg.engineInfo.engine, device: seg.engineInfo.device });
       this.#streams.set(cfg.id, { config: cfg, source: src, metrics, added: false });
@@ -349,27 +360,29 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     }
     const fileSinks = (id: string): OperatorFunction<FrameResult, FrameResult>[] => sinkOps.get(id) ?? [];
 
+    const maxAgeMs = o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    const dropFrame = (frame: Frame): void => {
+      const st = streamOf(frame.streamId);
+      st.metrics.dropped++;
+      // Viewers still need the picture: the next H.264 frame is coded against it.
+      if (hub?.publishVideo !== undefined && frame.view !== undefined) {
+        try {
+          hub.publishVideo(frame);
+        } catch (err) {
+          this.emit('log', `${frame.streamId}: viewer hub refused a dropped frame's picture: ${describeError(err)}`);
+        }
+      }
+      st.source.release();
+    };
     const postprocessed$ = merge(...sources).pipe(
       batchStage({
         maxBatchSize,
         maxDelayMs: o.maxDelayMs ?? 8,
         mode: (id) => streamOf(id).source.mode,
-        maxAgeMs: o.maxAgeMs ?? 1000,
+        maxAgeMs,
         capacity: () => (engineBusy ? 0 : allReplay ? maxBatchSize : Math.max(0, maxInFlight - inFlight)),
         poke$: poke,
-        onDrop: (frame) => {
-          const st = streamOf(frame.streamId);
-          st.metrics.dropped++;
-          // Viewers still need the picture: the next H.264 frame is coded against it.
-          if (hub?.publishVideo !== undefined && frame.view !== undefined) {
-            try {
-              hub.publishVideo(frame);
-            } catch (err) {
-              this.emit('log', `${frame.streamId}: viewer hub refused a dropped frame's picture: ${describeError(err)}`);
-            }
-          }
-          st.source.release();
-        },
+        onDrop: dropFrame,
       }),
       tap((batch) => {
         inFlight += batch.frames.length;
@@ -385,6 +398,18 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         },
       }),
       this.#postprocess,
+      // Live: aged past the limit in inference: dropped and counted, never shown.
+      staleStage({
+        maxAgeMs,
+        isLive: (id) => streamOf(id).source.mode === 'live',
+        onDrop: (r) => {
+          inFlight--;
+          dropFrame(r.frame);
+          streamOf(r.frame.streamId).source.recycle(r.frame);
+          delete r.frame.full;
+          poke.next();
+        },
+      }),
       // Viewers first: the overlay goes out as soon as it exists, never behind a file encoder.
       (src$: Observable<FrameResult>) =>
         hub !== undefined

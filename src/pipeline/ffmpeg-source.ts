@@ -73,7 +73,7 @@ export interface FfmpegSourceOptions {
   ffmpegPath?: string;
   /**
    * Live: a run whose frames keep arriving more than this behind the source (pts against the wall
-   * clock; one second of frames on end) has fallen behind for good, as FFmpeg's reads back up: it
+   * clock; for a second on end) has fallen behind for good, as FFmpeg's reads back up: it
    * is reopened to join the source's present (a file given as live input is not rewound, only
    * reported), ms. Default Infinity (never).
    */
@@ -162,7 +162,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   #seq = 0;
   #clock: SourceClock;
   #truncated = false;
-  #lateFrames = 0;
+  #lateSince: number | undefined;
   #full: Buffer[] = [];
   #views: ViewPayload[] = [];
   #stderrTail: string[] = [];
@@ -335,7 +335,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     this.#model = [];
     this.#pts = [];
     this.#seq = 0;
-    this.#lateFrames = 0;
+    this.#lateSince = undefined;
     this.#clock.startRun(known?.fps);
     this.#full = [];
     this.#views = [];
@@ -527,7 +527,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       run.exited = true;
       clearInterval(this.#stallTimer);
       if (this.#run !== run || this.#closed) return;
-      if (cur !== undefined && filled > 0) {
+      // A run the source killed itself (fallen behind) ends mid-picture by design: not corrupt.
+      if (cur !== undefined && filled > 0 && run.abort === undefined) {
         this.#corrupt++;
         this.emit('corrupt', { reason: `short read: ${filled} of ${modelBytes} bytes at the end of the stream` });
       }
@@ -615,9 +616,11 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
           : `${gap.missing} frame${gap.missing === 1 ? '' : 's'} missing before frame ${index} (timestamps jump from ${gap.fromPts.toFixed(3)} s to ${gap.toPts.toFixed(3)} s)`);
       }
       if (this.mode === 'live' && clocked.lagMs > this.#o.maxLagMs) {
-        if (++this.#lateFrames === Math.max(1, Math.round(info.fps))) this.#fallenBehind(run, clocked.lagMs);
+        // Late for a second on end (by the frames' arrival, however few arrive): behind for good.
+        this.#lateSince ??= m.ts;
+        if (m.ts - this.#lateSince >= 1000 && run.abort === undefined) this.#fallenBehind(run, clocked.lagMs);
       } else {
-        this.#lateFrames = 0;
+        this.#lateSince = undefined;
       }
       const frame: Frame = {
         streamId: this.streamId,
@@ -653,9 +656,11 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     if (this.#o.source.type === 'file') {
       // Reopening a file would rewind it: frames too old are dropped downstream instead.
       this.emit('warning', `${why}; frames older than the limit are dropped`);
+      // Once per episode: again only after the source caught up.
+      this.#lateSince = Infinity;
       return;
     }
-    run.abort = `${why}, reading it late`;
+    run.abort = `fell ${why}`;
     run.proc.kill('SIGKILL');
   }
 

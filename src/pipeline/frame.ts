@@ -39,9 +39,13 @@ export interface Frame {
   streamId: string;
   /** 0-based index in the stream, in presentation order. */
   index: number;
-  /** Presentation time in seconds from the stream start. */
+  /** Presentation time in seconds from the stream start (FFmpeg's timestamps, continuous across reconnects). */
   pts: number;
-  /** When the frame's bytes arrived from FFmpeg: `performance.timeOrigin + performance.now()`, ms. */
+  /**
+   * When the frame arrived at its source, `performance.timeOrigin + performance.now()` scale, ms.
+   * Live: its pts against the wall clock at stream start, so a source read late shows its lag;
+   * replay: when its bytes arrived from FFmpeg (a file is read ahead of real time).
+   */
   captureTs: number;
   /** Size of the source picture; contours are reported in these coordinates. */
   sourceWidth: number;
@@ -110,7 +114,7 @@ export interface StreamMetrics {
   missing?: number;
   fpsIn: number;
   fpsOut: number;
-  /** Percentiles in ms per stage and end to end ('e2e': bytes arrived → overlay sent). */
+  /** Percentiles in ms per stage and end to end ('e2e': frame at the source (`captureTs`) → overlay sent). */
   latency: Record<keyof StageTimings | 'e2e', { p50: number; p95: number; p99: number; max: number; mean: number; count: number }>;
   batchSizes: Record<string, number>;
   model: string;

@@ -42,14 +42,19 @@ export async function countFrames(file: string): Promise<number> {
 
 /**
  * A segmenter without a model: the "gland" is where the picture is brighter than its mean, after a
- * fixed delay per batch plus per frame (an engine of known speed). Records batch sizes.
+ * fixed delay per batch plus per frame (an engine of known speed). Records batch sizes. `blocking`:
+ * the delay is spent on the main thread (a heavy post-processing, a loaded machine), so the event
+ * loop reads no pipe meanwhile and FFmpeg's writes back up.
  */
-export function fakeSegmenter(options: { msPerBatch?: number; msPerFrame?: number } = {}): Segmenter & { batches: number[] } {
+export function fakeSegmenter(options: { msPerBatch?: number; msPerFrame?: number; blocking?: boolean } = {}): Segmenter & { batches: number[] } {
   const batches: number[] = [];
   const probabilities = async (images: readonly RgbImage[]): Promise<FloatMap[]> => {
     batches.push(images.length);
     const ms = (options.msPerBatch ?? 0) + (options.msPerFrame ?? 0) * images.length;
-    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    if (ms > 0 && options.blocking === true) {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    } else if (ms > 0) await new Promise((r) => setTimeout(r, ms));
     return images.map((img) => {
       const n = img.width * img.height;
       let mean = 0;

@@ -9,7 +9,7 @@ import { runningFfmpegCount } from '../../src/pipeline/ffmpeg-source.js';
 import type { FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from '../../src/pipeline/frame.js';
 import { probeVideo } from '../../src/pipeline/probe.js';
 import { createSegmenter } from '../../src/segmenter/segmenter.js';
-import { clip, countFrames, fakeSegmenter, TMP } from '../helpers/pipeline.js';
+import { clip, countFrames, fakeSegmenter, sleep, TMP } from '../helpers/pipeline.js';
 import { testModelSpec } from '../helpers/test-model.js';
 
 class FakeHub implements ViewerHubPort {
@@ -168,5 +168,50 @@ describe('Pipeline in live mode', () => {
     assert.ok(s.dropped > 10, `dropped ${s.dropped}`);
     assert.equal(s.framesIn, s.framesOut + s.dropped);
     assert.ok(s.latency.e2e.max < 600, `e2e max ${s.latency.e2e.max} ms`);
+  });
+});
+
+describe('Pipeline in live mode behind its source', () => {
+  it('shows no frame more than max-age behind the source when inference cannot keep up, reopening the source and counting what it drops', async () => {
+    // The source's clock, independent of the pipeline's: lavfi at 25 fps read at real time shows
+    // frame pts p no earlier than t0 + p (FFmpeg starts after t0).
+    const t0 = performance.timeOrigin + performance.now();
+    const maxAgeMs = 1000;
+    const shown: { at: number; pts: number; run: number }[] = [];
+    let run = 0;
+    const hub = new (class extends FakeHub {
+      override publishFrame(r: FrameResult): void {
+        shown.push({ at: performance.timeOrigin + performance.now(), pts: r.frame.pts, run });
+      }
+    })();
+    // 400 ms per frame on the main thread and big model frames (512², 0.8 MB): the pipes are read
+    // at a fraction of the source's rate, FFmpeg's writes back up and, unchecked, the content falls
+    // a second further behind every second while the latency from FFmpeg's output stays ~1 s.
+    const slow = fakeSegmenter({ msPerFrame: 400, blocking: true });
+    const segmenter = { ...slow, card: { ...slow.card, input: { ...slow.card.input, width: 512, height: 512 } } };
+    const p = new Pipeline({
+      streams: [{ id: 'cam', mode: 'live', source: { type: 'lavfi', graph: 'testsrc2=size=160x120:rate=25' }, realtime: true, viewCodec: 'jpeg' }],
+      segmenter,
+      maxDelayMs: 0,
+      maxAgeMs,
+      hub,
+    });
+    p.on('started', (_id, info) => (run = info.run));
+    const logs: string[] = [];
+    p.on('log', (l) => logs.push(l));
+    // Bounded by events, not a deadline: until a frame of the third run is shown (~9 s), at most 450 polls.
+    for (let k = 0; k < 450 && !shown.some((f) => f.run >= 2); k++) await sleep(200);
+    const s = (await p.stop()).metrics[0]!;
+    assert.ok(shown.some((f) => f.run >= 2), `the source was reopened to catch up and shown again: ${logs.join(' | ')}`);
+    const worst = Math.max(...shown.map((f) => f.at - (t0 + f.pts * 1000)));
+    // max-age, plus FFmpeg's start-up (the independent clock above starts before it).
+    assert.ok(worst < maxAgeMs + 1500, `a frame was shown ${Math.round(worst)} ms behind the source`);
+    assert.ok(logs.some((l) => /source lost \(fell [\d.]+ s behind the source\); reconnecting/.test(l)), logs.join(' | '));
+    assert.ok(s.dropped > 10, `dropped ${s.dropped}`);
+    assert.equal(s.framesIn, s.framesOut + s.dropped);
+    assert.ok((s.missing ?? 0) > 0, 'frames the source showed while it was reopened are counted missing');
+    // Latency counts from the source: at least the inference, never above max-age (stale frames are not shown).
+    assert.ok(s.latency.e2e.max > 400 && s.latency.e2e.max <= maxAgeMs, `e2e max ${s.latency.e2e.max} ms`);
+    assert.equal(s.corrupt, 0, 'a run the source ended itself leaves no corrupt frame');
   });
 });
