@@ -53,6 +53,36 @@ export function showinfoFrame(line: string, filter = 'showinfo'): { n: number; p
   return Number.isFinite(ptsTime) ? { n: Number(m[1]), ptsTime } : undefined;
 }
 
+/**
+ * The input's size, rate and codec from FFmpeg's log: its 'Stream #0:0: Video: …' line (before
+ * 'Output #0'), else the scaler's 'w:W h:H fmt:… ->' line, which tells the true size even when the
+ * probe could not (a network stream joined before its next key frame).
+ */
+export class InputFactsReader {
+  #inInput = true;
+  #codec: string | undefined;
+  #fps = 25;
+
+  /** The facts, on the line that completes them. */
+  push(line: string): { width: number; height: number; fps: number; codec: string } | undefined {
+    if (/^(Output #|Stream mapping)/.test(line)) this.#inInput = false;
+    if (this.#inInput && this.#codec === undefined) {
+      const v = /Stream #0:\d+.*?: Video: (\w+)/.exec(line);
+      if (v !== null) {
+        this.#codec = v[1]!;
+        const fm = /([\d.]+) fps/.exec(line) ?? /([\d.]+)k? tbr/.exec(line);
+        const fps = fm !== null ? Number(fm[1]) : NaN;
+        if (Number.isFinite(fps) && fps > 0 && fps < 1000) this.#fps = fps;
+        const m = /Video: .*?\s(\d{2,5})x(\d{2,5})/.exec(line);
+        if (m !== null) return { width: Number(m[1]), height: Number(m[2]), fps: this.#fps, codec: this.#codec };
+      }
+    }
+    const sc = /Parsed_scale_0 .*?\] w:(\d+) h:(\d+) fmt:\S+ .*->/.exec(line);
+    if (sc !== null) return { width: Number(sc[1]), height: Number(sc[2]), fps: this.#fps, codec: this.#codec ?? 'unknown' };
+    return undefined;
+  }
+}
+
 /** Splits stderr chunks into lines; a line longer than `maxLine` characters is cut (bounded memory). */
 export class LineSplitter {
   #buf = '';

@@ -23,8 +23,9 @@ import { ErrorCode, SgusError } from '../errors.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { fullPictureBytes } from './frame.js';
 import type { Frame, ViewPayload } from './frame.js';
-import { damagedFrame, isTruncated, LineSplitter, parseLogLine, showinfoFrame } from './ffmpeg-log.js';
+import { damagedFrame, InputFactsReader, isTruncated, LineSplitter, parseLogLine, showinfoFrame } from './ffmpeg-log.js';
 import { AnnexBSplitter } from './h264-annexb.js';
+import { JpegSplitter } from './jpeg-splitter.js';
 import { SourceClock } from './source-clock.js';
 import type { AccessUnit } from './h264-annexb.js';
 import { describeSource, ffmpegInputArgs, isNetwork } from './source-spec.js';
@@ -353,9 +354,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     if (known !== undefined) setInfo(known.width, known.height, known.fps, known.codec);
 
     // stderr: input facts (before 'Output #0'), and a bounded tail for error messages.
-    let inInput = true;
-    let inputCodec: string | undefined;
-    let inputFps = 25;
+    const facts = new InputFactsReader();
     const lines = new LineSplitter();
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (text: string) => {
@@ -375,22 +374,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         // FFmpeg's one line per damaged frame (decoders add several more, not counted).
         if (damagedFrame(line) !== undefined) this.#corrupt++;
         if (isTruncated(line)) this.#truncated = true;
-        if (/^(Output #|Stream mapping)/.test(line)) inInput = false;
-        if (inInput && run.info === undefined) {
-          const v = /Stream #0:\d+.*?: Video: (\w+)/.exec(line);
-          if (v !== null && inputCodec === undefined) {
-            inputCodec = v[1]!;
-            const fm = /([\d.]+) fps/.exec(line) ?? /([\d.]+)k? tbr/.exec(line);
-            const fps = fm !== null ? Number(fm[1]) : NaN;
-            if (Number.isFinite(fps) && fps > 0 && fps < 1000) inputFps = fps;
-            const m = /Video: .*?\s(\d{2,5})x(\d{2,5})/.exec(line);
-            if (m !== null) setInfo(Number(m[1]), Number(m[2]), inputFps, inputCodec);
-          }
-        }
-        if (run.info === undefined) {
-          const sc = /Parsed_scale_0 .*?\] w:(\d+) h:(\d+) fmt:\S+ .*->/.exec(line);
-          if (sc !== null) setInfo(Number(sc[1]), Number(sc[2]), inputFps, inputCodec ?? 'unknown');
-        }
+        const found = facts.push(line);
+        if (found !== undefined && run.info === undefined) setInfo(found.width, found.height, found.fps, found.codec);
         if (level !== 'error' && level !== 'fatal' && level !== 'panic' && level !== 'warning') continue;
         if (/^\s/.test(line) || /Last message repeated/.test(line)) continue;
         this.#stderrTail.push(line);
@@ -718,29 +703,3 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     return this.#run?.proc.pid;
   }
 }
-
-/** Splits an MJPEG byte stream into pictures at the end-of-image marker (FF D9). */
-class JpegSplitter {
-  #pending: Buffer = Buffer.alloc(0);
-
-  push(chunk: Buffer): AccessUnit[] {
-    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
-    const out: AccessUnit[] = [];
-    let start = 0;
-    for (;;) {
-      const end = this.#pending.indexOf(EOI, start + 2);
-      if (end < 0) break;
-      out.push({ data: Buffer.from(this.#pending.subarray(start, end + 2)), key: true });
-      start = end + 2;
-    }
-    this.#pending = start > 0 ? Buffer.from(this.#pending.subarray(start)) : this.#pending;
-    if (this.#pending.length > 16 * 1024 * 1024) this.#pending = Buffer.alloc(0);
-    return out;
-  }
-
-  flush(): AccessUnit[] {
-    this.#pending = Buffer.alloc(0);
-    return [];
-  }
-}
-const EOI = Buffer.from([0xff, 0xd9]);

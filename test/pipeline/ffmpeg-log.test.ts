@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { damagedFrame, isTruncated, LineSplitter, parseLogLine, showinfoFrame } from '../../src/pipeline/ffmpeg-log.js';
+import { damagedFrame, InputFactsReader, isTruncated, LineSplitter, parseLogLine, showinfoFrame } from '../../src/pipeline/ffmpeg-log.js';
 
 describe('FFmpeg log lines', () => {
   it('takes the level out and keeps the context', () => {
@@ -39,5 +39,14 @@ describe('FFmpeg log lines', () => {
     assert.deepEqual(s.push('one\ntw'), ['one']);
     assert.deepEqual(s.push('o\nthree\n'), ['two', 'three']);
     assert.deepEqual(s.push(''), []);
+  });
+
+  it("reads the input's size, rate and codec from its stream line, else from the scaler's", () => {
+    const r = new InputFactsReader();
+    assert.equal(r.push("Input #0, mpegts, from 'udp://127.0.0.1:5000':"), undefined);
+    assert.deepEqual(r.push('  Stream #0:0[0x100]: Video: h264 (Constrained Baseline) ([27][0][0][0] / 0x001B), yuv420p(progressive), 320x240, 25 fps, 25 tbr, 90k tbn'), { width: 320, height: 240, fps: 25, codec: 'h264' });
+    const joined = new InputFactsReader();
+    assert.equal(joined.push('  Stream #0:0[0x100]: Video: h264 ([27][0][0][0] / 0x001B), none, 30 tbr, 90k tbn'), undefined);
+    assert.deepEqual(joined.push('[Parsed_scale_0 @ 0x55] w:1280 h:720 fmt:yuv420p sar:0/1 -> w:224 h:224 fmt:rgb24 sar:0/1 flags:0x2'), { width: 1280, height: 720, fps: 30, codec: 'h264' });
   });
 });
