@@ -27,7 +27,7 @@ export interface BatchStageOptions {
   maxQueue?: number;
   /** Live: frames kept per stream. Default 1. */
   liveQueuePerStream?: number;
-  /** Live: frames older than this (since their bytes arrived) are dropped when a batch forms, ms. Default 1000. */
+  /** Live: frames older than this (since `captureTs`, their arrival at the source) are dropped when a batch forms, ms. Default 1000. */
   maxAgeMs?: number;
   /** How many frames the downstream takes now (0 while the engine is busy). Default: always maxBatchSize. */
   capacity?: () => number;

@@ -34,7 +34,7 @@ export function renderPrometheus(metrics: readonly StreamMetrics[]): string {
       counts.push([l(m, `,stage="${esc(stage)}"`), s.count]);
     }
   }
-  out.push('# HELP sgus_latency_seconds Latency per pipeline stage and end to end (bytes arrived to overlay sent).', '# TYPE sgus_latency_seconds summary');
+  out.push('# HELP sgus_latency_seconds Latency per pipeline stage and end to end (frame at the source to overlay sent).', '# TYPE sgus_latency_seconds summary');
   for (const [labels, v] of rows) out.push(`sgus_latency_seconds{${labels}} ${num(v)}`);
   for (const [labels, v] of sums) out.push(`sgus_latency_seconds_sum{${labels}} ${num(v)}`);
   for (const [labels, v] of counts) out.push(`sgus_latency_seconds_count{${labels}} ${num(v)}`);
