@@ -27,6 +27,7 @@ import { ParameterSetCache } from './annex-b.js';
 import { CloseCode, PROTOCOL_VERSION, encodeFrameMessage, parseClientMessage, simplifyCollinear } from './protocol.js';
 import type { FrameHeader, ServerMessage, VideoCodec, WireCalibration, WireContour, WireMetrics, WireStream, WireStreamStatus } from './protocol.js';
 import { FrameRecords, parseFramePath } from './frame-records.js';
+import { JPEG_FALLBACK_DEFAULTS, JpegFallback, fallbackSize } from './jpeg-fallback.js';
 import { lookupStatic } from './static-files.js';
 import { healthReply } from './health.js';
 import { StreamStates, placeholderStream } from './stream-states.js';
@@ -89,13 +90,16 @@ export interface ViewerServerOptions {
   /** Seconds between WebSocket pings that find dead viewers. Default 15. */
   keepAliveSeconds?: number;
   /**
-   * Most JPEG pictures a second the hub makes for viewers that cannot decode the stream's H.264 (no
-   * WebCodecs), from the frame's pixels (source size when the pipeline decoded it, else model size).
-   * Encoding costs the hub's thread a few ms a picture, hence the cap. Default 10; 0 disables.
+   * Most JPEG pictures a second the hub sends viewers that cannot decode the stream's H.264 (no
+   * WebCodecs). For an H.264 stream the hub's own FFmpeg decodes the stream and encodes the pictures
+   * at the source size (src/server/jpeg-fallback.ts); for a stream without video, from the frame's
+   * pixels. Default 10; 0 disables.
    */
   fallbackJpegFps?: number;
-  /** Quality 1–100 of those JPEG pictures. Default 75. */
+  /** Quality 1–100 of those JPEG pictures. Default 85 (`JPEG_FALLBACK_DEFAULTS.quality`): the scanner's text stays legible. */
   fallbackJpegQuality?: number;
+  /** Long side of those pictures, px; 0 = the source's size. Default 0 (`JPEG_FALLBACK_DEFAULTS.longSide`). */
+  fallbackJpegLongSide?: number;
   /**
    * Seconds without a frame before a flowing stream is announced 'stalled' (at least 3 frame
    * periods). Default `STALL_WATCHDOG_DEFAULTS.stallAfterS` (2, src/server/stall-watchdog.ts).
@@ -147,10 +151,18 @@ interface StreamState {
   lastFallbackMs: number;
   /** Index of the last H.264 picture published (-1: none yet). */
   lastVideoIndex: number;
+  /** Decodes the H.264 into JPEG pictures while the stream has viewers without an H.264 decoder. */
+  fallback: JpegFallback<FallbackTag> | undefined;
   /** Pictures of dropped frames (publishVideo) waiting for the next published frame. */
   held: Map<number, Frame>;
   /** H.264 pictures missing from (or out of order in) what the pipeline published. */
   videoGaps: number;
+}
+
+/** What a fallback picture is sent with: its frame's header; `overlay` false for pictures shown only for decoding. */
+interface FallbackTag {
+  header: Omit<FrameHeader, 'dropped' | 'sentTs'>;
+  overlay: boolean;
 }
 
 const MAX_MESSAGES_PER_SECOND = 50;
@@ -227,6 +239,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   readonly #metricsText: (() => string) | undefined;
   readonly #fallbackJpegFps: number;
   readonly #fallbackJpegQuality: number;
+  readonly #fallbackJpegLongSide: number;
   readonly #streams = new Map<string, StreamState>();
   readonly #viewers = new Set<ViewerState>();
   readonly #keepAlive: NodeJS.Timeout;
@@ -256,7 +269,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     this.#staticDir = path.resolve(options.staticDir);
     this.#metricsText = options.metricsText;
     this.#fallbackJpegFps = options.fallbackJpegFps ?? 10;
-    this.#fallbackJpegQuality = options.fallbackJpegQuality ?? 75;
+    this.#fallbackJpegQuality = options.fallbackJpegQuality ?? JPEG_FALLBACK_DEFAULTS.quality;
+    this.#fallbackJpegLongSide = options.fallbackJpegLongSide ?? JPEG_FALLBACK_DEFAULTS.longSide;
     this.#model = options.model;
     this.#engine = options.engine;
     this.#device = options.device;
@@ -289,6 +303,9 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     if (options.fallbackJpegQuality !== undefined && !(options.fallbackJpegQuality >= 1 && options.fallbackJpegQuality <= 100)) {
       throw new SgusError(ErrorCode.InvalidArgument, `fallbackJpegQuality must be 1–100, got ${options.fallbackJpegQuality}`, { where });
     }
+    if (options.fallbackJpegLongSide !== undefined && !(Number.isInteger(options.fallbackJpegLongSide) && options.fallbackJpegLongSide >= 0)) {
+      throw new SgusError(ErrorCode.InvalidArgument, `fallbackJpegLongSide must be an integer >= 0 (0: source size), got ${options.fallbackJpegLongSide}`, { where });
+    }
     if (options.stallAfterS !== undefined && !(options.stallAfterS > 0 && Number.isFinite(options.stallAfterS))) {
       throw new SgusError(ErrorCode.InvalidArgument, `stallAfterS must be > 0 seconds, got ${options.stallAfterS}`, { where });
     }
@@ -316,7 +333,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       maxViewers: positive('maxViewers', options.maxViewers, VIEWER_SERVER_DEFAULTS.maxViewers),
       keepAliveSeconds: positive('keepAliveSeconds', options.keepAliveSeconds, 15),
       fallbackJpegFps: options.fallbackJpegFps ?? 10,
-      fallbackJpegQuality: options.fallbackJpegQuality ?? 75,
+      fallbackJpegQuality: options.fallbackJpegQuality ?? JPEG_FALLBACK_DEFAULTS.quality,
       staticDir: options.staticDir ?? path.join(PACKAGE_ROOT, 'web-viewer'),
       model: options.model ?? '',
       engine: options.engine ?? '',
@@ -361,9 +378,11 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       framesPublished: 0,
       lastFallbackMs: -Infinity,
       lastVideoIndex: -1,
+      fallback: undefined,
       videoGaps: 0,
       held: new Map(),
     };
+    prev?.fallback?.close();
     this.#streams.set(info.id, state);
     // A restarted stream (a looped replay) counts its frames from 0 again.
     this.#records.reset(info.id);
@@ -411,7 +430,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   #listPlaceholder(info: StreamInfo): void {
     this.#streams.set(info.id, {
       info, live: true, endReason: undefined, parameterSets: new ParameterSetCache(), metrics: undefined, framesPublished: 0,
-      lastFallbackMs: -Infinity, lastVideoIndex: -1, videoGaps: 0, held: new Map(),
+      lastFallbackMs: -Infinity, lastVideoIndex: -1, fallback: undefined, videoGaps: 0, held: new Map(),
     });
     this.#broadcast({ type: 'stream-added', stream: toWireStream(this.#streams.get(info.id)!, this.#states.status(info.id), this.#calibrations.get(info.id)) });
   }
@@ -488,6 +507,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
         if (last >= 0 && frame.index !== last + 1 && !view.key) {
           stream.videoGaps++;
           for (const v of this.#viewers) if (v.info.streamId === frame.streamId) v.needKey = true;
+          // Its decoder lost a picture too: its next pictures would be wrong, or matched to the wrong frame.
+          stream.fallback?.reset();
         }
         stream.lastVideoIndex = frame.index;
         video = stream.parameterSets.prepare(view.data, view.key);
@@ -503,6 +524,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       if (view === undefined || v.codecs.has(view.codec)) targets.push(v);
       else fallbackTargets.push(v);
     }
+    // Nobody needs the fallback pictures any more: stop decoding them.
+    if (fallbackTargets.length === 0 && stream.fallback?.running === true) stream.fallback.reset();
     if (targets.length === 0 && fallbackTargets.length === 0) return;
 
     const contours: WireContour[] = (result?.contours ?? []).map((c) => {
@@ -533,7 +556,10 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     if (codecString !== undefined) header.codecString = codecString;
     const isH264 = view !== undefined && view.codec === 'h264';
     const isKey = view?.key ?? false;
-    if (fallbackTargets.length > 0 && result !== undefined) this.#sendFallback(stream, result, header, fallbackTargets);
+    if (fallbackTargets.length > 0) {
+      if (isH264 && video !== undefined) this.#transcodeFallback(stream, video, isKey, header, result !== undefined);
+      else if (result !== undefined) this.#sendFallback(stream, result, header, fallbackTargets);
+    }
 
     for (const v of targets) {
       const congested = v.ws.bufferedAmount > this.#maxQueueBytes || v.inFlight >= this.#maxQueueFrames;
@@ -549,6 +575,41 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       if (isH264) v.needKey = false;
       v.joining = false;
       this.#sendFrame(v, encodeFrameMessage({ ...header, dropped: v.info.framesDropped, sentTs: Date.now() }, video));
+    }
+  }
+
+  /** Feeds the stream's H.264 picture to its JPEG fallback decoder; its pictures go out in #sendFallbackPicture. */
+  #transcodeFallback(stream: StreamState, video: Uint8Array, key: boolean, header: Omit<FrameHeader, 'dropped' | 'sentTs'>, overlay: boolean): void {
+    if (this.#fallbackJpegFps <= 0) return;
+    stream.fallback ??= new JpegFallback<FallbackTag>({
+      longSide: this.#fallbackJpegLongSide,
+      quality: this.#fallbackJpegQuality,
+      onPicture: (jpeg, tag) => this.#sendFallbackPicture(stream, jpeg, tag),
+      onError: (message) => this.#reportError(new SgusError(ErrorCode.SinkFailure, message, { fatal: false, where: `stream ${stream.info.id}` })),
+    });
+    stream.fallback.push(video, key, header.width, header.height, { header, overlay });
+  }
+
+  #sendFallbackPicture(stream: StreamState, jpeg: Buffer, tag: FallbackTag): void {
+    if (!tag.overlay || this.#streams.get(stream.info.id) !== stream) return;
+    const now = performance.now();
+    const viewers = [...this.#viewers].filter((v) => v.info.streamId === stream.info.id && v.ws.readyState === WebSocket.OPEN && !v.codecs.has('h264'));
+    if (viewers.length === 0) return;
+    if (now - stream.lastFallbackMs < 1000 / this.#fallbackJpegFps - 1) {
+      for (const v of viewers) v.info.framesDropped++;
+      return;
+    }
+    stream.lastFallbackMs = now;
+    const size = fallbackSize(tag.header.width, tag.header.height, this.#fallbackJpegLongSide);
+    const base = { ...tag.header, codec: 'jpeg' as const, width: size.width, height: size.height, key: true };
+    delete (base as { codecString?: string }).codecString;
+    for (const v of viewers) {
+      if (v.ws.bufferedAmount > this.#maxQueueBytes || v.inFlight >= this.#maxQueueFrames) {
+        v.info.framesDropped++;
+        this.#totalDropped++;
+        continue;
+      }
+      this.#sendFrame(v, encodeFrameMessage({ ...base, dropped: v.info.framesDropped, sentTs: Date.now() }, jpeg));
     }
   }
 
@@ -613,6 +674,8 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       stream.live = false;
       stream.endReason = reason;
       stream.held.clear();
+      stream.fallback?.close();
+      stream.fallback = undefined;
       this.#states.set(streamId, 'ended', { reason });
     }
     this.#broadcast({ type: 'stream-ended', streamId, reason });
@@ -630,6 +693,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     if (this.#closed !== undefined) return this.#closed;
     clearInterval(this.#keepAlive);
     this.#states.close();
+    for (const s of this.#streams.values()) s.fallback?.close();
     for (const v of this.#viewers) v.ws.close(CloseCode.GoingAway, 'server shutting down');
     this.#closed = new Promise<void>((resolve) => {
       // Give the close frames a moment, then cut whatever is left so close() cannot hang.

@@ -332,18 +332,21 @@ describe('ViewerServer', () => {
     }
   });
 
-  it('sends JPEG pictures made from the frame pixels to a viewer that cannot decode H.264, at most fallbackJpegFps', async () => {
+  // An H.264 stream's fallback pictures are decoded from its H.264 (test/server/jpeg-fallback.test.ts);
+  // the frame's pixels serve a viewer that cannot take the stream's own pictures otherwise.
+  it("sends JPEG pictures made from the frame pixels to a viewer that cannot take the stream's pictures, at most fallbackJpegFps", async () => {
     // 0.5 a second: ten synchronous publishes cannot span the interval, however loaded the machine.
     const s = await ViewerServer.start({ port: 0, token: '', staticDir, fallbackJpegFps: 0.5 });
     try {
       s.addStream(info);
       const v = new TestViewer(`ws://127.0.0.1:${s.port}/ws`);
       await v.opened;
-      v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'cam', codecs: ['jpeg'] }));
+      v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'cam', codecs: ['h264'] }));
       await v.waitFor(() => v.text('subscribed')[0]);
       const pixels = { width: 32, height: 24, data: new Uint8Array(32 * 24 * 3).fill(128) };
       for (let i = 0; i < 10; i++) {
         const r = result(i, i === 0);
+        r.frame.view = { codec: 'jpeg', key: true, data: Buffer.from([0xff, 0xd8, 0xff, 0xd9]), width: 64, height: 48 };
         r.frame.pixels = pixels;
         s.publishFrame(r);
       }

@@ -1,0 +1,169 @@
+/**
+ * Sharp JPEG pictures for viewers without an H.264 decoder: the hub's own FFmpeg decodes the
+ * stream's H.264 access units (the very pictures the other viewers get) and encodes each as a JPEG
+ * at the source size, or scaled to a configured long side, at a quality that keeps the scanner's
+ * text readable. The pipeline's model-size pixels (224², scaled up) made that text unreadable.
+ *
+ * Pictures are matched to frames by order: the stream is fed from a key frame on, in index order,
+ * with no B-frames (the hub's H.264 is low-latency), and FFmpeg runs one decoder thread with frame
+ * timestamps passed through, so it gives exactly one picture per access unit, in order. Anything
+ * that could break that (a missing picture, a restart, FFmpeg dying) resets the transcoder, which
+ * starts again at the next key frame: an outline is never put on another frame's picture.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+
+/** Defaults of the fallback pictures; the hub's options document them, `sgus --help` shows them. */
+export const JPEG_FALLBACK_DEFAULTS = {
+  /** Long side of the pictures, px; 0 = the source's size. */
+  longSide: 0,
+  /** 1–100; 85 keeps the scanner's small text legible (75 smears it). */
+  quality: 85,
+} as const;
+
+export interface JpegFallbackOptions<T> {
+  /** Long side, px (0: source size). Default JPEG_FALLBACK_DEFAULTS.longSide. */
+  longSide?: number;
+  /** 1–100. Default JPEG_FALLBACK_DEFAULTS.quality. */
+  quality?: number;
+  /** FFmpeg binary. Default $FFMPEG_PATH or 'ffmpeg'. */
+  ffmpegPath?: string;
+  /** One picture, with the tag its access unit was pushed with. */
+  onPicture: (jpeg: Buffer, tag: T) => void;
+  /** FFmpeg failed (one line); the transcoder waits for the next key frame. */
+  onError?: (message: string) => void;
+}
+
+/** FFmpeg's mjpeg -q:v (2 best … 31 worst) for a 1–100 quality. */
+export function mjpegQScale(quality: number): number {
+  return Math.max(2, Math.min(31, Math.round(2 + ((100 - quality) * 29) / 99)));
+}
+
+/** Output size for a source and a long side (0: unchanged); even, as yuvj420p wants. */
+export function fallbackSize(width: number, height: number, longSide: number): { width: number; height: number } {
+  if (longSide <= 0 || Math.max(width, height) <= longSide) return { width, height };
+  const k = longSide / Math.max(width, height);
+  const even = (v: number): number => Math.max(2, 2 * Math.round((v * k) / 2));
+  return { width: even(width), height: even(height) };
+}
+
+/** Splits an MJPEG byte stream at end-of-image markers (FF D9 never occurs inside FFmpeg's entropy data: FF is stuffed). */
+class JpegStreamSplitter {
+  #pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Buffer[] {
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    const out: Buffer[] = [];
+    let from = 0;
+    for (;;) {
+      const end = this.#pending.indexOf(EOI, from);
+      if (end < 0) break;
+      out.push(this.#pending.subarray(from, end + 2));
+      from = end + 2;
+    }
+    this.#pending = this.#pending.subarray(from);
+    return out;
+  }
+}
+const EOI = Buffer.from([0xff, 0xd9]);
+
+export class JpegFallback<T> {
+  readonly #o: Required<Omit<JpegFallbackOptions<T>, 'onError'>> & Pick<JpegFallbackOptions<T>, 'onError'>;
+  #proc: ChildProcessWithoutNullStreams | undefined;
+  /** Tags of the access units fed, waiting for their pictures, oldest first. */
+  #waiting: T[] = [];
+  #size = '';
+  #closed = false;
+
+  constructor(options: JpegFallbackOptions<T>) {
+    this.#o = {
+      longSide: options.longSide ?? JPEG_FALLBACK_DEFAULTS.longSide,
+      quality: options.quality ?? JPEG_FALLBACK_DEFAULTS.quality,
+      ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg',
+      onPicture: options.onPicture,
+      onError: options.onError,
+    };
+  }
+
+  /** Running: fed from a key frame on. */
+  get running(): boolean {
+    return this.#proc !== undefined;
+  }
+
+  /**
+   * Feeds one access unit (Annex B, SPS/PPS in front of key frames) of a `width`×`height` stream.
+   * Before the first key frame (or after a reset) deltas are ignored: false.
+   */
+  push(accessUnit: Uint8Array, key: boolean, width: number, height: number, tag: T): boolean {
+    if (this.#closed) return false;
+    const size = `${width}x${height}`;
+    if (this.#proc !== undefined && key && size !== this.#size) this.reset();
+    if (this.#proc === undefined) {
+      if (!key) return false;
+      this.#start(width, height);
+      this.#size = size;
+    }
+    this.#waiting.push(tag);
+    this.#proc!.stdin.write(accessUnit);
+    return true;
+  }
+
+  #start(width: number, height: number): void {
+    const out = fallbackSize(width, height, this.#o.longSide);
+    const scale = out.width !== width || out.height !== height ? ['-vf', `scale=${out.width}:${out.height}:flags=lanczos`] : [];
+    // No '-fflags nobuffer': it throws away the packets read while probing (the first pictures).
+    const args = [
+      '-hide_banner', '-loglevel', 'error', '-nostdin',
+      '-threads', '1', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '1', '-fpsprobesize', '0',
+      '-f', 'h264', '-i', 'pipe:0',
+      '-an', '-fps_mode', 'passthrough', ...scale,
+      '-c:v', 'mjpeg', '-q:v', String(mjpegQScale(this.#o.quality)), '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1',
+    ];
+    const proc = spawn(this.#o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#proc = proc;
+    const splitter = new JpegStreamSplitter();
+    let stderr = '';
+    proc.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-400)));
+    proc.stdout.on('data', (chunk: Buffer) => {
+      if (this.#proc !== proc) return;
+      for (const jpeg of splitter.push(chunk)) {
+        const tag = this.#waiting.shift();
+        // More pictures than units fed cannot be matched: start over rather than guess.
+        if (tag === undefined) {
+          this.reset();
+          return;
+        }
+        this.#o.onPicture(jpeg, tag);
+      }
+    });
+    proc.stdin.on('error', () => undefined);
+    proc.on('error', (err) => this.#failed(proc, `cannot run ffmpeg for the JPEG fallback: ${err.message}`));
+    proc.on('close', (code) => {
+      if (this.#proc === proc) this.#failed(proc, `JPEG fallback ffmpeg exited with code ${String(code)}: ${stderr.trim().split('\n').pop() ?? ''}`);
+    });
+  }
+
+  #failed(proc: ChildProcessWithoutNullStreams, message: string): void {
+    if (this.#proc !== proc) return;
+    this.reset();
+    this.#o.onError?.(message);
+  }
+
+  /** Forgets what is in flight; the next picture comes from the next key frame. */
+  reset(): void {
+    const p = this.#proc;
+    this.#proc = undefined;
+    this.#waiting = [];
+    this.#size = '';
+    if (p !== undefined) {
+      p.stdin.destroy();
+      p.kill('SIGKILL');
+    }
+  }
+
+  /** Stops FFmpeg; safe to call twice. */
+  close(): void {
+    this.#closed = true;
+    this.reset();
+  }
+}
