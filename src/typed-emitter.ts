@@ -7,11 +7,6 @@ import { EventEmitter } from 'node:events';
 export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> {
   readonly #emitter = new EventEmitter();
 
-  constructor() {
-    // Many viewers or stages may listen to one meter; the default limit of 10 would warn.
-    this.#emitter.setMaxListeners(0);
-  }
-
   on<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this {
     this.#emitter.on(event, listener as (...args: unknown[]) => void);
     return this;

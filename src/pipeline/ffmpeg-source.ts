@@ -344,11 +344,15 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     this.#lastDataTs = performance.now();
     let gotData = false;
     let failure: string | undefined;
+    // What this run does once its size is known; a plain callback, not a listener on 'started':
+    // a run that fails before it starts would leave its listener behind, one per reconnect.
+    let onInfo = (): void => undefined;
 
     const setInfo = (width: number, height: number, fps: number, codec: string): void => {
       if (run.info !== undefined) return;
       run.info = { width, height, fps, codec, viewCodec: plan.codec, viewMode: plan.mode, run: thisRun };
       this.emit('started', run.info);
+      onInfo();
       this.#drain();
     };
     if (known !== undefined) setInfo(known.width, known.height, known.fps, known.codec);
@@ -481,10 +485,9 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     } else {
       fullPipe.resume();
     }
-    this.once('started', () => {
+    onInfo = () => {
       if (pendingFull.length > 0) for (const c of pendingFull.splice(0)) takeFull(c);
-      this.#drain();
-    });
+    };
 
     for (const p of run.pipes) p.on('error', () => undefined);
     if (this.#paused) for (const p of run.pipes) p.pause();

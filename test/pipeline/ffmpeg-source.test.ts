@@ -113,6 +113,26 @@ describe('FfmpegSource', () => {
     await noFfmpegLeft();
   });
 
+  it('many failed reconnects leave no listeners behind and raise no listener warning', async () => {
+    // An FFmpeg that exits at once: every run fails before it starts.
+    const src = new FfmpegSource({ mode: 'live', source: { type: 'lavfi', graph: 'testsrc2' }, ffmpegPath: '/bin/false', reconnectInitialMs: 1, reconnectMaxMs: 1, maxReconnects: 25, modelWidth: 32, modelHeight: 32 });
+    const counts: number[] = [];
+    src.on('reconnecting', () => counts.push(src.listenerCount('started') + src.listenerCount('ended')));
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      await assert.rejects(lastValueFrom(src.frames()), /gave up after 25 reconnects/);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.equal(counts.length, 25);
+    assert.ok(counts.every((n) => n === 0), `listeners per reconnect: ${counts.join()}`);
+    assert.equal(src.listenerCount('started'), 0);
+    assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+    await noFfmpegLeft();
+  });
+
   it('a truncated file ends cleanly with the frames before the cut', async () => {
     const file = await clip();
     const cut = path.join(TMP, 'truncated.mp4');
