@@ -1,8 +1,13 @@
 /**
  * Typed errors (after hls.js `errors.ts`): every error that crosses a module boundary carries a
- * machine-readable `code`, a `fatal` flag (fatal: the object that raised it cannot go on; not fatal:
- * the item is skipped and counted, the process keeps serving) and a one-line message saying what and
- * where.
+ * machine-readable `code`, a `fatal` flag and a one-line message saying what and where.
+ *
+ * `fatal` has one meaning everywhere:
+ *   fatal (the default)  the operation or stream that raised it cannot go on: a replay ends, a
+ *                        command exits, a pipeline rejects with it;
+ *   not fatal            this one item failed (a file of a batch, a frame, a batch of frames, a
+ *                        viewer's socket): it is skipped, counted and reported, the rest goes on.
+ * Whoever catches one decides by this flag whether to go on.
  */
 
 export const ErrorCode = {
@@ -26,7 +31,7 @@ export const ErrorCode = {
   SinkFailure: 'sink-failure',
   /** A peer sent a malformed or oversized message. */
   ProtocolError: 'protocol-error',
-  /** Access was refused (token, origin). */
+  /** Access was refused (viewer token or origin, PACS credentials). */
   AccessDenied: 'access-denied',
   /** A frozen TensorFlow graph could not be parsed or converted. */
   GraphImport: 'graph-import',
@@ -34,7 +39,7 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export interface SgusErrorOptions {
-  /** Whether the raising object can continue. Default: true. */
+  /** true: the operation or stream cannot go on; false: only this item failed, the rest goes on. Default true. */
   fatal?: boolean;
   /** Where it happened: a file path, URL, stream id, node name. */
   where?: string;

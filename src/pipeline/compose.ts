@@ -21,7 +21,7 @@ import { batchStage } from './batch-stage.js';
 import { FfmpegSource } from './ffmpeg-source.js';
 import type { SourceStarted, ViewMode } from './ffmpeg-source.js';
 import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from './frame.js';
-import type { Inferred } from './stage-types.js';
+import type { Batch, Inferred } from './stage-types.js';
 import { FOV_ANALYSIS_SIZE, fovStage } from './fov-stage.js';
 import { inferenceStage } from './inference-stage.js';
 import { LogThrottle } from './log-throttle.js';
@@ -361,18 +361,38 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     const fileSinks = (id: string): OperatorFunction<FrameResult, FrameResult>[] => sinkOps.get(id) ?? [];
 
     const maxAgeMs = o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
-    const dropFrame = (frame: Frame): void => {
-      const st = streamOf(frame.streamId);
-      st.metrics.dropped++;
+    /** A frame that leaves the credit loop unsegmented ('dropped', 'failed'). */
+    const letGo = (frame: Frame, how: string): void => {
       // Viewers still need the picture: the next H.264 frame is coded against it.
       if (hub?.publishVideo !== undefined && frame.view !== undefined) {
         try {
           hub.publishVideo(frame);
         } catch (err) {
-          this.emit('log', `${frame.streamId}: viewer hub refused a dropped frame's picture: ${describeError(err)}`);
+          this.emit('log', `${frame.streamId}: viewer hub refused a ${how} frame's picture: ${describeError(err)}`);
         }
       }
-      st.source.release();
+      streamOf(frame.streamId).source.release();
+    };
+    const dropFrame = (frame: Frame): void => {
+      streamOf(frame.streamId).metrics.dropped++;
+      letGo(frame, 'dropped');
+    };
+    // A recoverable engine failure costs its batch only: the frames leave the credit loop as if
+    // dropped (viewers still get their pictures), counted per stream, one (bounded) log line.
+    const failedLog = new LogThrottle();
+    const batchFailed = (batch: Batch, error: SgusError): void => {
+      const streams = new Set<string>();
+      for (const frame of batch.frames) {
+        const st = streamOf(frame.streamId);
+        streams.add(frame.streamId);
+        inFlight--;
+        st.metrics.inferenceFailed++;
+        st.source.recycle(frame);
+        delete frame.full;
+        letGo(frame, 'failed');
+      }
+      const n = batch.frames.length;
+      for (const l of failedLog.push(`${[...streams].join(', ')}: ${error.message}; batch of ${n} frame${n === 1 ? '' : 's'} dropped, the stream goes on`)) this.emit('log', l);
     };
     const postprocessed$ = merge(...sources).pipe(
       batchStage({
@@ -389,6 +409,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
       }),
       inferenceStage({
         model: o.segmenter,
+        onBatchFailed: batchFailed,
         onBusy: () => {
           engineBusy = true;
         },

@@ -112,6 +112,8 @@ export interface StreamMetrics {
   corrupt: number;
   /** Frames missing from the source: gaps in its timestamps (a recording's holes, frames lost upstream). */
   missing?: number;
+  /** Frames lost because the engine failed on their batch with a non-fatal error (the stream went on). */
+  inferenceFailed?: number;
   fpsIn: number;
   fpsOut: number;
   /** Percentiles in ms per stage and end to end ('e2e': frame at the source (`captureTs`) → overlay sent). */

@@ -3,6 +3,9 @@
  * are mixed-stream; each frame comes out with its own probability map. `onIdle` fires as soon as
  * the engine is free, before the results go downstream, so the next batch's engine call overlaps
  * this batch's post-processing on the other core.
+ *
+ * A failed engine call ends the stage unless the error is a non-fatal `SgusError` (src/errors.ts):
+ * then only that batch is lost, handed to `onBatchFailed`, and the next batch goes on.
  */
 import { Observable } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
@@ -22,6 +25,11 @@ export interface InferenceStageOptions {
   onIdle?: () => void;
   /** Called when a batch starts. Default: nothing. */
   onBusy?: () => void;
+  /**
+   * A batch whose engine call failed with a non-fatal SgusError: its frames are not emitted (the
+   * caller releases them) and the stage goes on. Called before `onIdle`. Default: nothing.
+   */
+  onBatchFailed?: (batch: Batch, error: SgusError) => void;
 }
 
 export function inferenceStage(options: InferenceStageOptions): OperatorFunction<Batch, Inferred> {
@@ -60,8 +68,16 @@ export function inferenceStage(options: InferenceStageOptions): OperatorFunction
             (err: unknown) => {
               inflight--;
               if (stopped) return;
-              stopped = true;
-              subscriber.error(isSgusError(err) ? err : new SgusError(ErrorCode.EngineFailure, `inference failed: ${describeError(err)}`, { where: 'inference stage', cause: err }));
+              // Anything but an SgusError is a defect of unknown reach: fatal.
+              const e = isSgusError(err) ? err : new SgusError(ErrorCode.EngineFailure, `inference failed: ${describeError(err)}`, { where: 'inference stage', cause: err });
+              if (e.fatal) {
+                stopped = true;
+                subscriber.error(e);
+                return;
+              }
+              options.onBatchFailed?.(batch, e);
+              options.onIdle?.();
+              if (upstreamDone && inflight === 0) subscriber.complete();
             },
           );
         },

@@ -22,6 +22,7 @@ export function renderPrometheus(metrics: readonly StreamMetrics[]): string {
   family('sgus_frames_dropped_total', 'counter', 'Stale frames dropped (live mode).', metrics.map((m) => [l(m), m.dropped]));
   family('sgus_frames_corrupt_total', 'counter', 'Frames FFmpeg reported damaged (concealed or undecodable).', metrics.map((m) => [l(m), m.corrupt]));
   family('sgus_frames_missing_total', 'counter', 'Frames missing from the source (gaps in its timestamps).', metrics.map((m) => [l(m), m.missing ?? 0]));
+  family('sgus_frames_inference_failed_total', 'counter', 'Frames lost because the engine failed on their batch (recoverable; the stream went on).', metrics.map((m) => [l(m), m.inferenceFailed ?? 0]));
   family('sgus_fps_in', 'gauge', 'Current input frame rate.', metrics.map((m) => [l(m), m.fpsIn]));
   family('sgus_fps_out', 'gauge', 'Current output frame rate.', metrics.map((m) => [l(m), m.fpsOut]));
   const rows: [string, number][] = [];

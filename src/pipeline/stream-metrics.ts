@@ -23,6 +23,8 @@ export class StreamMetricsCollector {
   dropped = 0;
   corrupt = 0;
   missing = 0;
+  /** Frames of batches the engine failed on (non-fatal): dropped, not segmented. */
+  inferenceFailed = 0;
 
   constructor(options: StreamMetricsOptions) {
     this.#o = options;
@@ -54,6 +56,7 @@ export class StreamMetricsCollector {
       dropped: this.dropped,
       corrupt: this.corrupt,
       missing: this.missing,
+      inferenceFailed: this.inferenceFailed,
       fpsIn: this.fpsIn.fps,
       fpsOut: this.fpsOut.fps,
       latency,
@@ -67,6 +70,6 @@ export class StreamMetricsCollector {
   /** One console line: fps and recent latency. */
   line(): string {
     const e = this.latency.e2e;
-    return `${this.streamId}: in ${this.fpsIn.fps.toFixed(1)} fps, out ${this.fpsOut.fps.toFixed(1)} fps, latency p50 ${e.recent(0.5).toFixed(0)} ms p95 ${e.recent(0.95).toFixed(0)} ms, inference ${this.latency.inference.recent(0.5).toFixed(1)} ms, post ${this.latency.postprocess.recent(0.5).toFixed(1)} ms, dropped ${this.dropped}, corrupt ${this.corrupt}, missing ${this.missing}, frames ${this.fpsOut.total}`;
+    return `${this.streamId}: in ${this.fpsIn.fps.toFixed(1)} fps, out ${this.fpsOut.fps.toFixed(1)} fps, latency p50 ${e.recent(0.5).toFixed(0)} ms p95 ${e.recent(0.95).toFixed(0)} ms, inference ${this.latency.inference.recent(0.5).toFixed(1)} ms, post ${this.latency.postprocess.recent(0.5).toFixed(1)} ms, dropped ${this.dropped}, corrupt ${this.corrupt}, missing ${this.missing}${this.inferenceFailed > 0 ? `, inference failed ${this.inferenceFailed}` : ''}, frames ${this.fpsOut.total}`;
   }
 }

@@ -4,10 +4,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { ErrorCode, SgusError } from '../../src/errors.js';
 import { Pipeline } from '../../src/pipeline/compose.js';
 import { runningFfmpegCount } from '../../src/pipeline/ffmpeg-source.js';
 import type { FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from '../../src/pipeline/frame.js';
 import { probeVideo } from '../../src/pipeline/probe.js';
+import { renderPrometheus } from '../../src/pipeline/prometheus.js';
 import { createSegmenter } from '../../src/segmenter/segmenter.js';
 import { clip, countFrames, fakeSegmenter, sleep, TMP } from '../helpers/pipeline.js';
 import { testModelSpec } from '../helpers/test-model.js';
@@ -121,6 +123,52 @@ describe('Pipeline', () => {
     } finally {
       await seg.close();
     }
+  });
+});
+
+describe('Pipeline with a failing engine', () => {
+  /** The fake segmenter, throwing `error` on its third engine call and answering every other. */
+  function failingOnThirdCall(error: SgusError): { seg: ReturnType<typeof fakeSegmenter>; failedFrames: () => number } {
+    const base = fakeSegmenter();
+    let calls = 0;
+    let failed = 0;
+    const seg = {
+      ...base,
+      probabilities: (images: Parameters<typeof base.probabilities>[0]) => {
+        if (++calls !== 3) return base.probabilities(images);
+        failed = images.length;
+        return Promise.reject(error);
+      },
+    };
+    return { seg, failedFrames: () => failed };
+  }
+
+  it('a non-fatal inference error drops that batch only: every other frame is segmented, the drop is counted and logged once', async () => {
+    const file = await clip();
+    const out = path.join(TMP, 'compose-engine-recoverable');
+    const { seg, failedFrames } = failingOnThirdCall(new SgusError(ErrorCode.EngineFailure, 'inference failed: out of memory', { where: 'fake', fatal: false }));
+    const p = new Pipeline({ streams: [{ id: 'replay', source: { type: 'file', path: file }, probe: await probeVideo(file), outputs: { ndjson: path.join(out, 'r.ndjson') } }], segmenter: seg });
+    const logs: string[] = [];
+    p.on('log', (l) => logs.push(l));
+    const summary = await p.done;
+    const source = await countFrames(file);
+    const lost = failedFrames();
+    assert.ok(lost > 0, 'the third batch failed');
+    const m = summary.metrics[0]!;
+    assert.equal(m.inferenceFailed, lost);
+    assert.equal(m.framesOut, source - lost);
+    const lines = (await readFile(path.join(out, 'r.ndjson'), 'utf8')).trim().split('\n');
+    assert.equal(lines.length, source - lost);
+    assert.deepEqual(logs.filter((l) => /out of memory/.test(l)), [`replay: fake: inference failed: out of memory; batch of ${lost} frame${lost === 1 ? '' : 's'} dropped, the stream goes on`]);
+    assert.match(renderPrometheus(summary.metrics), new RegExp(`^sgus_frames_inference_failed_total\\{stream="replay"\\} ${lost}$`, 'm'));
+  });
+
+  it('a fatal inference error still ends the pipeline with that error, even with isolateFailures', async () => {
+    const file = await clip();
+    const error = new SgusError(ErrorCode.EngineFailure, 'inference failed: device lost', { where: 'fake' });
+    const { seg } = failingOnThirdCall(error);
+    const p = new Pipeline({ streams: [{ id: 'replay', source: { type: 'file', path: file } }], segmenter: seg, isolateFailures: true });
+    await assert.rejects(p.done, (e) => e === error);
   });
 });
 
