@@ -177,6 +177,28 @@ def compare_markdown(root: str, names: List[str], variant: str = "singleRegion")
     return "\n".join(out)
 
 
+def frames_markdown(root: str, name: str, data: str, variant: str = "singleRegion") -> str:
+    """Per frame, a recipe's held-out IoU by leave-one-device-out and by cross-validation (from its
+    recorded runs), beside the published model's IoU where the manifest gives it."""
+    import glob
+    lodo, cv = {}, {}
+    for path in sorted(glob.glob(os.path.join(root, name, "*", "result.json"))):
+        r = json.load(open(path))
+        v = r.get("validation")
+        if not v or r["split"] == "none":
+            continue
+        v = v.get("variants", {}).get(variant, v)
+        for p in v["perImage"]:
+            (lodo if r["split"].startswith("lodo:") else cv)[p["id"]] = p["iou"]
+    manifest = json.load(open(os.path.join(data, "annotated", "manifest.json")))
+    out = ["| frame | device | LODO IoU | CV IoU | published model IoU |", "| --- | --- | --- | --- | --- |"]
+    f = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
+    for e in manifest:
+        out.append(f"| {e['id']} | {e['device']} | {f(lodo.get(e['id']))} | {f(cv.get(e['id']))} | "
+                   f"{f(e.get('published_model_iou'))} |")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", help="run folder with ckpt.pt and config.json")
@@ -184,11 +206,17 @@ def main():
                     help="print the recorded held-out scores of every run of runs/NAME (no re-scoring)")
     ap.add_argument("--compare", nargs="+", metavar="NAME",
                     help="Markdown table of these recipes' recorded held-out scores (one-region variant)")
+    ap.add_argument("--frames", metavar="NAME", help="Markdown table of a recipe's held-out IoU per frame")
     ap.add_argument("--data", default=None)
     ap.add_argument("--update", action="store_true",
                     help="write the scores into the run's result.json (runs scored before the "
                          "variants existed)")
     args = ap.parse_args()
+    if args.frames:
+        here = os.path.dirname(os.path.abspath(__file__))
+        print(frames_markdown(os.path.join(here, "runs"), args.frames,
+                              args.data or os.path.join(here, "..", "..", "..", "shared", "data", "sgus")))
+        return
     if args.compare:
         print(compare_markdown(os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs"), args.compare))
         return
