@@ -4,8 +4,9 @@
  *   pipe:1  raw RGB24 at the model's input size, for inference (always);
  *   pipe:3  video for viewers: the source's H.264 passed through (Annex B, an AUD before every
  *           picture) when it has no B-frames, else low-latency libx264, or MJPEG (only when asked);
- *   pipe:4  raw RGB24 at the source size, for the annotated video (only when asked).
- * The parts of one picture are joined by their order on each pipe into one `Frame`.
+ *   pipe:4  raw pictures at the source size (yuv420p or RGB24), for the annotated video (only when asked).
+ * The command line is built by ffmpeg-args.ts. The parts of one picture are joined by their order
+ * on each pipe into one `Frame`.
  *
  * Flow control: in replay mode at most `highWaterMark` frames are out (emitted and not yet
  * `release()`d); beyond that every pipe is paused, FFmpeg blocks on its writes and decoding stops,
@@ -23,15 +24,15 @@ import { ErrorCode, SgusError } from '../errors.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { fullPictureBytes } from './frame.js';
 import type { Frame, ViewPayload } from './frame.js';
+import { ffmpegArgs, viewPlan } from './ffmpeg-args.js';
+import type { ViewMode } from './ffmpeg-args.js';
 import { damagedFrame, InputFactsReader, isTruncated, LineSplitter, parseLogLine, showinfoFrame } from './ffmpeg-log.js';
 import { AnnexBSplitter } from './h264-annexb.js';
 import { JpegSplitter } from './jpeg-splitter.js';
 import { SourceClock } from './source-clock.js';
 import type { AccessUnit } from './h264-annexb.js';
-import { describeSource, ffmpegInputArgs, isNetwork } from './source-spec.js';
+import { describeSource, isNetwork } from './source-spec.js';
 import type { SourceSpec } from './source-spec.js';
-
-export type ViewMode = 'none' | 'auto' | 'h264' | 'jpeg';
 
 /** Options of an FFmpeg source. */
 export interface FfmpegSourceOptions {
@@ -289,45 +290,13 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     s?.complete();
   }
 
-  #viewPlan(info: { codec: string; hasBFrames: boolean }): { mode: 'copy' | 'encode' | 'none'; codec: 'h264' | 'jpeg' | undefined } {
-    const v = this.#o.view;
-    if (v === 'none') return { mode: 'none', codec: undefined };
-    if (v === 'jpeg') return { mode: 'encode', codec: 'jpeg' };
-    // Pass-through only when packet order = picture order, so AU k pairs with decoded frame k.
-    // Not when looping: FFmpeg 5.1 signals EOF to the copied stream's bitstream filters at the
-    // first loop ('A non-NULL packet sent after an EOF') and the viewer video stops for good, while
-    // every later frame waits for its missing video part (latency +2.6 s). Encoding is not affected.
-    if (info.codec === 'h264' && !info.hasBFrames && this.#o.source.type !== 'url' && !this.#o.loop) return { mode: 'copy', codec: 'h264' };
-    return { mode: 'encode', codec: 'h264' };
-  }
-
-  #args(plan: { mode: 'copy' | 'encode' | 'none'; codec: 'h264' | 'jpeg' | undefined }, fps: number): string[] {
-    const o = this.#o;
-    // 'verbose' for the scaler's 'w:W h:H fmt:... -> w:224 h:224' line: the true source size even
-    // when the input probe could not tell it (a network stream joined before its next key frame).
-    // 'level+' prefixes every line with its level, so only warnings and errors reach messages.
-    const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+verbose'];
-    args.push(...ffmpegInputArgs(o.source, { realtime: o.realtime, loop: o.loop, ioTimeoutS: o.stallTimeoutS }));
-    args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-vf', `scale=${o.modelWidth}:${o.modelHeight}:flags=bilinear,showinfo=checksum=0`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
-    if (plan.mode === 'copy') {
-      args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb,h264_metadata=aud=insert', '-f', 'h264', 'pipe:3');
-    } else if (plan.mode === 'encode' && plan.codec === 'h264') {
-      const gop = Math.max(1, Math.round(fps * 2));
-      args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', String(gop), '-bsf:v', 'h264_metadata=aud=insert', '-f', 'h264', 'pipe:3');
-    } else if (plan.mode === 'encode' && plan.codec === 'jpeg') {
-      args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:3');
-    }
-    if (o.fullFrames) args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-pix_fmt', o.fullFormat, '-f', 'rawvideo', 'pipe:4');
-    return args;
-  }
-
   #start(): void {
     if (this.#closed) return;
     const o = this.#o;
     const known = this.#known;
     // Without probe facts, a live network source gets a re-encoded view (safe for any codec).
-    const plan = this.#viewPlan(known ?? { codec: 'unknown', hasBFrames: true });
-    const args = this.#args(plan, known?.fps ?? 25);
+    const plan = viewPlan(o.view, o.source, o.loop, known ?? { codec: 'unknown', hasBFrames: true });
+    const args = ffmpegArgs({ ...o, ioTimeoutS: o.stallTimeoutS }, plan, known?.fps ?? 25);
     const proc = spawn(o.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     track(proc);
     const run: Run = { proc, pipes: [], exited: false, viewEnded: false };
