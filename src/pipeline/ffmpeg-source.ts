@@ -27,10 +27,10 @@ import type { Frame, ViewPayload } from './frame.js';
 import { ffmpegArgs, viewPlan } from './ffmpeg-args.js';
 import type { ViewMode } from './ffmpeg-args.js';
 import { damagedFrame, InputFactsReader, isTruncated, LineSplitter, parseLogLine, showinfoFrame } from './ffmpeg-log.js';
-import { AnnexBSplitter } from './h264-annexb.js';
+import { AnnexBSplitter } from '../shared/h264-annexb.js';
 import { JpegSplitter } from './jpeg-splitter.js';
 import { SourceClock } from './source-clock.js';
-import type { AccessUnit } from './h264-annexb.js';
+import type { AccessUnit } from '../shared/h264-annexb.js';
 import { describeSource, isNetwork } from './source-spec.js';
 import type { SourceSpec } from './source-spec.js';
 
@@ -132,6 +132,11 @@ function track(proc: ChildProcess): void {
   }
   LIVE_PROCESSES.add(proc);
   proc.once('exit', () => LIVE_PROCESSES.delete(proc));
+}
+
+/** The same bytes as a Buffer (no copy): the shared splitter gives plain Uint8Arrays. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** How many FFmpeg processes started here are still running (tests check for leaks). */
@@ -396,7 +401,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         for (const u of units) {
           const w = run.info?.width ?? 0;
           const h = run.info?.height ?? 0;
-          const p: ViewPayload = { codec: plan.codec!, key: plan.codec === 'jpeg' ? true : u.key, data: u.data, width: w, height: h };
+          const p: ViewPayload = { codec: plan.codec!, key: plan.codec === 'jpeg' ? true : u.key, data: asBuffer(u.data), width: w, height: h };
           if (u.codecString !== undefined) p.codecString = u.codecString;
           this.#views.push(p);
         }

@@ -1,5 +1,5 @@
 /** Splitting the viewer MJPEG pipe into pictures, as `AnnexBSplitter` does for H.264. */
-import type { AccessUnit } from './h264-annexb.js';
+import type { AccessUnit } from '../shared/h264-annexb.js';
 
 /** Splits an MJPEG byte stream into pictures at the end-of-image marker (FF D9). */
 export class JpegSplitter {

@@ -23,7 +23,7 @@ import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { presentedToken, tokenMatches } from './access.js';
 import { HostAllowlist, exposureProblem } from './host-allowlist.js';
-import { ParameterSetCache } from './annex-b.js';
+import { ParameterSetCache } from '../shared/h264-annexb.js';
 import { CloseCode, PROTOCOL_VERSION, encodeFrameMessage, parseClientMessage, simplifyCollinear } from './protocol.js';
 import type { FrameHeader, ServerMessage, VideoCodec, WireCalibration, WireContour, WireMetrics, WireStream, WireStreamStatus } from './protocol.js';
 import { FrameRecords, parseFramePath } from './frame-records.js';

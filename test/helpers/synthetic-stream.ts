@@ -11,7 +11,7 @@ import type { Contour } from '../../src/core/contours.js';
 import type { GreyImage, RgbImage } from '../../src/core/image.js';
 import { encodeJpegRgb } from '../../src/core/image-io.js';
 import type { Frame, FrameResult, StreamInfo, ViewerHubPort } from '../../src/pipeline/frame.js';
-import { codecStringFromSps, isKeyAccessUnit, splitAccessUnits } from '../../src/server/annex-b.js';
+import { AnnexBSplitter, codecStringFromSps } from '../../src/shared/h264-annexb.js';
 import { syntheticFrame } from '../../src/synthetic/ultrasound-frame.js';
 
 export const FFMPEG = process.env.FFMPEG_PATH ?? '/usr/bin/ffmpeg';
@@ -91,14 +91,15 @@ export async function makeSyntheticClip(options: ClipOptions = {}): Promise<Synt
       '-pix_fmt', 'yuv420p', '-bsf:v', 'h264_metadata=aud=insert', '-f', 'h264', 'pipe:1'],
     raw,
   );
-  const units = splitAccessUnits(h264);
+  const splitter = new AnnexBSplitter();
+  const units = [...splitter.push(h264), ...splitter.flush()];
   if (units.length !== n) throw new Error(`expected ${n} access units from ffmpeg, got ${units.length}`);
   return {
     width,
     height,
     fps,
     codecString: codecStringFromSps(h264) ?? 'avc1.42c01e',
-    frames: frames.map((f, i) => ({ ...f, h264: Buffer.from(units[i]!), key: isKeyAccessUnit(units[i]!) })),
+    frames: frames.map((f, i) => ({ ...f, h264: Buffer.from(units[i]!.data), key: units[i]!.key })),
   };
 }
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ParameterSetCache, codecStringFromSps, isKeyAccessUnit, nalUnits, splitAccessUnits } from '../../src/server/annex-b.js';
 import { FrameFlag, PROTOCOL_VERSION, decodeFrameMessage, encodeFrameMessage, parseClientMessage, simplifyCollinear } from '../../src/server/protocol.js';
 import type { FrameHeader } from '../../src/server/protocol.js';
 
@@ -51,39 +50,5 @@ describe('viewer protocol', () => {
     assert.deepEqual(simplifyCollinear(ring), [0, 0, 3, 0, 3, 2, 0, 2]);
     const diamond = [1, 0, 2, 1, 1, 2, 0, 1];
     assert.deepEqual(simplifyCollinear(diamond), diamond);
-  });
-});
-
-describe('Annex B helpers', () => {
-  const sps = [0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e, 0xaa];
-  const pps = [0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80];
-  const aud = [0, 0, 0, 1, 0x09, 0xf0];
-  const idr = [0, 0, 1, 0x65, 0x88, 0x84];
-  const p = [0, 0, 1, 0x41, 0x9a, 0x02];
-
-  it('finds NAL units, key frames and the codec string', () => {
-    const au = new Uint8Array([...aud, ...sps, ...pps, ...idr]);
-    assert.deepEqual(nalUnits(au).map((u) => u.type), [9, 7, 8, 5]);
-    assert.equal(isKeyAccessUnit(au), true);
-    assert.equal(isKeyAccessUnit(new Uint8Array([...aud, ...p])), false);
-    assert.equal(codecStringFromSps(au), 'avc1.42c01e');
-  });
-
-  it('splits a stream into access units at AUDs and at new pictures', () => {
-    const stream = new Uint8Array([...aud, ...sps, ...pps, ...idr, ...aud, ...p, ...aud, ...p]);
-    assert.equal(splitAccessUnits(stream).length, 3);
-    const noAud = new Uint8Array([...sps, ...pps, ...idr, ...p, ...p]);
-    assert.equal(splitAccessUnits(noAud).length, 3);
-  });
-
-  it('puts the last SPS/PPS in front of key frames that lack them', () => {
-    const cache = new ParameterSetCache();
-    const first = new Uint8Array([...sps, ...pps, ...idr]);
-    assert.equal(cache.prepare(first, true), first);
-    const bare = new Uint8Array([...aud, ...idr]);
-    const fixed = cache.prepare(bare, true);
-    assert.deepEqual(nalUnits(fixed).map((u) => u.type), [7, 8, 9, 5]);
-    const delta = new Uint8Array([...aud, ...p]);
-    assert.equal(cache.prepare(delta, false), delta);
   });
 });

@@ -5,7 +5,7 @@
  * whatever the decoder's delay. JPEG goes through createImageBitmap (the fallback where WebCodecs is
  * missing, when the server sends JPEG).
  */
-import { codecStringFromSps } from '../../src/server/annex-b.js';
+import { codecStringFromSps } from '../../src/shared/h264-annexb.js';
 import type { DecodedFrame, FrameHeader } from '../../src/server/protocol.js';
 
 export interface Picture {
