@@ -7,7 +7,10 @@ import { loadPreset, presetToStream, STREAMS_DIR } from '../pipeline/stream-pres
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import { CALIBRATION_OPTIONS, CALIBRATION_OPTIONS_HELP, calibrationOption, streamCalibration } from './calibration-option.js';
 import type { CliCommand } from './command.js';
-import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, serverOptionsHelp, serverSettings, startServer, summaryLine, pipelineOptions } from './stream-options.js';
+import { renderPrometheus } from '../pipeline/prometheus.js';
+import type { Segmenter } from '../segmenter/segmenter.js';
+import { ViewerServer } from '../server/viewer-server.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, serverOptionsHelp, serverSettings, summaryLine, pipelineOptions } from './stream-options.js';
 
 const help = `
 Usage: sgus serve [--stream PRESET...] [--host ADDR] [--port N] [--token T] [options]
@@ -53,29 +56,47 @@ const command: CliCommand = {
     }
     // Checked before anything is generated or loaded: a bad scale is one line at once.
     const calibrations = new Map(presets.map((p) => [p.name, streamCalibration(calibration, { name: p.name, mmPerPx: p.settings?.mmPerPx })]));
-    const streams: StreamConfig[] = [];
-    for (const p of presets) {
-      const s = await presetToStream(p, (file) => {
-        if (!settings.quiet) process.stderr.write(`sgus: ${p.name}: synthetic source ${file} (generated once)\n`);
-      });
-      if (s.source.type === 'file') {
-        try {
-          s.probe = await probeVideo(s.source.path);
-        } catch (err) {
-          throw new SgusError(ErrorCode.SourceFailure, describeError(err), { where: p.file, cause: err });
-        }
-      }
-      s.stallTimeoutS ??= settings.stallTimeoutS;
-      streams.push(s);
-    }
-    const seg = await loadSegmenter(values);
     let metricsNow: () => StreamMetrics[] = () => [];
-    const server = await startServer(viewer, seg, () => metricsNow());
-    // Listed (and in /healthz) as down until their sources open, not missing.
-    for (const s of streams) server.setCalibration(s.id, calibrations.get(s.id));
-    for (const s of streams) server.expectStream(s.id, s.title ?? s.id, s.mode ?? 'replay');
+    // The viewer first: on a first start the sample exam takes tens of seconds to generate, and the
+    // page says so (the stream listed as starting, with the progress) instead of nothing answering.
+    const server = await ViewerServer.start({ ...viewer, metricsText: () => renderPrometheus(metricsNow()) });
+    let seg: Segmenter | undefined;
     try {
+      for (const p of presets) {
+        server.setCalibration(p.name, calibrations.get(p.name));
+        // Listed (and in /healthz) as down until their sources open, not missing.
+        server.expectStream(p.name, p.title ?? p.name, p.mode);
+      }
       process.stdout.write(`viewer: ${server.printableUrl}\n`);
+      const streams: StreamConfig[] = [];
+      for (const p of presets) {
+        let lastTenth = -1;
+        const s = await presetToStream(
+          p,
+          (file) => {
+            if (!settings.quiet) process.stderr.write(`sgus: ${p.name}: generating the synthetic source ${file} (once; the viewer shows the progress)\n`);
+          },
+          (done, total) => {
+            const pct = Math.floor((100 * done) / total);
+            server.setStreamState(p.name, 'starting', { reason: `preparing ${p.title ?? p.name}: ${pct} % (first start only)` });
+            if (!settings.quiet && Math.floor(pct / 10) !== lastTenth) {
+              lastTenth = Math.floor(pct / 10);
+              process.stderr.write(`sgus: ${p.name}: preparing ${pct} %\n`);
+            }
+          },
+        );
+        if (s.source.type === 'file') {
+          try {
+            s.probe = await probeVideo(s.source.path);
+          } catch (err) {
+            throw new SgusError(ErrorCode.SourceFailure, describeError(err), { where: p.file, cause: err });
+          }
+        }
+        s.stallTimeoutS ??= settings.stallTimeoutS;
+        streams.push(s);
+        if (lastTenth >= 0) server.setStreamState(p.name, 'starting', { reason: 'loading the model' });
+      }
+      seg = await loadSegmenter(values);
       if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; streams ${streams.map((s) => `${s.id} (${s.mode})`).join(', ')}\n`);
       const result = await runPipeline(
         // Several streams share the batcher: a short wait lets their frames meet in one batch.
@@ -96,7 +117,7 @@ const command: CliCommand = {
       return 0;
     } finally {
       await server.close();
-      await seg.close();
+      await seg?.close();
     }
   },
 };

@@ -140,7 +140,11 @@ export async function loadPreset(nameOrPath: string): Promise<StreamPreset & { f
 }
 
 /** Turns a preset into a stream of the pipeline; a synthetic source is generated (once, cached). */
-export async function presetToStream(preset: StreamPreset & { file: string }, onGenerate?: (file: string) => void): Promise<StreamConfig> {
+/**
+ * The pipeline's stream of a preset; a synthetic source is generated once into CACHE_DIR
+ * (`onGenerate` when that starts, `onProgress` as its frames are made).
+ */
+export async function presetToStream(preset: StreamPreset & { file: string }, onGenerate?: (file: string) => void, onProgress?: (done: number, total: number) => void): Promise<StreamConfig> {
   const s = preset.source;
   let source: StreamConfig['source'];
   if (s.type === 'synthetic') {
@@ -151,7 +155,7 @@ export async function presetToStream(preset: StreamPreset & { file: string }, on
     const seed = s.seed ?? 1;
     const file = path.join(CACHE_DIR, `synthetic-${w}x${h}-${fps}fps-${seconds}s-seed${seed}-crf28.mp4`);
     onGenerate?.(file);
-    await writeSyntheticClip({ path: file, width: w, height: h, fps, seconds, seed, reuse: true });
+    await writeSyntheticClip({ path: file, width: w, height: h, fps, seconds, seed, reuse: true, ...(onProgress !== undefined ? { onProgress } : {}) });
     source = { type: 'file', path: file };
   } else if (s.type === 'file') {
     source = { type: 'file', path: path.resolve(path.dirname(preset.file), s.path) };

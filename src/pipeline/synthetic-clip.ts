@@ -31,6 +31,8 @@ export interface SyntheticClipOptions {
   reuse?: boolean;
   /** FFmpeg binary. Default $FFMPEG_PATH or 'ffmpeg'. */
   ffmpegPath?: string;
+  /** Called as frames are made (`done` of `total`), at most once per percent, for a first start's progress. Default none. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Writes the clip; resolves to its path and frame count. */
@@ -65,6 +67,7 @@ export async function writeSyntheticClip(options: SyntheticClipOptions): Promise
     for (let i = 0; i < frames; i++) {
       const f = syntheticFrame({ width, height, t: i / fps, seed: options.seed ?? 1 });
       if (!ff.stdin.write(f.image.data)) await new Promise<void>((resolve) => ff.stdin.once('drain', resolve));
+      if (options.onProgress !== undefined && Math.floor(((i + 1) * 100) / frames) !== Math.floor((i * 100) / frames)) options.onProgress(i + 1, frames);
     }
     ff.stdin.end();
     const code = await exited;

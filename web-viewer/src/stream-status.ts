@@ -51,6 +51,10 @@ export function describeStream(stream: WireStream, serverNow: number): StreamLoo
     case 'replay':
       return { state, label: 'Replay', tone: 'info', stale: false, notice: '', suffix: '' };
     case 'starting':
+      // A first start generating its sample exam: say how far it is, and that the exam follows here.
+      if (/^preparing /.test(reason)) {
+        return { state, label: 'Preparing…', tone: 'warn', stale: true, notice: `P${reason.slice(1)}. The exam appears here when it is ready.`, suffix: ' (preparing)' };
+      }
       return { state, label: 'Starting…', tone: 'warn', stale: true, notice: `Waiting for the source to open${because}.`, suffix: ' (down: starting)' };
     case 'stalled': {
       const silent = last === undefined ? '' : ` for ${formatAge(serverNow - last)}`;
