@@ -1,11 +1,13 @@
 /**
- * Stream presets (`streams/<name>.json`): loading, validation against `streams/schema.json` with a
- * small validator for the keywords that schema uses (type, const, enum, required, properties,
- * additionalProperties, oneOf with a `discriminator`, pattern, minLength, minimum, maximum,
- * multipleOf), and resolution to a pipeline `StreamConfig`. Errors name the file and the field.
+ * Stream presets (`streams/<name>.json`): loading, validation against `streams/schema.json` by Ajv
+ * (JSON Schema draft-07; the source's form chosen by its `type`, the schema's discriminator), and
+ * resolution to a pipeline `StreamConfig`. Every problem goes into one line naming the file and the
+ * field ('source.rate: must be >= 1, got 0').
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ErrorCode, SgusError } from '../errors.js';
 import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
 import type { StreamConfig } from './compose.js';
@@ -32,80 +34,69 @@ export interface StreamPreset {
   settings?: { viewCodec?: 'auto' | 'jpeg'; stallTimeoutS?: number; reconnectInitialMs?: number; reconnectMaxMs?: number; mmPerPx?: number };
 }
 
-type Schema = {
-  type?: string;
-  const?: unknown;
-  enum?: unknown[];
-  required?: string[];
-  properties?: Record<string, Schema>;
-  additionalProperties?: boolean;
-  oneOf?: Schema[];
-  discriminator?: string;
-  pattern?: string;
-  minLength?: number;
-  minimum?: number;
-  maximum?: number;
-  multipleOf?: number;
-};
-
-function typeOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
-  return typeof v;
+/** 'source.rate' for Ajv's '/source/rate' ('(top level)' for the document itself). */
+function fieldOf(instancePath: string, child?: string): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (child !== undefined) parts.push(child);
+  return parts.length === 0 ? '(top level)' : parts.join('.');
 }
 
-/** Validates `value` against `schema`; returns error strings 'field: problem' (empty when valid). */
-export function validate(value: unknown, schema: Schema, at = ''): string[] {
-  const where = at === '' ? '(top level)' : at;
-  const errors: string[] = [];
-  if (schema.const !== undefined && value !== schema.const) return [`${where}: must be ${JSON.stringify(schema.const)}`];
-  if (schema.enum !== undefined && !schema.enum.includes(value)) return [`${where}: must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(value)}`];
-  if (schema.type !== undefined) {
-    const t = typeOf(value);
-    const ok = schema.type === t || (schema.type === 'number' && t === 'integer');
-    if (!ok) return [`${where}: must be ${schema.type === 'integer' ? 'an integer' : `a${/^[aeiou]/.test(schema.type) ? 'n' : ''} ${schema.type}`}, got ${t === 'undefined' ? 'nothing' : JSON.stringify(value)}`];
-  }
-  if (typeof value === 'string') {
-    if (schema.minLength !== undefined && value.length < schema.minLength) errors.push(`${where}: must not be empty`);
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) errors.push(`${where}: '${value}' does not match ${schema.pattern}`);
-  }
-  if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${where}: must be >= ${schema.minimum}, got ${value}`);
-    if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${where}: must be <= ${schema.maximum}, got ${value}`);
-    if (schema.multipleOf !== undefined && value % schema.multipleOf !== 0) errors.push(`${where}: must be a multiple of ${schema.multipleOf}, got ${value}`);
-  }
-  if (typeOf(value) === 'object') {
-    const obj = value as Record<string, unknown>;
-    for (const r of schema.required ?? []) if (!(r in obj)) errors.push(`${at === '' ? r : `${at}.${r}`}: is required`);
-    for (const [k, v] of Object.entries(obj)) {
-      const sub = schema.properties?.[k];
-      const field = at === '' ? k : `${at}.${k}`;
-      if (sub !== undefined) errors.push(...validate(v, sub, field));
-      else if (schema.additionalProperties === false && schema.oneOf === undefined) errors.push(`${field}: unknown field`);
+const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
+
+/** One Ajv error as 'field: problem' (Ajv runs with `verbose`, so `data` and `parentSchema` are set). */
+function describe(e: ErrorObject): string | undefined {
+  const at = fieldOf(e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      return `${fieldOf(e.instancePath, String(p.missingProperty))}: is required`;
+    case 'additionalProperties':
+      return `${fieldOf(e.instancePath, String(p.additionalProperty))}: unknown field`;
+    case 'discriminator': {
+      // A missing tag is already reported by 'required'.
+      const tagValue = (e.data as Record<string, unknown> | undefined)?.[String(p.tag)];
+      if (tagValue === undefined) return undefined;
+      const forms = ((e.parentSchema?.oneOf ?? []) as { properties?: Record<string, { const?: unknown }> }[]).map((b) => show(b.properties?.[String(p.tag)]?.const));
+      return `${fieldOf(e.instancePath, String(p.tag))}: must be one of ${forms.join(', ')}, got ${show(tagValue)}`;
     }
-    if (schema.oneOf !== undefined && errors.length === 0) {
-      const d = schema.discriminator;
-      if (d !== undefined) {
-        const branch = schema.oneOf.find((b) => b.properties?.[d]?.const === obj[d]);
-        if (branch === undefined) {
-          const names = schema.oneOf.map((b) => JSON.stringify(b.properties?.[d]?.const)).join(', ');
-          errors.push(`${at === '' ? d : `${at}.${d}`}: must be one of ${names}, got ${JSON.stringify(obj[d])}`);
-        } else {
-          errors.push(...validate(value, branch, at));
-        }
-      } else if (!schema.oneOf.some((b) => validate(value, b, at).length === 0)) {
-        errors.push(`${where}: matches none of the allowed forms`);
-      }
-    }
+    case 'enum':
+      return `${at}: must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}, got ${show(e.data)}`;
+    case 'const':
+      return `${at}: must be ${show(p.allowedValue)}`;
+    case 'type':
+      return `${at}: must be ${p.type === 'integer' ? 'an integer' : `a${/^[aeiou]/.test(String(p.type)) ? 'n' : ''} ${String(p.type)}`}, got ${show(e.data)}`;
+    case 'pattern':
+      return `${at}: '${String(e.data)}' does not match ${String(p.pattern)}`;
+    case 'minLength':
+      return p.limit === 1 ? `${at}: must not be empty` : `${at}: must be at least ${String(p.limit)} characters long`;
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return `${at}: must be ${String(p.comparison)} ${String(p.limit)}, got ${show(e.data)}`;
+    case 'multipleOf':
+      return `${at}: must be a multiple of ${String(p.multipleOf)}, got ${show(e.data)}`;
+    default:
+      return `${at}: ${e.message ?? e.keyword}`;
   }
-  return errors;
 }
 
-let schemaCache: Schema | undefined;
-async function loadSchema(): Promise<Schema> {
-  schemaCache ??= JSON.parse(await readFile(path.join(STREAMS_DIR, 'schema.json'), 'utf8')) as Schema;
-  return schemaCache;
+let validator: ValidateFunction | undefined;
+async function loadValidator(): Promise<ValidateFunction> {
+  if (validator === undefined) {
+    const schema = JSON.parse(await readFile(path.join(STREAMS_DIR, 'schema.json'), 'utf8')) as object;
+    // allErrors: every problem in the one line, not just the first; verbose: the values in it.
+    validator = new Ajv({ allErrors: true, verbose: true, discriminator: true }).compile(schema);
+  }
+  return validator;
+}
+
+/** Problems of a preset's value as 'field: problem' strings, in schema order (empty when valid). */
+async function presetProblems(value: unknown): Promise<string[]> {
+  const validate = await loadValidator();
+  if (validate(value)) return [];
+  const lines = (validate.errors ?? []).map(describe).filter((l): l is string => l !== undefined);
+  return [...new Set(lines)];
 }
 
 /** The preset file for a name ('sample-exam') or a path ('my/preset.json'). */
@@ -130,7 +121,7 @@ export async function loadPreset(nameOrPath: string): Promise<StreamPreset & { f
   } catch (err) {
     throw new SgusError(ErrorCode.InvalidArgument, `not valid JSON: ${(err as Error).message}`, { where: file });
   }
-  const errors = validate(value, await loadSchema());
+  const errors = await presetProblems(value);
   if (errors.length > 0) throw new SgusError(ErrorCode.InvalidArgument, errors.join('; '), { where: file });
   const preset = value as StreamPreset;
   if (!nameOrPath.endsWith('.json') && !nameOrPath.includes('/') && preset.name !== nameOrPath) {

@@ -37,6 +37,17 @@ describe('stream presets', () => {
     await assert.rejects(loadPreset(file4), /source\.url: is required/);
   });
 
+  it('names nested fields by their path and says what a value must be', async () => {
+    const file = await presetFile('bad5', { name: 'x', source: { type: 'synthetic', width: 17, seconds: 'a' }, mode: 'live', settings: { viewCodec: 'x', foo: 1 } });
+    await assert.rejects(loadPreset(file), (err: Error) => {
+      assert.ok(!err.message.includes('\n'));
+      for (const part of [/source\.width: must be a multiple of 2, got 17/, /source\.seconds: must be a number, got "a"/, /settings\.foo: unknown field/, /settings\.viewCodec: must be one of "auto", "jpeg", got "x"/]) assert.match(err.message, part);
+      return true;
+    });
+    await assert.rejects(loadPreset(await presetFile('bad6', { name: 'x', source: {}, mode: 'live' })), /: source\.type: is required$/);
+    await assert.rejects(loadPreset(await presetFile('bad7', [1])), /: \(top level\): must be an object, got \[1\]$/);
+  });
+
   it('names a missing preset and the folder to look in', async () => {
     await assert.rejects(loadPreset('no-such-stream'), /no-such-stream\.json: no such stream preset \(see .*streams\)/);
   });
