@@ -89,7 +89,8 @@ describe('sgus serve, first start', { skip }, () => {
     assert.deepEqual(progress, [...progress].sort((a, b) => a - b), 'progress only goes up');
     assert.ok(progress[progress.length - 1]! >= 90, `progress reaches the end: ${progress.slice(-3).join(', ')}`);
     const opened = messages.findIndex((m) => (m.type === 'stream-state' && m.status.state === 'replay') || (m.type === 'stream-added' && m.stream.status?.state === 'replay'));
-    const lastPreparing = messages.findLastIndex((m) => m.type === 'stream-state' && /^preparing /.test(m.status.reason));
+    const preparing = messages.map((m, i) => (m.type === 'stream-state' && /^preparing /.test(m.status.reason) ? i : -1));
+    const lastPreparing = Math.max(...preparing);
     assert.ok(lastPreparing < opened, 'the exam follows the preparation');
     assert.equal(existsSync(clipFile), true);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
