@@ -271,6 +271,10 @@ describe('web viewer in Chromium', { skip }, () => {
     assert.equal(bar.engine, 'none (true masks)');
     assert.equal(bar.device, 'cpu');
     assert.match(bar.area, /px²/, JSON.stringify(bar));
+    // No scale was given: the figures stay in pixels and say so, never a guessed cm².
+    const scale = await page.evaluate(() => document.getElementById('scale')!.textContent ?? '');
+    assert.match(scale, /^Uncalibrated: figures in pixels/);
+    assert.doesNotMatch(bar.area, /cm|mm/);
     assert.match(bar.dropped, /^\d+$/);
     const picker = await page.evaluate(() => [...(document.getElementById('stream-picker') as HTMLSelectElement).options].map((o) => o.textContent));
     assert.deepEqual(picker, ['1: Synthetic H.264', '2: Synthetic JPEG']);
