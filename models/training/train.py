@@ -466,7 +466,12 @@ def export_run(run_dir: str, out_dir: str, default: bool, reference_out: str | N
 def describe_data(res: Dict, cfg: Dict) -> str:
     """The training-data text of a card, from the frames the final run actually loaded."""
     counts = res.get("trainCounts") or {}
-    clin = {d: n for src, per in counts.items() if src not in ("pseudo", "synthetic") for d, n in per.items()}
+    clin: Dict[str, int] = {}
+    for src, per in counts.items():
+        if src in ("pseudo", "synthetic"):
+            continue
+        for d, n in per.items():   # a device's frames may come from several sources (c2-*, pm-02/03)
+            clin[d] = clin.get(d, 0) + n
     total = sum(clin.values())
     text = (f"sgus: {total} clinician-masked frames (annotated/: "
             + ", ".join(f"{n} {d}" for d, n in sorted(clin.items())) + f"; {len(res.get('trainedOnPatients', []))} patients) at loss weight 1")
