@@ -39,6 +39,12 @@ export function worstHeldOutDevice(c: Card): { device: string; iou: number } | u
   return worst;
 }
 
+/** Cross-validation IoU and Dice, when the card has cross-validation folds (else its `iou` is another mean). */
+function crossValidation(c: Card): { iou: unknown; dice: unknown } | undefined {
+  const v = c.validation ?? {};
+  return Array.isArray(v.folds) && v.folds.length > 0 ? { iou: v.iou, dice: v.dice } : undefined;
+}
+
 /** Frames and devices the held-out figures were measured on. */
 function validatedOn(c: Card): string {
   const v = c.validation ?? {};
@@ -57,6 +63,7 @@ export function modelsMarkdown(cards: readonly Card[]): string {
     const v = c.validation ?? {};
     const lodo = (v.leaveOneDeviceOut ?? {}) as Record<string, Lodo>;
     const worst = worstHeldOutDevice(c);
+    const cv = crossValidation(c);
     return [
       `${c.default === true ? '**' : ''}${c.name}${c.default === true ? '** (default)' : ''}`,
       `${c.architecture}${c.variant !== undefined ? `, ${c.variant}` : ''}`,
@@ -64,7 +71,7 @@ export function modelsMarkdown(cards: readonly Card[]): string {
       c.flopsPerFrame !== undefined ? (c.flopsPerFrame / 1e9).toFixed(2) : '–',
       worst !== undefined ? `**${fmt(worst.iou)}** (${worst.device})` : '–',
       Object.entries(lodo).map(([d, r]) => `${d} ${fmt(r.iou)}`).join(', ') || '–',
-      v.iou !== undefined && v.iou !== null ? `${fmt(v.iou)} (${fmt(v.dice)})` : '–',
+      cv !== undefined ? `${fmt(cv.iou)} (${fmt(cv.dice)})` : '–',
       validatedOn(c),
       fmt(c.speed?.msPerFrameBatch1, 1),
       fmt(c.speed?.msPerFrameBatch8, 1),
@@ -143,17 +150,18 @@ const command: CliCommand = {
         c.parameters !== undefined ? `${(c.parameters / 1e6).toFixed(2)} M` : '–',
         c.flopsPerFrame !== undefined ? `${(c.flopsPerFrame / 1e9).toFixed(2)}` : '–',
         worst !== undefined ? `${fmt(worst.iou)} ${worst.device}` : '–',
-        fmt(v.iou),
-        fmt(v.dice),
+        fmt(crossValidation(c)?.iou),
+        fmt(crossValidation(c)?.dice),
+        validatedOn(c),
         fmt(c.speed?.msPerFrameBatch1, 1),
         fmt(c.speed?.msPerFrameBatch8, 1),
       ];
     });
-    const head = ['  model', 'architecture', 'params', 'GFLOP', 'IoU worst device', 'CV IoU', 'CV Dice', 'ms b1', 'ms b8'];
+    const head = ['  model', 'architecture', 'params', 'GFLOP', 'IoU worst device', 'CV IoU', 'CV Dice', 'validated on', 'ms b1', 'ms b8'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (r: string[]): string => r.map((x, i) => (i < 2 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
     process.stdout.write(`${line(head)}\n${rows.map(line).join('\n')}\n`);
-    process.stdout.write('* default model. IoU worst device: the held-out scanner it did worst on (leave one device out), its headline figure; CV: cross-validation. All on clinician masks the model never trained on (see each card). ms: onnxruntime CPU per frame at batch 1 / 8.\n');
+    process.stdout.write('* default model. IoU worst device: the held-out scanner it did worst on (leave one device out), its headline figure; CV: cross-validation. All on clinician masks the model never trained on (see each card); figures validated on 12 frames of 2 devices predate the 18-frame data and are not comparable. ms: onnxruntime CPU per frame at batch 1 / 8.\n');
     return problems.length > 0 ? 1 : 0;
   },
 };
