@@ -59,7 +59,10 @@ function validatedOn(c: Card): string {
 /** The models table of the README, from the cards (figures written by training and --measure). */
 export function modelsMarkdown(cards: readonly Card[]): string {
   const head = ['model', 'architecture', 'params', 'GFLOP/frame', 'IoU worst held-out device', 'IoU per held-out device', 'CV IoU (Dice)', 'validated on', 'ms/frame b1', 'ms/frame b8'];
-  const rows = cards.map((c) => {
+  // Models validated on more scanners first: their figures are the comparable ones.
+  const devicesOf = (c: Card): number => Object.keys((c.validation?.leaveOneDeviceOut ?? {}) as object).length;
+  const ordered = [...cards].sort((a, b) => devicesOf(b) - devicesOf(a) || a.name.localeCompare(b.name));
+  const rows = ordered.map((c) => {
     const v = c.validation ?? {};
     const lodo = (v.leaveOneDeviceOut ?? {}) as Record<string, Lodo>;
     const worst = worstHeldOutDevice(c);
