@@ -151,7 +151,9 @@ const command: CliCommand = {
       clearTimeout(timer);
       const metrics = result.summary?.metrics ?? result.pipeline.metrics();
       const seconds = result.summary?.seconds ?? result.pipeline.elapsedS;
-      for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
+      // A source that failed before any frame: its one error line says it all, no figures of nothing.
+      const nothing = result.error !== undefined && metrics.every((m) => m.framesIn === 0);
+      if (!nothing) for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
       const incomplete = result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs;
       if (out !== undefined) await writeJson(path.join(out, 'live.metrics.json'), { source: describeSource(source), model: seg.card.name, engine: seg.engineInfo, seconds, error: result.error?.message, incompleteOutputs: incomplete, streams: metrics });
       const report = await outputLines({

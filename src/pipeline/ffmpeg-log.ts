@@ -100,3 +100,43 @@ export class LineSplitter {
     return parts;
   }
 }
+
+/** Why an input could not be opened, in the project's words; `permanent`: retrying cannot help. */
+export interface OpenFailure {
+  what: string;
+  permanent: boolean;
+}
+
+/**
+ * FFmpeg's reason for not opening an input, from one error line of a run that has not delivered a
+ * frame, for this kind of source. The reason is decided by FFmpeg's own wording, not by a timer: a
+ * missing device or file, an invalid filter, option or URL stays so however often it is retried,
+ * while a network source that refuses, does not resolve or sends nothing may come up later.
+ * FFmpeg prints the specific line first and a generic one ('URL: Invalid argument') last, so the
+ * caller keeps the first match. Undefined for lines that say nothing about opening.
+ */
+export function openFailure(line: string, kind: 'file' | 'device' | 'url' | 'lavfi'): OpenFailure | undefined {
+  const text = line.replace(/^\[[^\]]*\] /, '');
+  const local = kind !== 'url';
+  let m: RegExpExecArray | null;
+  if ((m = /^No such filter: '([^']*)'/.exec(text)) !== null) return { what: `no such filter '${m[1]!}'`, permanent: true };
+  if ((m = /^Option '([^']*)' not found/.exec(text)) !== null) return { what: `unknown option '${m[1]!}'`, permanent: true };
+  if ((m = /^Unable to parse option value "([^"]*)" as (.+)$/.exec(text)) !== null) return { what: `'${m[1]!}' is not a valid ${m[2]!}`, permanent: true };
+  if ((m = /^Unknown input format: '([^']*)'/.exec(text)) !== null) return { what: `unknown input format '${m[1]!}'`, permanent: true };
+  if (/: Protocol not found$/.test(text)) return { what: 'unknown protocol', permanent: true };
+  if (/^Port missing in uri$/.test(text)) return { what: 'no valid port in the URL', permanent: true };
+  if (/: No such file or directory$/.test(text) && local) return { what: kind === 'device' ? 'no such capture device' : 'no such file', permanent: true };
+  if (/: Is a directory$/.test(text) && local) return { what: 'is a folder, not a video', permanent: true };
+  if (/: Permission denied$/.test(text) && local) return { what: 'permission denied', permanent: true };
+  if (/: Inappropriate ioctl for device$/.test(text) && kind === 'device') return { what: 'not a capture device', permanent: true };
+  if (/: Invalid data found when processing input$/.test(text)) return { what: 'not a video FFmpeg can read', permanent: local };
+  if ((m = /^Failed to resolve hostname (\S+):/.exec(text)) !== null) return { what: `cannot resolve host ${m[1]!}`, permanent: false };
+  if (/: Connection refused$/.test(text)) return { what: 'connection refused', permanent: false };
+  if (/: Connection timed out$/.test(text)) return { what: 'connection timed out', permanent: false };
+  if ((m = /^Server returned (\d{3}.*)$/.exec(text)) !== null) return { what: `the server answered ${m[1]!.trim()}`, permanent: false };
+  if (/: Device or resource busy$/.test(text)) return { what: 'device busy (in use by another program?)', permanent: false };
+  if (/: Invalid argument$/.test(text) || /: Option not found$/.test(text)) return { what: 'invalid argument', permanent: true };
+  // A network read that timed out (UDP, RTP: nobody sending): FFmpeg says only 'Input/output error'.
+  if (/: Input\/output error$/.test(text)) return { what: kind === 'url' ? 'no data' : 'input/output error', permanent: false };
+  return undefined;
+}

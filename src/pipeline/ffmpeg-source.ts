@@ -11,8 +11,9 @@
  * Flow control: in replay mode at most `highWaterMark` frames are out (emitted and not yet
  * `release()`d); beyond that every pipe is paused, FFmpeg blocks on its writes and decoding stops,
  * so nothing is lost and nothing grows. In live mode nothing pauses (the batcher keeps the latest
- * frames). A live source whose FFmpeg dies or stalls restarts with exponential backoff; a replay
- * source reports a fatal error instead.
+ * frames). A live source whose FFmpeg dies or stalls restarts with exponential backoff, and so does
+ * a looping replay; a plain replay reports a fatal error instead, as does any source that cannot
+ * open for a reason retrying cannot fix (restart-policy.ts).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -26,12 +27,14 @@ import { fullPictureBytes } from './frame.js';
 import type { Frame, ViewPayload } from './frame.js';
 import { ffmpegArgs, viewPlan } from './ffmpeg-args.js';
 import type { ViewMode } from './ffmpeg-args.js';
-import { damagedFrame, InputFactsReader, isTruncated, LineSplitter, parseLogLine, showinfoFrame } from './ffmpeg-log.js';
+import { damagedFrame, InputFactsReader, isTruncated, LineSplitter, openFailure, parseLogLine, showinfoFrame } from './ffmpeg-log.js';
+import type { OpenFailure } from './ffmpeg-log.js';
+import { shouldRestart } from './restart-policy.js';
 import { AnnexBSplitter } from '../shared/h264-annexb.js';
 import { JpegSplitter } from './jpeg-splitter.js';
 import { SourceClock } from './source-clock.js';
 import type { AccessUnit } from '../shared/h264-annexb.js';
-import { describeSource, isNetwork } from './source-spec.js';
+import { describeSource } from './source-spec.js';
 import type { SourceSpec } from './source-spec.js';
 
 /** Options of an FFmpeg source. */
@@ -65,11 +68,11 @@ export interface FfmpegSourceOptions {
    * next key frame, which can be 10 s away in scanner recordings. Default max(20, stallTimeoutS).
    */
   startTimeoutS?: number;
-  /** Live: first reconnect delay, ms; doubles per failed try. Default 500. */
+  /** Live and looping replay: first reconnect delay, ms; doubles per failed try. Default 500. */
   reconnectInitialMs?: number;
-  /** Live: longest reconnect delay, ms. Default 10000. */
+  /** Live and looping replay: longest reconnect delay, ms. Default 10000. */
   reconnectMaxMs?: number;
-  /** Live: give up after this many consecutive failed tries. Default Infinity. */
+  /** Live and looping replay: give up after this many consecutive failed tries. Default Infinity. */
   maxReconnects?: number;
   /** FFmpeg binary. Default $FFMPEG_PATH or 'ffmpeg'. */
   ffmpegPath?: string;
@@ -302,6 +305,11 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     // Without probe facts, a live network source gets a re-encoded view (safe for any codec).
     const plan = viewPlan(o.view, o.source, o.loop, known ?? { codec: 'unknown', hasBFrames: true });
     const args = ffmpegArgs({ ...o, ioTimeoutS: o.stallTimeoutS }, plan, known?.fps ?? 25);
+    // FFmpeg's lines name its input as given to it (a UDP URL with our socket options appended):
+    // the user's own name instead.
+    const inputArg = args[args.indexOf('-i') + 1] ?? '';
+    const sourceName = describeSource(o.source);
+    const ownWords = (l: string): string => (inputArg !== '' && inputArg !== sourceName ? l.split(inputArg).join(sourceName) : l);
     const proc = spawn(o.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     track(proc);
     const run: Run = { proc, pipes: [], exited: false, viewEnded: false };
@@ -318,6 +326,17 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     this.#lastDataTs = performance.now();
     let gotData = false;
     let failure: string | undefined;
+    // Why the input could not be opened, from the first error line that says (before any frame).
+    let open: OpenFailure | undefined;
+    // Error lines of a run that has not delivered data yet: when it fails, they are its reason (one
+    // line, said once), not log lines besides it; once data flows they are relayed as usual.
+    let held: string[] = [];
+    const flowing = (): void => {
+      if (gotData) return;
+      gotData = true;
+      for (const l of held) this.emit('log', l);
+      held = [];
+    };
     // What this run does once its size is known; a plain callback, not a listener on 'started':
     // a run that fails before it starts would leave its listener behind, one per reconnect.
     let onInfo = (): void => undefined;
@@ -340,7 +359,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       for (const rawLine of lines.push(text)) {
         const parsed = parseLogLine(rawLine);
         if (parsed === undefined) continue;
-        const { level, line } = parsed;
+        const level = parsed.level;
+        const line = ownWords(parsed.line);
         const shown = showinfoFrame(line);
         if (shown !== undefined) {
           // Bounded: FFmpeg blocks on the paused pixel pipe a few frames after its filter logs them.
@@ -358,7 +378,13 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         if (/^\s/.test(line) || /Last message repeated/.test(line)) continue;
         this.#stderrTail.push(line);
         if (this.#stderrTail.length > 8) this.#stderrTail.shift();
-        this.emit('log', line);
+        if (gotData) {
+          this.emit('log', line);
+          continue;
+        }
+        if (level !== 'warning') open ??= openFailure(line, o.source.type);
+        held.push(line);
+        if (held.length > 8) held.shift();
       }
       // Pixels may have come before their timestamps.
       if (newPts && this.#model.length > 0) this.#drain();
@@ -372,7 +398,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const stdout = proc.stdout!;
     stdout.on('data', (chunk: Buffer) => {
       this.#lastDataTs = performance.now();
-      gotData = true;
+      flowing();
       let off = 0;
       while (off < chunk.length) {
         if (cur === undefined) {
@@ -483,6 +509,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
 
     proc.once('error', (err) => {
       failure = `cannot start ffmpeg (${err.message})`;
+      // No binary (or not executable): no retry will find one.
+      open = { what: failure, permanent: true };
     });
     // 'close' fires after every pipe has ended, so all data is in.
     proc.once('close', (code, signal) => {
@@ -496,9 +524,10 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       }
       this.#drain(true);
       const tail = this.#stderrTail.filter((l) => !/^(\[.*?\] )?(Last message repeated|\s*$)/.test(l)).pop();
+      const exited = `ffmpeg exited with ${signal !== null ? `signal ${signal}` : `code ${String(code)}`}`;
       const reason =
-        failure ?? run.abort ?? (code === 0 ? undefined : `ffmpeg exited with ${signal !== null ? `signal ${signal}` : `code ${String(code)}`}${tail !== undefined ? `: ${tail}` : ''}`);
-      this.#onRunEnded(reason);
+        failure ?? run.abort ?? (code === 0 ? undefined : open !== undefined ? `cannot open: ${open.what}` : `${exited}${tail !== undefined ? `: ${tail}` : ''}`);
+      this.#onRunEnded(reason, open?.permanent === true);
     });
   }
 
@@ -643,10 +672,10 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     if (!run.exited && run.proc.exitCode === null) run.proc.kill('SIGKILL');
   }
 
-  #onRunEnded(reason: string | undefined): void {
+  #onRunEnded(reason: string | undefined, permanent: boolean): void {
     const s = this.#subscriber;
     if (s === undefined) return;
-    const restartable = this.mode === 'live' && (reason !== undefined || isNetwork(this.#o.source) || this.#o.source.type === 'device');
+    const restartable = shouldRestart({ mode: this.mode, loop: this.#o.loop, source: this.#o.source, reason, permanent, deliveredFrames: this.#nextIndex > 0 });
     if (!restartable) {
       this.#stopRun();
       this.#subscriber = undefined;

@@ -102,6 +102,40 @@ describe('sources that fail', () => {
     await noFfmpegLeft();
   });
 
+  it('a looping replay whose FFmpeg is killed restarts like a live source: one log line, frames keep coming, indices still counting', async (t) => {
+    const file = await clip({ seconds: 2 });
+    const pipeline = new Pipeline({ streams: [{ id: 'loop', source: { type: 'file', path: file }, realtime: true, loop: true, probe: await probeVideo(file), reconnectInitialMs: 100 }], segmenter: fakeSegmenter() });
+    const indices: number[] = [];
+    const reconnects: string[] = [];
+    const logs: string[] = [];
+    const ended: string[] = [];
+    pipeline.on('reconnecting', (_id, info) => reconnects.push(info.reason));
+    pipeline.on('log', (l) => logs.push(l));
+    pipeline.on('streamEnded', (_id, reason) => ended.push(reason));
+    pipeline.on('frame', (r) => indices.push(r.frame.index));
+    try {
+      await until('frames', () => indices.length >= 10, 30_000);
+      const pid = pipeline.source('loop')!.pid!;
+      process.kill(pid, 'SIGKILL');
+      const n = indices.length;
+      await until('a restart', () => reconnects.length > 0, 15_000);
+      await until('frames after the restart', () => indices.length >= n + 15, 30_000);
+      const lost = logs.filter((l) => /source lost/.test(l));
+      t.diagnostic(`looping replay kill: ${lost[0]}; ${indices.length} frames; new pid ${String(pipeline.source('loop')!.pid)} (was ${pid})`);
+      assert.deepEqual(ended, [], 'the stream did not end');
+      assert.equal(reconnects.length, 1);
+      assert.match(reconnects[0]!, /SIGKILL/);
+      assert.equal(lost.length, 1, logs.join(' | '));
+      assert.match(lost[0]!, /^loop: source lost \(ffmpeg exited with signal SIGKILL\); reconnecting in 0\.1 s \(attempt 1\)$/);
+      assert.notEqual(pipeline.source('loop')!.pid, pid);
+      assert.ok(indices.every((v, i) => i === 0 || v > indices[i - 1]!), 'indices keep increasing across the restart');
+    } finally {
+      await pipeline.stop().catch(() => undefined);
+      pipeline.close();
+    }
+    await noFfmpegLeft();
+  });
+
   it('a UDP network stream that stalls and comes back: the live source reconnects and frames flow again', async (t) => {
     const file = await clip({ seconds: 2 });
     const port = 20000 + Math.floor(Math.random() * 20000);
