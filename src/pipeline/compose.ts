@@ -28,10 +28,12 @@ import { inferenceStage } from './inference-stage.js';
 import { LogThrottle } from './log-throttle.js';
 import { ndjsonSink } from './ndjson-sink.js';
 import { postprocessStage } from './postprocess-stage.js';
+import { ReconnectLog } from './reconnect-log.js';
 import { staleStage } from './stale-stage.js';
 import { postprocessDefaults } from '../segmenter/postprocess.js';
 import type { PostprocessStageOptions } from './postprocess-stage.js';
 import type { VideoProbe } from './probe.js';
+import { describeSource } from './source-spec.js';
 import type { SourceSpec } from './source-spec.js';
 import { nowTs } from './stage-types.js';
 import { StreamMetricsCollector } from './stream-metrics.js';
@@ -278,10 +280,12 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         // Also after a reconnect: viewers stop showing the stream as lost.
         hub?.setStreamState?.(config.id, source.mode, { reason: 'source opened' });
       });
+      // The outage once, then at most a line a minute while it lasts.
+      const reconnectLog = new ReconnectLog(config.id, describeSource(config.source));
       source.on('reconnecting', (info) => {
         this.emit('reconnecting', config.id, info);
         hub?.setStreamState?.(config.id, 'reconnecting', { reason: info.reason, attempt: info.attempt, retryInMs: info.delayMs });
-        this.emit('log', `${config.id}: source lost (${info.reason}); reconnecting in ${(info.delayMs / 1000).toFixed(1)} s (attempt ${info.attempt})`);
+        for (const l of reconnectLog.reconnecting(info)) this.emit('log', l);
       });
       source.on('corrupt', (info) => this.emit('log', `${config.id}: corrupt frame skipped (${info.reason})`));
       const warnings = new LogThrottle();
@@ -317,7 +321,10 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
       };
       let f$ = source.frames().pipe(
         tap({
-          next: () => metrics.frameIn(),
+          next: () => {
+            metrics.frameIn();
+            reconnectLog.opened();
+          },
           complete: () => ended(this.#stopping ? 'stopped' : 'end of stream'),
         }),
       );
