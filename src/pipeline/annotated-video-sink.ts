@@ -11,8 +11,8 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { spawnHelper } from '../helper-process.js';
 import type { Writable } from 'node:stream';
 import type { OperatorFunction } from 'rxjs';
 import type { Contour } from '../core/contours.js';
@@ -89,7 +89,8 @@ export function annotatedVideoSink(options: AnnotatedVideoSinkOptions): Operator
       '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', String(Math.round(fragmentMs * 1000)), '-flush_packets', '1',
       '-an', '-f', 'mp4', file,
     ];
-    const child = spawn(options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    // Its own process group: Ctrl-C must not cut the file short; sgus ends it (helper-process.ts).
+    const child = spawnHelper(options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg', args, { stdio: ['pipe', 'ignore', 'pipe'] });
     proc = child;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {

@@ -15,13 +15,13 @@
  * a looping replay; a plain replay reports a fatal error instead, as does any source that cannot
  * open for a reason retrying cannot fix (restart-policy.ts).
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { Observable } from 'rxjs';
 import type { Subscriber } from 'rxjs';
 import type { RgbImage } from '../core/image.js';
 import { ErrorCode, SgusError } from '../errors.js';
+import { spawnHelper } from '../helper-process.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { fullPictureBytes } from './frame.js';
 import type { Frame, ViewPayload } from './frame.js';
@@ -310,7 +310,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const inputArg = args[args.indexOf('-i') + 1] ?? '';
     const sourceName = describeSource(o.source);
     const ownWords = (l: string): string => (inputArg !== '' && inputArg !== sourceName ? l.split(inputArg).join(sourceName) : l);
-    const proc = spawn(o.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    // Its own process group: Ctrl-C reaches sgus only, which stops it quietly (helper-process.ts).
+    const proc = spawnHelper(o.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     track(proc);
     const run: Run = { proc, pipes: [], exited: false, viewEnded: false };
     this.#run = run;
@@ -355,6 +356,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const lines = new LineSplitter();
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (text: string) => {
+      // A run stopped on purpose (close, a restart) may still say it lost its pipes: not news.
+      if (this.#run !== run) return;
       let newPts = false;
       for (const rawLine of lines.push(text)) {
         const parsed = parseLogLine(rawLine);
@@ -668,8 +671,9 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const run = this.#run;
     if (run === undefined) return;
     this.#run = undefined;
-    for (const p of run.pipes) p.destroy();
+    // Killed before its pipes close, so it has no time to complain about them ('Broken pipe').
     if (!run.exited && run.proc.exitCode === null) run.proc.kill('SIGKILL');
+    for (const p of run.pipes) p.destroy();
   }
 
   #onRunEnded(reason: string | undefined, permanent: boolean): void {

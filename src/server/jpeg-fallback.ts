@@ -10,8 +10,8 @@
  * that could break that (a missing picture, a restart, FFmpeg dying) resets the transcoder, which
  * starts again at the next key frame: an outline is never put on another frame's picture.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnHelper } from '../helper-process.js';
 
 /** Defaults of the fallback pictures; the hub's options document them, `sgus --help` shows them. */
 export const JPEG_FALLBACK_DEFAULTS = {
@@ -119,7 +119,8 @@ export class JpegFallback<T> {
       '-an', '-fps_mode', 'passthrough', ...scale,
       '-c:v', 'mjpeg', '-q:v', String(mjpegQScale(this.#o.quality)), '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1',
     ];
-    const proc = spawn(this.#o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: a Ctrl-C stop must not print its 'Broken pipe' (helper-process.ts).
+    const proc = spawnHelper(this.#o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
     this.#proc = proc;
     const splitter = new JpegStreamSplitter();
     let stderr = '';
