@@ -9,7 +9,7 @@ import { writeOutputs } from '../segmenter/outputs.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, engineOptions, intOption, numberOption, parse, thresholdOption } from './args.js';
 import path from 'node:path';
 import type { CliCommand } from './command.js';
-import { expandImageInputs } from './inputs.js';
+import { expandImageInputs, IMAGE_EXTENSIONS } from './inputs.js';
 import { ProgressBar } from './progress.js';
 
 const help = `Usage: sgus segment [options] INPUT...
@@ -73,12 +73,18 @@ const command: CliCommand = {
     const simplify = numberOption(values.simplify, 'simplify', 0, 0);
     const quiet = values.quiet === true;
 
-    const { files: inputFiles, missing } = await expandImageInputs(positionals);
+    const { files: inputFiles, missing, empty } = await expandImageInputs(positionals);
     let failed = 0;
     for (const m of missing) {
       process.stderr.write(`sgus segment: ${m}: no such file or folder\n`);
       failed++;
     }
+    for (const d of empty) {
+      process.stderr.write(`sgus segment: ${d}: no images in this folder (no ${IMAGE_EXTENSIONS.slice(0, -1).join(', ')} or ${IMAGE_EXTENSIONS.at(-1)!} file)\n`);
+      failed++;
+    }
+    // Nothing to segment: the lines above say why; no model to load for nothing.
+    if (inputFiles.length === 0) return 1;
     // DICOM files become one input per frame; a file that cannot be read is one line, the rest go on.
     const expanded = await expandFrames(inputFiles);
     for (const e of expanded.errors) process.stderr.write(`sgus segment: ${e}\n`);

@@ -130,6 +130,9 @@ export function openFailure(line: string, kind: 'file' | 'device' | 'url' | 'lav
   if (/: Permission denied$/.test(text) && local) return { what: 'permission denied', permanent: true };
   if (/: Inappropriate ioctl for device$/.test(text) && kind === 'device') return { what: 'not a capture device', permanent: true };
   if (/: Invalid data found when processing input$/.test(text)) return { what: 'not a video FFmpeg can read', permanent: local };
+  if (/^Stream map '0:v:0' matches no streams/.test(text)) return { what: 'no video stream', permanent: local };
+  // A file FFmpeg's probe took for some format and then could not read (an ID3 tag and nothing else).
+  if (kind === 'file' && /: Invalid argument$/.test(text)) return { what: 'not a video FFmpeg can read', permanent: true };
   if ((m = /^Failed to resolve hostname (\S+):/.exec(text)) !== null) return { what: `cannot resolve host ${m[1]!}`, permanent: false };
   if (/: Connection refused$/.test(text)) return { what: 'connection refused', permanent: false };
   if (/: Connection timed out$/.test(text)) return { what: 'connection timed out', permanent: false };

@@ -1,6 +1,7 @@
 /** What a source holds, from ffprobe (through fluent-ffmpeg), before the decoding FFmpeg starts. */
 import ffmpeg from 'fluent-ffmpeg';
 import { ErrorCode, SgusError } from '../errors.js';
+import { openFailure } from './ffmpeg-log.js';
 
 export interface VideoProbe {
   width: number;
@@ -29,8 +30,15 @@ export function probeVideo(input: string, timeoutS = 15): Promise<VideoProbe> {
   return new Promise((resolve, reject) => {
     ffmpeg.ffprobe(input, ['-rw_timeout', String(Math.round(timeoutS * 1e6))].filter(() => /^[a-z]+:\/\//i.test(input)), (err: unknown, data) => {
       if (err !== null && err !== undefined) {
-        const text = String((err as Error).message ?? err).split('\n').filter((l) => l.trim() !== '').pop() ?? 'ffprobe failed';
-        reject(new SgusError(ErrorCode.SourceFailure, `cannot read video: ${text.replace(/^.*?: /, '')}`, { where: input, cause: err }));
+        const lines = String((err as Error).message ?? err).split('\n').filter((l) => l.trim() !== '');
+        // In the project's words where FFmpeg's are known ('no such file', 'not a video FFmpeg can
+        // read'), not its own ('Invalid data found when processing input').
+        const kind = /^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? 'url' : 'file';
+        const known = lines.map((l) => openFailure(l.trim(), kind)).find((f) => f !== undefined);
+        const text = lines.pop() ?? 'ffprobe failed';
+        const why = known !== undefined ? known.what : `cannot read video: ${text.replace(/^.*?: /, '')}`;
+        const code = known?.permanent !== true ? ErrorCode.SourceFailure : /no such file|permission|folder/.test(known.what) ? ErrorCode.FileUnreadable : ErrorCode.UnsupportedFormat;
+        reject(new SgusError(code, why, { where: input, cause: err }));
         return;
       }
       const v = data.streams.find((s) => s.codec_type === 'video');

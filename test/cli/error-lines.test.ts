@@ -63,3 +63,26 @@ test('segment reports a truncated PNG and an image bomb in one line each, naming
   assert.match(r.stderr, new RegExp(`^sgus segment: ${bomb}: image of 28000x28000 pixels \\(784 megapixels\\) is over the 100-megapixel limit; not decoded$`, 'm'));
   assert.doesNotMatch(r.stderr, /read requests|waitng|out of range|RangeError|at .*\.js:\d+/);
 });
+
+test('replay of a missing file, a folder or a file that is not a video, live of a bad URL, segment of a folder without images: one line each naming it and what is wrong', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sgus-bad-inputs-'));
+  const text = path.join(dir, 'notes.mp4');
+  await writeFile(text, 'Patient notes, not a video.\n'.repeat(40));
+  const folder = path.join(dir, 'no-images');
+  await mkdir(folder);
+  await writeFile(path.join(folder, 'readme.txt'), 'nothing to see\n');
+  for (const [args, line] of [
+    [['replay', text], `sgus: ${text}: not a video FFmpeg can read`],
+    [['replay', path.join(dir, 'missing.mp4')], `sgus: ${path.join(dir, 'missing.mp4')}: no such file`],
+    [['replay', folder], `sgus: ${folder}: is a folder, not a video`],
+    [['live', '--input', text, '--duration', '60'], `sgus: live (${text}): cannot open: not a video FFmpeg can read`],
+    [['live', '--input', 'rtsp://127.0.0.1:99999/scanner', '--duration', '60'], 'sgus: live (rtsp://127.0.0.1:99999/scanner): cannot open: no valid port in the URL'],
+    [['live', '--input', 'rtps://127.0.0.1:8554/scanner', '--duration', '60'], 'sgus: live (rtps://127.0.0.1:8554/scanner): cannot open: unknown protocol'],
+    [['segment', '-o', path.join(dir, 'out'), folder], `sgus segment: ${folder}: no images in this folder (no .png, .jpg, .jpeg or .dcm file)`],
+  ] as const) {
+    const r = await runCli([...args, '-q', ...modelArgs()], { timeoutMs: 90_000 });
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(oneLine(r.stderr), line);
+    assert.doesNotMatch(r.stderr, /Invalid data found|Error marking filters|Protocol not found|Port missing|ffmpeg exited|at .*\.js:\d+/);
+  }
+});

@@ -40,7 +40,7 @@ describe('sgus replay', () => {
   it('exits 1 with a one-line error naming the file when it cannot be read', async () => {
     const r = await runSgus(['replay', '/nonexistent/exam.mp4', '--quiet', ...modelArgs()]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^sgus: \/nonexistent\/exam.mp4: cannot read video: .*No such file or directory\n$/);
+    assert.equal(r.stderr, 'sgus: /nonexistent/exam.mp4: no such file\n');
   });
 
   it('exits 1 naming the cause when FFmpeg dies mid-replay, with the outputs finalised', async () => {

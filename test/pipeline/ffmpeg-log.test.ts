@@ -66,6 +66,8 @@ describe('why FFmpeg could not open an input', () => {
     assert.deepEqual(openFailure('[tcp @ 0x55fd] Port missing in uri', 'url'), { what: 'no valid port in the URL', permanent: true });
     assert.deepEqual(openFailure('rtsp://127.0.0.1:99999/x: Invalid argument', 'url'), { what: 'invalid argument', permanent: true });
     assert.deepEqual(openFailure('notaprotocol://x: Protocol not found', 'file'), { what: 'unknown protocol', permanent: true });
+    assert.deepEqual(openFailure("Stream map '0:v:0' matches no streams.", 'file'), { what: 'no video stream', permanent: true });
+    assert.deepEqual(openFailure('id3-only.mp4: Invalid argument', 'file'), { what: 'not a video FFmpeg can read', permanent: true });
   });
 
   it('a network source that refuses, does not resolve or sends nothing may come up later', () => {
