@@ -22,8 +22,11 @@ measured from each frame's arrival at the source (FFmpeg's pts against the wall 
 start), so a lag shows as a lag: a frame older than --max-age is dropped, never shown, and a source
 that FFmpeg reads ever later (its reads backed up) is reopened at its present. Frames missing from
 the source (gaps in its timestamps, frames lost while reopening) are counted as missing. A source
-that dies, disappears or stalls is reopened with exponential backoff (0.5 s doubling to 10 s), with
-a log line each time.
+that dies, disappears or stalls is reopened with exponential backoff (0.5 s doubling to 10 s): one
+line when it goes down, then at most one a minute while it stays down. A source that cannot open
+for good (a capture device or file that does not exist, an invalid filter, option or URL, an
+unknown protocol) fails at once with one line; a network source that refuses or sends nothing is
+retried, as it may come up later.
 
 Source (one of):
       --device PATH       V4L2 capture device (default /dev/video0 when no --input is given)

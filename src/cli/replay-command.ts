@@ -31,7 +31,8 @@ Options:
       --realtime          pace at the file's frame rate, as if live (default with --serve)
       --max-speed         as fast as the machine allows (default without --serve)
       --serve             also serve the web viewer and print its URL
-      --loop              replay the file forever (Ctrl-C stops)
+      --loop              replay the file forever (Ctrl-C stops); an FFmpeg that dies is restarted
+                          with backoff, as a live source is (one log line)
 ${SERVER_OPTIONS_HELP}
 ${CALIBRATION_OPTIONS_HELP}
 ${PIPELINE_OPTIONS_HELP}
@@ -40,7 +41,8 @@ ${MODEL_OPTIONS_HELP}
 ${DICOM_REPLAY_HELP}
 
 Ctrl-C stops reading, finishes the frames in flight and finalises every output (playable MP4,
-complete NDJSON). A source that fails (FFmpeg error, stall) ends the replay with exit code 1. The
+complete NDJSON). A source that fails (FFmpeg error, stall) ends the replay with exit code 1 (with
+--loop it is restarted instead). The
 annotated MP4 is fragmented: if its encoder dies, the file keeps what was encoded, the rest of the
 replay goes on, and the file is named as incomplete at the end.
 A truncated or damaged recording is segmented as far as it goes, then one line says what was

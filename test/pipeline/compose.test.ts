@@ -195,7 +195,7 @@ describe('Pipeline with an early encoder', () => {
       streams: [{ id: 'replay', source: { type: 'file', path: path.join(TMP, 'missing.mp4') }, probe: await probeVideo(file), outputs: { annotated: path.join(out, 'm.mp4') } }],
       segmenter: fakeSegmenter(),
     });
-    await assert.rejects(p.done, /missing\.mp4.*No such file/);
+    await assert.rejects(p.done, /missing\.mp4\): cannot open: no such file$/);
     await new Promise((r) => setTimeout(r, 300));
     const children = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('ffmpeg'));
     assert.deepEqual(children, []);
