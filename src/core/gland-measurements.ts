@@ -5,7 +5,7 @@
  * a scale is never guessed.
  */
 import { polygonPerimeter } from './contours.js';
-import type { Contour } from './contours.js';
+import type { Contour, Point } from './contours.js';
 import type { GreyImage } from './image.js';
 
 /** Millimetres per pixel, horizontally and vertically (they differ on some scanners). */
@@ -66,16 +66,22 @@ export function measureGland(seg: MeasurableSegmentation, scale: PixelScale | un
       if (y > maxY) maxY = y;
     }
   }
-  const sx = scale?.mmPerPxX ?? 1;
-  const sy = scale?.mmPerPxY ?? 1;
-  // Perimeter of the outer borders with each step scaled on its own axis (anisotropic pixels).
-  let perimeter = 0;
-  for (const c of seg.contours) {
-    if (c.hole) continue;
-    perimeter += scale === undefined ? polygonPerimeter(c.points) : polygonPerimeter(c.points.map(([x, y]) => [x * sx, y * sy] as [number, number]));
-  }
   const extentX = pixels === 0 ? 0 : maxX - minX + 1;
   const extentY = pixels === 0 ? 0 : maxY - minY + 1;
+  return glandFigures(pixels, extentX, extentY, seg.contours.filter((c) => !c.hole), scale);
+}
+
+/**
+ * The figures of a gland from its pixel count, its extents in pixels (both end pixels included)
+ * and its outer borders, in mm where `scale` is given, else in pixels labelled so. Shared by the
+ * class-map measurement above and the outline-only one (outline-figures.ts).
+ */
+export function glandFigures(pixels: number, extentX: number, extentY: number, outers: ReadonlyArray<{ points: readonly Point[] }>, scale: PixelScale | undefined): GlandMeasurements {
+  const sx = scale?.mmPerPxX ?? 1;
+  const sy = scale?.mmPerPxY ?? 1;
+  // Each step of the border scaled on its own axis (anisotropic pixels).
+  let perimeter = 0;
+  for (const c of outers) perimeter += scale === undefined ? polygonPerimeter(c.points) : polygonPerimeter(c.points.map(([x, y]) => [x * sx, y * sy] as Point));
   const linear = scale === undefined ? 'px' : 'mm';
   const out: GlandMeasurements = {
     calibrated: scale !== undefined,

@@ -5,19 +5,14 @@
  * the extent `measureGland` counts, and the perimeter is the same polygon's. Uncalibrated stays in
  * pixels: a scale is never guessed.
  */
-import { polygonPerimeter } from './contours.js';
 import type { Point } from './contours.js';
+import { glandFigures } from './gland-measurements.js';
 import type { GlandMeasurements, PixelScale } from './gland-measurements.js';
 
 /** An outline polygon, as the pipeline's `Contour` or a viewer's decoded wire contour. */
 export interface OutlinePolygon {
   points: readonly Point[];
   hole: boolean;
-}
-
-function round(v: number, decimals = 3): number {
-  const k = 10 ** decimals;
-  return Math.round(v * k) / k;
 }
 
 /** Flat [x0, y0, x1, y1, …] (the wire form) to points. */
@@ -32,36 +27,19 @@ export function pointsFromFlat(flat: readonly number[]): Point[] {
  * `scale` undefined gives them in pixels, labelled so.
  */
 export function measureOutline(contours: readonly OutlinePolygon[], areaPx: number, scale: PixelScale | undefined): GlandMeasurements {
-  const sx = scale?.mmPerPxX ?? 1;
-  const sy = scale?.mmPerPxY ?? 1;
+  const outers = contours.filter((c) => !c.hole && c.points.length > 0);
   let minX = Infinity;
   let maxX = -Infinity;
   let minY = Infinity;
   let maxY = -Infinity;
-  let perimeter = 0;
-  for (const c of contours) {
-    if (c.hole || c.points.length === 0) continue;
+  for (const c of outers) {
     for (const [x, y] of c.points) {
       if (x < minX) minX = x;
       if (x > maxX) maxX = x;
       if (y < minY) minY = y;
       if (y > maxY) maxY = y;
     }
-    // Each step scaled on its own axis (anisotropic pixels), as measureGland does.
-    perimeter += scale === undefined ? polygonPerimeter(c.points) : polygonPerimeter(c.points.map(([x, y]) => [x * sx, y * sy] as Point));
   }
   const empty = minX === Infinity;
-  const extentX = empty ? 0 : maxX - minX + 1;
-  const extentY = empty ? 0 : maxY - minY + 1;
-  const linear = scale === undefined ? 'px' : 'mm';
-  const out: GlandMeasurements = {
-    calibrated: scale !== undefined,
-    area: { value: round(areaPx * sx * sy), unit: scale === undefined ? 'px2' : 'mm2' },
-    perimeter: { value: round(perimeter), unit: linear },
-    length: { value: round(extentX * sx), unit: linear },
-    depth: { value: round(extentY * sy), unit: linear },
-    pixels: areaPx,
-  };
-  if (scale !== undefined) out.areaCm2 = { value: round((areaPx * sx * sy) / 100, 5), unit: 'cm2' };
-  return out;
+  return glandFigures(areaPx, empty ? 0 : maxX - minX + 1, empty ? 0 : maxY - minY + 1, outers, scale);
 }
