@@ -147,22 +147,26 @@ def print_summary(root: str) -> None:
               + " ".join(f"{fmt(mean[k]):>16s}" for k in VARIANTS))
 
 
+def held_out_runs(root: str, name: str, variant: str):
+    """(split, scores) of every recorded held-out run of recipe `name`, scores of `variant` where recorded."""
+    import glob
+    for path in sorted(glob.glob(os.path.join(root, name, "*", "result.json"))):
+        r = json.load(open(path))
+        v = r.get("validation")
+        if v and r["split"] != "none":
+            yield r["split"], v.get("variants", {}).get(variant, v)
+
+
 def compare_markdown(root: str, names: List[str], variant: str = "singleRegion") -> str:
     """A Markdown table of recipes side by side, from their recorded held-out runs (no re-scoring):
     leave-one-device-out IoU per held-out device, the worst of them, and cross-validation IoU."""
-    import glob
     rows, devices = [], set()
     for name in names:
         lodo, cv = {}, []
-        for path in sorted(glob.glob(os.path.join(root, name, "*", "result.json"))):
-            r = json.load(open(path))
-            v = r.get("validation")
-            if not v or r["split"] == "none":
-                continue
-            v = v.get("variants", {}).get(variant, v)
-            if r["split"].startswith("lodo:"):
-                lodo[r["split"][5:]] = v["iou"]
-            elif r["split"].startswith("cv:"):
+        for split, v in held_out_runs(root, name, variant):
+            if split.startswith("lodo:"):
+                lodo[split[5:]] = v["iou"]
+            elif split.startswith("cv:"):
                 cv += [p["iou"] for p in v["perImage"]]
         devices |= set(lodo)
         rows.append((name, lodo, cv))
@@ -180,16 +184,10 @@ def compare_markdown(root: str, names: List[str], variant: str = "singleRegion")
 def frames_markdown(root: str, name: str, data: str, variant: str = "singleRegion") -> str:
     """Per frame, a recipe's held-out IoU by leave-one-device-out and by cross-validation (from its
     recorded runs), beside the published model's IoU where the manifest gives it."""
-    import glob
     lodo, cv = {}, {}
-    for path in sorted(glob.glob(os.path.join(root, name, "*", "result.json"))):
-        r = json.load(open(path))
-        v = r.get("validation")
-        if not v or r["split"] == "none":
-            continue
-        v = v.get("variants", {}).get(variant, v)
+    for split, v in held_out_runs(root, name, variant):
         for p in v["perImage"]:
-            (lodo if r["split"].startswith("lodo:") else cv)[p["id"]] = p["iou"]
+            (lodo if split.startswith("lodo:") else cv)[p["id"]] = p["iou"]
     manifest = json.load(open(os.path.join(data, "annotated", "manifest.json")))
     out = ["| frame | device | LODO IoU | CV IoU | published model IoU |", "| --- | --- | --- | --- | --- |"]
     f = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
