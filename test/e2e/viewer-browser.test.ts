@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 import type { GreyImage } from '../../src/core/image.js';
 import { PACKAGE_ROOT } from '../../src/segmenter/model-registry.js';
 import { ViewerServer } from '../../src/server/viewer-server.js';
@@ -50,7 +50,6 @@ declare class WebSocket {
   close(): void;
 }
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT_DIR = path.join(PACKAGE_ROOT, 'test-output');
 const DOCS_SHOT = path.join(PACKAGE_ROOT, 'docs', 'viewer.png');
 const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !hasFfmpeg() ? 'no ffmpeg to encode the test clip' : false;
@@ -125,10 +124,7 @@ describe('web viewer in Chromium', { skip }, () => {
     server = await ViewerServer.start({ port: 0, token: '' });
     publishers.push(new TestPublisher(server, clip, { streamId: 'synthetic-h264', title: 'Synthetic H.264' }).start());
     publishers.push(new TestPublisher(server, clip, { streamId: 'synthetic-jpeg', title: 'Synthetic JPEG', codec: 'jpeg' }).start());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

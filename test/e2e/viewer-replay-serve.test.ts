@@ -9,8 +9,8 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.js';
 import { REAL_DATA_DIR } from '../helpers/data.js';
 import { testModelSpec } from '../helpers/test-model.js';
@@ -19,7 +19,6 @@ import type { ViewerDebugState } from '../../web-viewer/src/debug-state.js';
 declare const window: unknown;
 declare const document: { getElementById(id: string): { textContent: string | null } | null };
 
-const CHROMIUM = '/usr/bin/chromium';
 const EXAM = path.join(REAL_DATA_DIR, 'video', 'parotid-exam-1280x720-25fps.mp4');
 const modelOk = await resolveModel(testModelSpec()).then(() => true, () => false);
 const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !existsSync(EXAM) ? `real exam not found at ${EXAM}` : !modelOk ? 'no model (models/ default or $SGUS_TEST_MODEL)' : false;
@@ -55,10 +54,7 @@ describe('sgus replay --serve in Chromium (real exam)', { skip }, () => {
       });
       child!.once('exit', (code) => reject(new Error(`sgus replay exited ${code}: ${stderr}`)));
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

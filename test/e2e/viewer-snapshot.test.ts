@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
-import { chromium } from 'playwright-core';
 import type { Browser, Download, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { writeSyntheticClip } from '../../src/pipeline/synthetic-clip.js';
 import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.js';
 import { hasFfmpeg } from '../helpers/synthetic-stream.js';
@@ -23,7 +23,6 @@ import type { ViewerDebugState } from '../../web-viewer/src/debug-state.js';
 declare const window: unknown;
 declare const document: { getElementById(id: string): { textContent: string | null; dataset: Record<string, string | undefined> } | null };
 
-const CHROMIUM = '/usr/bin/chromium';
 const MODEL = 'unet-m-synth';
 const MM_X = 0.1;
 const MM_Y = 0.12;
@@ -95,7 +94,7 @@ describe('viewer snapshot and calibrated figures (sgus replay --serve --mm-per-p
       });
       child!.once('exit', (code) => reject(new Error(`sgus replay exited ${code}: ${stderr}`)));
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-sync'] });
+    browser = await launchChromium();
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 }, acceptDownloads: true });
     page = await ctx.newPage();
     await page.goto(url);

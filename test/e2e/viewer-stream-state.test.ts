@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { PACKAGE_ROOT } from '../../src/segmenter/model-registry.js';
 import { ViewerServer } from '../../src/server/viewer-server.js';
 import { TestPublisher, hasFfmpeg, makeSyntheticClip } from '../helpers/synthetic-stream.js';
@@ -31,7 +31,6 @@ type HTMLSelectElement = PageElement & { options: Iterable<PageElement> };
 declare const document: { getElementById(id: string): PageElement | null };
 declare const window: unknown;
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !hasFfmpeg() ? 'no ffmpeg to encode the test clip' : false;
 /** Short, so the test does not wait long; the product default is STALL_WATCHDOG_DEFAULTS.stallAfterS. */
 const STALL_AFTER_S = 1;
@@ -92,10 +91,7 @@ describe('viewer shows each stream\'s state (Chromium)', { skip }, () => {
     assert.equal(built.status, 0, built.stderr);
     clip = await makeSyntheticClip({ width: 320, height: 240, fps: 25, frames: 30, gop: 15 });
     server = await ViewerServer.start({ port: 0, token: '', stallAfterS: STALL_AFTER_S });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
