@@ -138,8 +138,6 @@ async function liveFeed(video: BenchVideo, seconds: number, notes: string[], qui
 }
 
 const command: CliCommand = {
-  name: 'bench',
-  summary: 'measure model and pipeline speed; writes bench/results.json and a report',
   help,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parse(args, {

@@ -1,8 +1,8 @@
-/** What every `sgus` sub-command file (`src/cli/<name>-command.ts`) exports as default. */
+/**
+ * What every `sgus` sub-command file (`src/cli/<name>-command.ts`) exports as default. Its name and
+ * one-line summary live in main.ts's command list alone, so `sgus --help` loads no command module.
+ */
 export interface CliCommand {
-  name: string;
-  /** One line for `sgus --help`. */
-  summary: string;
   /** Full `sgus <name> --help` text: usage, options with defaults, examples. */
   help: string;
   /** Runs with the arguments after the command name; resolves to the exit code. */

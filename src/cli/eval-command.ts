@@ -31,8 +31,6 @@ Example:
   sgus eval --images ../shared/data/sgus/annotated/images --masks ../shared/data/sgus/annotated/masks`;
 
 const command: CliCommand = {
-  name: 'eval',
-  summary: 'evaluate against masks',
   help,
   async run(args) {
     const { values } = parse(args, { ...MODEL_OPTIONS, images: { type: 'string' }, masks: { type: 'string' }, report: { type: 'string', short: 'r' }, quiet: { type: 'boolean', short: 'q' } }, false);

@@ -66,8 +66,6 @@ function describeSummary(file: string, s: GraphSummary): string {
 }
 
 const command: CliCommand = {
-  name: 'import-frozen',
-  summary: 'import a TensorFlow 1.x frozen graph (DeepSGUS frozen_graph.pb) as a model',
   help: HELP,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parse(args, {

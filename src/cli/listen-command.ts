@@ -43,8 +43,6 @@ function list(v: unknown): string[] {
 }
 
 const command: CliCommand = {
-  name: 'listen',
-  summary: 'DICOM node: receive pushed ultrasound images, segment them, forward the results to the PACS',
   help,
   async run(args) {
     const { values } = parse(

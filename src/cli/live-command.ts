@@ -60,8 +60,6 @@ Examples:
 `;
 
 const command: CliCommand = {
-  name: 'live',
-  summary: 'stream mode: segment a capture device or network stream live',
   help,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parse(

@@ -84,8 +84,6 @@ export function modelsMarkdown(cards: readonly Card[]): string {
 }
 
 const command: CliCommand = {
-  name: 'models',
-  summary: 'list models',
   help,
   async run(args) {
     const { values } = parse(args, { measure: { type: 'boolean' }, only: { type: 'string' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'update-docs': { type: 'string' }, dir: { type: 'string' } }, false);

@@ -126,8 +126,6 @@ async function segment(args: string[]): Promise<number> {
 }
 
 const command: CliCommand = {
-  name: 'pacs',
-  summary: 'find exams on a PACS (DICOMweb) and segment them, results stored back into the study',
   help,
   async run(args) {
     const [sub, ...rest] = args;

@@ -60,8 +60,6 @@ Examples:
 `;
 
 const command: CliCommand = {
-  name: 'replay',
-  summary: 'video mode: segment a recorded exam (file or URL), optional outputs and live viewer',
   help,
   async run(args: string[]): Promise<number> {
     if (await isDicomReplay(args)) return runDicomReplay(args);

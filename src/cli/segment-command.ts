@@ -47,8 +47,6 @@ Examples:
   sgus segment exam.dcm --out out/ --dicom-out out/dicom/`;
 
 const command: CliCommand = {
-  name: 'segment',
-  summary: 'segment images',
   help,
   async run(args) {
     const { values, positionals } = parse(args, {

@@ -39,8 +39,6 @@ Examples:
 `;
 
 const command: CliCommand = {
-  name: 'serve',
-  summary: 'run stream presets from streams/ with the web viewer (npm start)',
   help,
   async run(args: string[]): Promise<number> {
     const { values } = parse(args, { ...MODEL_OPTIONS, ...PIPELINE_OPTIONS, ...SERVER_OPTIONS, ...CALIBRATION_OPTIONS, stream: { type: 'string', short: 's', multiple: true } }, false);
