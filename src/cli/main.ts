@@ -7,7 +7,7 @@ import { describeError, isSgusError } from '../errors.js';
 import type { CliCommand } from './command.js';
 
 const COMMANDS: ReadonlyArray<[name: string, summary: string]> = [
-  ['segment', 'segment PNG/JPEG images or folders; writes the four DeepSGUS outputs per image'],
+  ['segment', 'segment PNG, JPEG or DICOM images or folders; writes the four DeepSGUS outputs per image'],
   ['eval', 'test mode: IoU and Dice of a model against clinician masks, JSON + Markdown report'],
   ['models', 'list the shipped models with their measured accuracy and speed'],
   ['replay', 'video mode: segment a recorded exam (file or URL), optional outputs and live viewer'],
