@@ -47,6 +47,20 @@ export function dicomDateTime(d: Date = new Date()): { date: string; time: strin
   return { date: `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}`, time: `${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}` };
 }
 
+/** The file meta information (group 0002) of a Part 10 file holding that instance. */
+export function fileMeta(sopClassUid: string, sopInstanceUid: string, transferSyntax: string, sourceAet?: string): NaturalDataset {
+  return {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: sopClassUid,
+    MediaStorageSOPInstanceUID: sopInstanceUid,
+    TransferSyntaxUID: transferSyntax,
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+    ImplementationVersionName: IMPLEMENTATION_VERSION,
+    ...(sourceAet !== undefined && sourceAet !== '' ? { SourceApplicationEntityTitle: sourceAet } : {}),
+    _vrMap: { FileMetaInformationVersion: 'OB' },
+  };
+}
+
 /**
  * Serialises a naturalized dataset as a Part 10 file. Encapsulated pixel data is written one
  * fragment per frame (with a basic offset table), which every reader maps back to frames.
@@ -55,15 +69,7 @@ export function writePart10(dataset: NaturalDataset, transferSyntax: string, whe
   const sopClass = dataset['SOPClassUID'];
   const sopInstance = dataset['SOPInstanceUID'];
   if (typeof sopClass !== 'string' || typeof sopInstance !== 'string') throw new SgusError(ErrorCode.InvalidArgument, 'dataset has no SOPClassUID / SOPInstanceUID', { where });
-  const meta: NaturalDataset = {
-    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: sopClass,
-    MediaStorageSOPInstanceUID: sopInstance,
-    TransferSyntaxUID: transferSyntax,
-    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
-    ImplementationVersionName: IMPLEMENTATION_VERSION,
-    _vrMap: { FileMetaInformationVersion: 'OB' },
-  };
+  const meta = fileMeta(sopClass, sopInstance, transferSyntax);
   try {
     const dict = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta));
     dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);
