@@ -15,6 +15,7 @@ import { WebSocket } from 'ws';
 import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.js';
 import type { ServerMessage } from '../../src/server/protocol.js';
 import { hasFfmpeg } from '../helpers/synthetic-stream.js';
+import { viewerUrlOf } from '../helpers/viewer-url.js';
 
 const MODEL = 'unet-m-synth';
 const modelOk = await resolveModel(MODEL).then(() => true, () => false);
@@ -45,19 +46,9 @@ describe('sgus serve, first start', { skip }, () => {
     });
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-3000)));
-    const { url, clipExisted } = await new Promise<{ url: string; clipExisted: boolean }>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`no viewer URL within 60 s: ${stderr}`)), 60000);
-      child!.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        const m = /viewer: (\S+)/.exec(out);
-        if (m !== null) {
-          clearTimeout(timer);
-          resolve({ url: m[1]!, clipExisted: existsSync(clipFile) });
-        }
-      });
-      child!.once('exit', (code) => reject(new Error(`sgus serve exited ${code}: ${stderr}`)));
-    });
+    const url = await viewerUrlOf(child, 60000, () => stderr);
+    // Checked in the same turn as the URL arrived: no I/O runs in between.
+    const clipExisted = existsSync(clipFile);
     // The URL comes before the source is made: the clip is written (renamed into place) only when complete.
     assert.equal(clipExisted, false, 'the viewer URL is printed before the sample exam is generated');
     const page = await fetch(url);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { viewerUrlOf } from '../helpers/viewer-url.js';
 import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.js';
 import { REAL_DATA_DIR } from '../helpers/data.js';
 import { testModelSpec } from '../helpers/test-model.js';
@@ -41,19 +42,7 @@ describe('sgus replay --serve in Chromium (real exam)', { skip }, () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`no viewer URL within 60 s: ${stderr}`)), 60000);
-      child!.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        const m = /viewer: (\S+)/.exec(out);
-        if (m !== null) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      child!.once('exit', (code) => reject(new Error(`sgus replay exited ${code}: ${stderr}`)));
-    });
+    url = await viewerUrlOf(child, 60000, () => stderr);
     browser = await launchChromium();
   });
 

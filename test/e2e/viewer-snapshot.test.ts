@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import type { Browser, Download, Page } from 'playwright-core';
 import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { viewerUrlOf } from '../helpers/viewer-url.js';
 import { writeSyntheticClip } from '../../src/pipeline/synthetic-clip.js';
 import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.js';
 import { hasFfmpeg } from '../helpers/synthetic-stream.js';
@@ -81,19 +82,8 @@ describe('viewer snapshot and calibrated figures (sgus replay --serve --mm-per-p
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
-    const url = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      const timer = setTimeout(() => reject(new Error(`no viewer URL within 90 s: ${stderr}`)), 90000);
-      child!.stdout!.on('data', (b: Buffer) => {
-        text += b.toString();
-        const m = /viewer: (\S+)/.exec(text);
-        if (m !== null) {
-          clearTimeout(timer);
-          resolve(m[1]!.replace(/<your$/, TOKEN));
-        }
-      });
-      child!.once('exit', (code) => reject(new Error(`sgus replay exited ${code}: ${stderr}`)));
-    });
+    // The printed URL ends in '?token=<your token>': the token goes there.
+    const url = (await viewerUrlOf(child, 90000, () => stderr)).replace(/<your$/, TOKEN);
     browser = await launchChromium();
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 }, acceptDownloads: true });
     page = await ctx.newPage();
