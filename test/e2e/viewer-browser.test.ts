@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { CHROMIUM, launchChromium, until, viewerState as debug } from '../helpers/browser.js';
 import type { GreyImage } from '../../src/core/image.js';
 import { PACKAGE_ROOT } from '../../src/segmenter/model-registry.js';
 import { ViewerServer } from '../../src/server/viewer-server.js';
@@ -56,19 +56,6 @@ const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !hasFfmpeg()
 
 type DebugState = ViewerDebugState;
 
-async function until<T>(what: () => Promise<T | undefined | false>, label: string, timeoutMs = 15000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await what();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function debug(page: Page): Promise<DebugState> {
-  return page.evaluate(() => (window as unknown as { __sgus: DebugState }).__sgus);
-}
 
 /** Boundary pixels of a mask (inside pixels with a 4-neighbour outside). */
 function boundary(mask: GreyImage): [number, number][] {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import type { Browser, Download, Page } from 'playwright-core';
-import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { CHROMIUM, launchChromium, until as untilShort } from '../helpers/browser.js';
 import { viewerUrlOf } from '../helpers/viewer-url.js';
 import { writeSyntheticClip } from '../../src/pipeline/synthetic-clip.js';
 import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.js';
@@ -39,15 +39,8 @@ interface NdjsonRecord {
   contours: { hole: boolean; parent: number; points: [number, number][] }[];
 }
 
-async function until<T>(what: () => Promise<T | undefined | false> | T | undefined | false, label: string, timeoutMs = 60000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await what();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+// A replay through the real model takes longer to show its figures: a minute, polled every 200 ms.
+const until = <T>(what: () => Promise<T | undefined | false> | T | undefined | false, label: string, timeoutMs = 60000): Promise<T> => untilShort(what, label, timeoutMs, 200);
 
 describe('viewer snapshot and calibrated figures (sgus replay --serve --mm-per-px, Chromium)', { skip }, () => {
   let dir = '';

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { CHROMIUM, launchChromium, until, viewerState as debug } from '../helpers/browser.js';
 import { PACKAGE_ROOT } from '../../src/segmenter/model-registry.js';
 import { ViewerServer } from '../../src/server/viewer-server.js';
 import { TestPublisher, hasFfmpeg, makeSyntheticClip } from '../helpers/synthetic-stream.js';
@@ -35,19 +35,6 @@ const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !hasFfmpeg()
 /** Short, so the test does not wait long; the product default is STALL_WATCHDOG_DEFAULTS.stallAfterS. */
 const STALL_AFTER_S = 1;
 
-async function until<T>(what: () => Promise<T | undefined | false>, label: string, timeoutMs = 15000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await what();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function debug(page: Page): Promise<ViewerDebugState> {
-  return page.evaluate(() => (window as unknown as { __sgus: ViewerDebugState }).__sgus);
-}
 
 function statusText(page: Page): Promise<string> {
   return page.evaluate(() => document.getElementById('status')!.textContent ?? '');
