@@ -194,7 +194,7 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool, log_every: 
         json.dump(rcfg, f, indent=1)
     train_items, val_items = split_items(items, spec)
     if cfg.get("pseudo_from"):
-        train_items = train_items + pseudo_label(cfg, spec)
+        train_items = train_items + pseudo_label(cfg, spec, items)
     gen = seed_all(cfg["seed"])
     model = model_from_config(cfg)
     groups = [{"params": list(model.parameters())}]
@@ -340,7 +340,7 @@ def train_counts(items: List[Item]) -> Dict[str, Dict[str, int]]:
 
 
 @torch.no_grad()
-def pseudo_label(cfg: Dict, spec: str) -> List[Item]:
+def pseudo_label(cfg: Dict, spec: str, labelled: List[Item]) -> List[Item]:
     """Self-training: the teacher run of the SAME split (so it never saw this split's held-out
     frames) labels the unlabeled frames of all four scanners (mean of the frame and its mirror);
     confident, plausible masks join training at weight `pseudo_weight`. With model windows the
@@ -359,7 +359,8 @@ def pseudo_label(cfg: Dict, spec: str) -> List[Item]:
     prior = None
     if cfg.get("field_of_view"):
         import priors
-        prior = priors.load_prior(cfg["data"], [it for it in load_items(cfg, cfg["data"]) if it.window is not None])
+        # The labelled frames already loaded give the screens' windows (no second load).
+        prior = priors.load_prior(cfg["data"], [it for it in labelled if it.window is not None])
         if prior is not None:
             sys.stderr.write(prior.describe() + "\n")
     out, seen = [], {}
