@@ -5,6 +5,7 @@ import type { Segmenter } from '../../src/segmenter/segmenter.js';
 import { syntheticFrame } from '../../src/synthetic/ultrasound-frame.js';
 import { resizeRgb } from '../../src/core/resize.js';
 import { isSgusError } from '../../src/errors.js';
+import { OnnxEngine } from '../../src/engine/onnx-engine.js';
 import { testModelSpec } from '../helpers/test-model.js';
 
 let seg: Segmenter;
@@ -78,8 +79,26 @@ test('an unavailable device is refused with the install hint, or falls back when
   await s.close();
 });
 
+/**
+ * Records the batch size of every engine call while `body` runs. The segmenter makes its engine
+ * itself (no injection point), so the recording wraps the ONNX engine's `run` for the duration.
+ */
+async function recordingEngineRuns<T>(inputName: string, body: () => Promise<T>): Promise<{ result: T; framesPerRun: number[] }> {
+  const framesPerRun: number[] = [];
+  const original = OnnxEngine.prototype.run;
+  OnnxEngine.prototype.run = function (this: OnnxEngine, feeds, outputName) {
+    framesPerRun.push(feeds[inputName]?.dims[0] ?? -1);
+    return original.call(this, feeds, outputName);
+  };
+  try {
+    return { result: await body(), framesPerRun };
+  } finally {
+    OnnxEngine.prototype.run = original;
+  }
+}
+
 test('a card with maxBatch 1 gets a batch in single-frame engine calls, with the same results', async () => {
-  const { mkdtemp, readFile, writeFile, copyFile } = await import('node:fs/promises');
+  const { mkdtemp, readFile, writeFile, copyFile, rm } = await import('node:fs/promises');
   const os = await import('node:os');
   const path = await import('node:path');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sgus-maxbatch-'));
@@ -88,10 +107,21 @@ test('a card with maxBatch 1 gets a batch in single-frame engine calls, with the
   await copyFile(seg.modelPath, path.join(dir, card.file));
   await writeFile(path.join(dir, 'card.json'), JSON.stringify(card));
   const one = await createSegmenter({ model: dir, threads: 1 });
-  const frames = [7, 8, 9].map((seed) => syntheticFrame({ width: 128, height: 96, seed }).image);
-  const a = await one.segmentBatch(frames);
-  const b = await seg.segmentBatch(frames);
-  assert.equal(a.length, 3);
-  for (let k = 0; k < 3; k++) assert.ok(Math.abs(a[k]!.area - b[k]!.area) <= 0.001 * 128 * 96, `frame ${k}`);
-  await one.close();
+  try {
+    assert.equal(one.engineInfo.engine, 'onnxruntime', 'the recording wraps the ONNX Runtime engine');
+    const frames = [7, 8, 9].map((seed) => syntheticFrame({ width: 128, height: 96, seed }).image);
+    const single = await recordingEngineRuns(one.card.input.name, () => one.segmentBatch(frames));
+    const whole = await recordingEngineRuns(seg.card.input.name, () => seg.segmentBatch(frames));
+    // The card's limit splits the batch into one engine call per frame; without one it is one call.
+    assert.deepEqual(single.framesPerRun, [1, 1, 1]);
+    const limit = seg.card.input.maxBatch ?? frames.length;
+    assert.deepEqual(whole.framesPerRun, limit >= 3 ? [3] : limit === 2 ? [2, 1] : [1, 1, 1]);
+    const a = single.result;
+    const b = whole.result;
+    assert.equal(a.length, 3);
+    for (let k = 0; k < 3; k++) assert.ok(Math.abs(a[k]!.area - b[k]!.area) <= 0.001 * 128 * 96, `frame ${k}`);
+  } finally {
+    await one.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
