@@ -7,7 +7,7 @@
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { LatencyMeter } from '../pipeline/latency-meter.js';
-import { decodeFrameMessage } from '../server/protocol.js';
+import { decodeFrameMessage } from '../shared/protocol.js';
 
 export interface HeadlessViewerOptions {
   /** ws://host:port/ws (with ?token= when needed). */

@@ -4,7 +4,7 @@
  * guessed: without it the figures stay in pixels, labelled so.
  */
 import { ErrorCode, SgusError } from '../errors.js';
-import type { WireCalibration } from '../server/protocol.js';
+import type { WireCalibration } from '../shared/protocol.js';
 import type { OptionSpec } from './args.js';
 
 export const CALIBRATION_OPTIONS: OptionSpec = {

@@ -7,7 +7,7 @@
 import type { FrameResult } from '../pipeline/frame.js';
 import { measureOutline } from '../core/outline-figures.js';
 import type { GlandMeasurements } from '../core/gland-measurements.js';
-import type { WireCalibration } from './protocol.js';
+import type { WireCalibration } from '../shared/protocol.js';
 
 export const FRAME_RECORDS_DEFAULTS = {
   /** Frames remembered per stream (10 s at 25 fps). */

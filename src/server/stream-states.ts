@@ -6,7 +6,7 @@
  * one `stream-state` message (web-viewer/PROTOCOL.md).
  */
 import type { StreamInfo, StreamStateDetail, StreamStateKind } from '../pipeline/frame.js';
-import type { StreamStateMessage, WireStreamStatus } from './protocol.js';
+import type { StreamStateMessage, WireStreamStatus } from '../shared/protocol.js';
 import { StallWatchdog } from './stall-watchdog.js';
 
 export interface StreamStatesOptions {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.js';
-import type { ServerMessage } from '../../src/server/protocol.js';
+import type { ServerMessage } from '../../src/shared/protocol.js';
 import { hasFfmpeg } from '../helpers/synthetic-stream.js';
 import { viewerUrlOf } from '../helpers/viewer-url.js';
 

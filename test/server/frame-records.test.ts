@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import type { FrameResult } from '../../src/pipeline/frame.js';
 import { FrameRecords, parseFramePath } from '../../src/server/frame-records.js';
-import type { HelloMessage } from '../../src/server/protocol.js';
+import type { HelloMessage } from '../../src/shared/protocol.js';
 import { ViewerServer } from '../../src/server/viewer-server.js';
 
 function result(streamId: string, index: number, x0 = 10): FrameResult {

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { Pipeline } from '../../src/pipeline/compose.js';
 import type { FrameResult, StreamInfo } from '../../src/pipeline/frame.js';
-import type { ServerMessage, StreamStateMessage } from '../../src/server/protocol.js';
+import type { ServerMessage, StreamStateMessage } from '../../src/shared/protocol.js';
 import { ViewerServer } from '../../src/server/viewer-server.js';
 import { clip, fakeSegmenter, sleep } from '../helpers/pipeline.js';
 import { hasFfmpeg } from '../helpers/synthetic-stream.js';

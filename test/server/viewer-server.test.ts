@@ -8,8 +8,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import type { FrameResult, StreamInfo } from '../../src/pipeline/frame.js';
-import { decodeFrameMessage } from '../../src/server/protocol.js';
-import type { DecodedFrame, ServerMessage } from '../../src/server/protocol.js';
+import { decodeFrameMessage } from '../../src/shared/protocol.js';
+import type { DecodedFrame, ServerMessage } from '../../src/shared/protocol.js';
 import { ViewerServer } from '../../src/server/viewer-server.js';
 
 let staticDir: string;

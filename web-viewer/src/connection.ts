@@ -3,8 +3,8 @@
  * the clock offset to the server with pings (for end-to-end latency), and hands messages on.
  * Closing with 4401 (token) or 4403 (origin) is final: retrying cannot help.
  */
-import { CloseCode, decodeFrameMessage } from '../../src/server/protocol.js';
-import type { ClientMessage, DecodedFrame, ServerMessage } from '../../src/server/protocol.js';
+import { CloseCode, decodeFrameMessage } from '../../src/shared/protocol.js';
+import type { ClientMessage, DecodedFrame, ServerMessage } from '../../src/shared/protocol.js';
 
 /** Why the last socket closed: `byServer` when the server said why in its close frame. */
 export interface CloseCause {

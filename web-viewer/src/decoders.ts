@@ -6,7 +6,7 @@
  * missing, when the server sends JPEG).
  */
 import { codecStringFromSps } from '../../src/shared/h264-annexb.js';
-import type { DecodedFrame, FrameHeader } from '../../src/server/protocol.js';
+import type { DecodedFrame, FrameHeader } from '../../src/shared/protocol.js';
 
 export interface Picture {
   source: CanvasImageSource;

@@ -6,7 +6,7 @@
  */
 import { measureOutline, pointsFromFlat } from '../../src/core/outline-figures.js';
 import type { GlandMeasurements } from '../../src/core/gland-measurements.js';
-import type { FrameHeader, WireCalibration } from '../../src/server/protocol.js';
+import type { FrameHeader, WireCalibration } from '../../src/shared/protocol.js';
 
 export interface ShownFigures {
   /** The frame they are of. */

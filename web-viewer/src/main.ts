@@ -3,8 +3,8 @@
  * JPEG), draws each picture with the outline of that same frame, and keeps the status bar current.
  * Protocol: web-viewer/PROTOCOL.md.
  */
-import { CloseCode } from '../../src/server/protocol.js';
-import type { DecodedFrame, ServerMessage, WireMetrics, WireStream } from '../../src/server/protocol.js';
+import { CloseCode } from '../../src/shared/protocol.js';
+import type { DecodedFrame, ServerMessage, WireMetrics, WireStream } from '../../src/shared/protocol.js';
 import { Connection } from './connection.js';
 import type { CloseCause, ConnectionState } from './connection.js';
 import { H264Decoder, JpegDecoder, hasWebCodecs } from './decoders.js';

@@ -4,7 +4,7 @@
  * video and outline stay sharp on HiDPI screens. The outline is a vector path drawn here, in canvas
  * pixels, so its thickness is the same on every screen.
  */
-import type { FrameHeader } from '../../src/server/protocol.js';
+import type { FrameHeader } from '../../src/shared/protocol.js';
 import type { Picture } from './decoders.js';
 
 export interface OverlayStyle {

@@ -6,7 +6,7 @@
  * the NDJSON output has it; only when the hub no longer holds the frame is the outline the viewer
  * got used, and the JSON says so.
  */
-import type { FrameHeader, WireCalibration, WireStream } from '../../src/server/protocol.js';
+import type { FrameHeader, WireCalibration, WireStream } from '../../src/shared/protocol.js';
 import type { Picture } from './decoders.js';
 import { figuresOf } from './figures.js';
 import { outlinePath } from './renderer.js';

@@ -4,7 +4,7 @@
  * outline marked). A clinician must never take a frozen picture for the live scan, nor a recording
  * for a live one: only a flowing live stream is called "Live".
  */
-import type { WireStream, WireStreamState } from '../../src/server/protocol.js';
+import type { WireStream, WireStreamState } from '../../src/shared/protocol.js';
 
 export type Tone = 'ok' | 'info' | 'warn' | 'bad';
 

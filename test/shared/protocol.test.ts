@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FrameFlag, PROTOCOL_VERSION, decodeFrameMessage, encodeFrameMessage, parseClientMessage, simplifyCollinear } from '../../src/server/protocol.js';
-import type { FrameHeader } from '../../src/server/protocol.js';
+import { FrameFlag, PROTOCOL_VERSION, decodeFrameMessage, encodeFrameMessage, parseClientMessage, simplifyCollinear } from '../../src/shared/protocol.js';
+import type { FrameHeader } from '../../src/shared/protocol.js';
 
 const header: FrameHeader = {
   streamId: 's', index: 7, pts: 0.28, captureTs: 1, doneTs: 2, sentTs: 3, codec: 'h264', codecString: 'avc1.42c01e',
