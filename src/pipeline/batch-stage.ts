@@ -17,17 +17,17 @@ import type { Batch } from './stage-types.js';
 import { nowTs } from './stage-types.js';
 
 export interface BatchStageOptions {
-  /** Most frames per batch. Default 4. */
+  /** Most frames per batch. Default `BATCH_STAGE_DEFAULTS.maxBatchSize`. */
   maxBatchSize?: number;
-  /** Longest a frame waits for a fuller batch, ms. Default 8. */
+  /** Longest a frame waits for a fuller batch, ms. Default `BATCH_STAGE_DEFAULTS.maxDelayMs`. */
   maxDelayMs?: number;
   /** 'replay' (lossless) or 'live' (latest-frame-wins), for all streams or per stream id. Default 'replay'. */
   mode?: 'replay' | 'live' | ((streamId: string) => 'replay' | 'live');
-  /** Replay: bound of the queue; exceeding it is an error. Default 256. */
+  /** Replay: bound of the queue; exceeding it is an error. Default `BATCH_STAGE_DEFAULTS.maxQueue`. */
   maxQueue?: number;
-  /** Live: frames kept per stream. Default 1. */
+  /** Live: frames kept per stream. Default `BATCH_STAGE_DEFAULTS.liveQueuePerStream`. */
   liveQueuePerStream?: number;
-  /** Live: frames older than this (since `captureTs`, their arrival at the source) are dropped when a batch forms, ms. Default 1000. */
+  /** Live: frames older than this (since `captureTs`, their arrival at the source) are dropped when a batch forms, ms. Default `BATCH_STAGE_DEFAULTS.maxAgeMs`. */
   maxAgeMs?: number;
   /** How many frames the downstream takes now (0 while the engine is busy). Default: always maxBatchSize. */
   capacity?: () => number;
@@ -37,13 +37,23 @@ export interface BatchStageOptions {
   onDrop?: (frame: Frame, reason: 'superseded' | 'stale') => void;
 }
 
+/** The one home of these defaults: the pipeline and the command line's `--help` read them here. */
+export const BATCH_STAGE_DEFAULTS = {
+  maxBatchSize: 4,
+  maxDelayMs: 8,
+  maxQueue: 256,
+  liveQueuePerStream: 1,
+  maxAgeMs: 1000,
+} as const;
+
 export function batchStage(options: BatchStageOptions = {}): OperatorFunction<Frame, Batch> {
-  const maxBatchSize = options.maxBatchSize ?? 4;
-  const maxDelayMs = options.maxDelayMs ?? 8;
+  const d = BATCH_STAGE_DEFAULTS;
+  const maxBatchSize = options.maxBatchSize ?? d.maxBatchSize;
+  const maxDelayMs = options.maxDelayMs ?? d.maxDelayMs;
   const mode = options.mode ?? 'replay';
-  const maxQueue = options.maxQueue ?? 256;
-  const perStream = options.liveQueuePerStream ?? 1;
-  const maxAgeMs = options.maxAgeMs ?? 1000;
+  const maxQueue = options.maxQueue ?? d.maxQueue;
+  const perStream = options.liveQueuePerStream ?? d.liveQueuePerStream;
+  const maxAgeMs = options.maxAgeMs ?? d.maxAgeMs;
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new SgusError(ErrorCode.InvalidArgument, `maxBatchSize must be an integer >= 1, got ${String(maxBatchSize)}`, { where: 'batch stage' });
   if (!(maxDelayMs >= 0)) throw new SgusError(ErrorCode.InvalidArgument, `maxDelayMs must be >= 0, got ${String(maxDelayMs)}`, { where: 'batch stage' });
   if (typeof mode !== 'function' && mode !== 'replay' && mode !== 'live') throw new SgusError(ErrorCode.InvalidArgument, `mode must be replay or live, got '${String(mode)}'`, { where: 'batch stage' });

@@ -37,6 +37,14 @@ import type { AccessUnit } from '../shared/h264-annexb.js';
 import { describeSource } from './source-spec.js';
 import type { SourceSpec } from './source-spec.js';
 
+/** The one home of these defaults: the pipeline and the command line's `--help` read them here. */
+export const FFMPEG_SOURCE_DEFAULTS = {
+  highWaterMark: 8,
+  stallTimeoutS: 5,
+  reconnectInitialMs: 500,
+  reconnectMaxMs: 10_000,
+} as const;
+
 /** Options of an FFmpeg source. */
 export interface FfmpegSourceOptions {
   /** Stream id put on every frame. Default 'replay' or 'live' (the mode). */
@@ -59,18 +67,18 @@ export interface FfmpegSourceOptions {
   fullFormat?: 'yuv420p' | 'rgb24';
   /** Source facts known beforehand (ffprobe of a file): size, rate, codec, B-frames. Default: read from FFmpeg's log. */
   known?: { width: number; height: number; fps: number; codec: string; hasBFrames: boolean };
-  /** Replay: frames out before decoding pauses. Default 8. */
+  /** Replay: frames out before decoding pauses. Default `FFMPEG_SOURCE_DEFAULTS.highWaterMark`. */
   highWaterMark?: number;
-  /** No data for this many seconds (while not paused) is a failure. Default 5. */
+  /** No data for this many seconds (while not paused) is a failure. Default `FFMPEG_SOURCE_DEFAULTS.stallTimeoutS`. */
   stallTimeoutS?: number;
   /**
    * Longest wait for the first frame of a run, s: joining a network stream mid-GOP waits for the
    * next key frame, which can be 10 s away in scanner recordings. Default max(20, stallTimeoutS).
    */
   startTimeoutS?: number;
-  /** Live and looping replay: first reconnect delay, ms; doubles per failed try. Default 500. */
+  /** Live and looping replay: first reconnect delay, ms; doubles per failed try. Default `FFMPEG_SOURCE_DEFAULTS.reconnectInitialMs`. */
   reconnectInitialMs?: number;
-  /** Live and looping replay: longest reconnect delay, ms. Default 10000. */
+  /** Live and looping replay: longest reconnect delay, ms. Default `FFMPEG_SOURCE_DEFAULTS.reconnectMaxMs`. */
   reconnectMaxMs?: number;
   /** Live and looping replay: give up after this many consecutive failed tries. Default Infinity. */
   maxReconnects?: number;
@@ -199,11 +207,11 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       view: options.view ?? 'none',
       fullFrames: options.fullFrames ?? false,
       fullFormat: options.fullFormat ?? 'yuv420p',
-      highWaterMark: options.highWaterMark ?? 8,
-      stallTimeoutS: options.stallTimeoutS ?? 5,
-      startTimeoutS: options.startTimeoutS ?? Math.max(20, options.stallTimeoutS ?? 5),
-      reconnectInitialMs: options.reconnectInitialMs ?? 500,
-      reconnectMaxMs: options.reconnectMaxMs ?? 10_000,
+      highWaterMark: options.highWaterMark ?? FFMPEG_SOURCE_DEFAULTS.highWaterMark,
+      stallTimeoutS: options.stallTimeoutS ?? FFMPEG_SOURCE_DEFAULTS.stallTimeoutS,
+      startTimeoutS: options.startTimeoutS ?? Math.max(20, options.stallTimeoutS ?? FFMPEG_SOURCE_DEFAULTS.stallTimeoutS),
+      reconnectInitialMs: options.reconnectInitialMs ?? FFMPEG_SOURCE_DEFAULTS.reconnectInitialMs,
+      reconnectMaxMs: options.reconnectMaxMs ?? FFMPEG_SOURCE_DEFAULTS.reconnectMaxMs,
       maxReconnects: options.maxReconnects ?? Infinity,
       ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg',
       maxLagMs: options.maxLagMs ?? Infinity,
