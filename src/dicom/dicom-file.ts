@@ -25,6 +25,10 @@ export const SUPPORTED_TRANSFER_SYNTAXES: ReadonlyMap<string, string> = new Map(
   [TransferSyntax.JpegBaseline, 'JPEG Baseline'],
   [TransferSyntax.JpegExtended, 'JPEG Extended (8-bit)'],
   [TransferSyntax.Rle, 'RLE Lossless'],
+  [TransferSyntax.JpegLsLossless, 'JPEG-LS Lossless'],
+  [TransferSyntax.JpegLsNearLossless, 'JPEG-LS Near-Lossless'],
+  [TransferSyntax.Jpeg2000Lossless, 'JPEG 2000 Lossless'],
+  [TransferSyntax.Jpeg2000, 'JPEG 2000'],
 ]);
 
 export interface DicomImageInfo {

@@ -13,6 +13,7 @@ import type { Calibration } from './calibration.js';
 import { isDicomPart10, readDicom } from './dicom-file.js';
 import type { DicomInstance } from './dicom-file.js';
 import { decodeFrame } from './pixel-decode.js';
+import { loadCodecFor } from './wasm-codecs.js';
 
 export interface InputFrame {
   /** The file it comes from. */
@@ -63,7 +64,9 @@ export async function openDicom(file: string): Promise<DicomInstance> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new SgusError(ErrorCode.FileUnreadable, `cannot read: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : describeError(err)}`, { where: file, fatal: false, cause: err });
   }
-  return readDicom(bytes, file);
+  const inst = readDicom(bytes, file);
+  await loadCodecFor(inst.transferSyntaxUid);
+  return inst;
 }
 
 /** The frames of `files`, in order; a bad DICOM file is an error line, the others go on. */

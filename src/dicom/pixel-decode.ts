@@ -2,7 +2,8 @@
  * One DICOM frame to an 8-bit RGB image, the segmenter's input: native pixels in every
  * photometric interpretation ultrasound uses (MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422, PALETTE
  * COLOR, 8 or 16 bits), JPEG Baseline / Extended through the project's JPEG decoder (jpeg-js), RLE
- * Lossless (PS3.5 G: PackBits segments, too small a codec to need a package).
+ * Lossless (PS3.5 G: PackBits segments, too small a codec to need a package), JPEG-LS and JPEG 2000
+ * through WebAssembly CharLS / OpenJPEG (wasm-codecs.ts; load them first with `loadCodecFor`).
  */
 import type { DataSet } from 'dicom-parser';
 import type { RgbImage } from '../core/image.js';
@@ -10,6 +11,7 @@ import { decodeImage } from '../core/image-io.js';
 import { ErrorCode, SgusError } from '../errors.js';
 import type { DicomImageInfo, DicomInstance } from './dicom-file.js';
 import { TransferSyntax } from './dicom-write.js';
+import { decodeWasmFrame, wasmCodecFamily } from './wasm-codecs.js';
 
 function clamp8(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
@@ -166,6 +168,15 @@ export function decodeFrame(inst: DicomInstance, index: number): RgbImage {
     if (img.width !== im.columns || img.height !== im.rows) throw new SgusError(ErrorCode.CorruptFrame, `JPEG frame is ${img.width}x${img.height}, the header says ${im.columns}x${im.rows}`, { where, fatal: false });
     if (im.samplesPerPixel === 1 && im.photometric === 'MONOCHROME1') for (let i = 0; i < img.data.length; i++) img.data[i] = 255 - img.data[i]!;
     return img;
+  }
+  if (wasmCodecFamily(ts) !== undefined) {
+    const d = decodeWasmFrame(bytes, ts, where);
+    if (d.width !== im.columns || d.height !== im.rows || d.components !== im.samplesPerPixel) {
+      throw new SgusError(ErrorCode.CorruptFrame, `frame decodes to ${d.width}x${d.height} with ${d.components} samples, the header says ${im.columns}x${im.rows} with ${im.samplesPerPixel}`, { where, fatal: false });
+    }
+    // OpenJPEG undoes the codestream's colour transform (YBR_RCT / YBR_ICT), so such frames are RGB.
+    const photometric = im.photometric === 'YBR_RCT' || im.photometric === 'YBR_ICT' ? 'RGB' : im.photometric;
+    return nativeToRgb(d.pixels, { ...im, photometric, planarConfiguration: d.planar ? 1 : 0 }, inst.dataSet, where);
   }
   if (ts === TransferSyntax.Rle) {
     // RLE holds planes separately; once decoded the samples are pixel-interleaved.

@@ -38,6 +38,12 @@ export interface UsWriterOptions {
   declaredFrames?: number;
   /** Leave the pixel data out (a bad-input case). Default false. */
   omitPixelData?: boolean;
+  /**
+   * Frames already compressed by another encoder (e.g. JPEG 2000 codestreams from FFmpeg), written
+   * encapsulated under `transferSyntax` with this photometric interpretation; `frames` then only
+   * give the size. Default: none (the writer encodes per `encoding`).
+   */
+  encoded?: { transferSyntax: string; photometric: string; samplesPerPixel: 1 | 3; lossy: boolean; frames: readonly Uint8Array[] };
   /** Patient, study and series identity. Default: a synthetic patient and new UIDs. */
   identity?: { patientName?: string; patientId?: string; studyInstanceUid?: string; seriesInstanceUid?: string; sopInstanceUid?: string; laterality?: 'R' | 'L' };
 }
@@ -103,9 +109,10 @@ export function writeUltrasoundDicom(frames: readonly RgbImage[], options: UsWri
   if (first === undefined) throw new SgusError(ErrorCode.InvalidArgument, 'no frames to write', { where: 'ultrasound writer' });
   if (frames.some((f) => f.width !== first.width || f.height !== first.height)) throw new SgusError(ErrorCode.InvalidArgument, 'frames differ in size', { where: 'ultrasound writer' });
   const encoding = options.encoding ?? 'explicit';
-  const jpeg = encoding === 'jpeg-baseline';
-  const photometric = jpeg ? 'YBR_FULL_422' : (options.photometric ?? 'RGB');
-  const samples = photometric === 'MONOCHROME2' || photometric === 'PALETTE COLOR' ? 1 : 3;
+  const enc = options.encoded;
+  const jpeg = encoding === 'jpeg-baseline' && enc === undefined;
+  const photometric = enc?.photometric ?? (jpeg ? 'YBR_FULL_422' : (options.photometric ?? 'RGB'));
+  const samples = enc?.samplesPerPixel ?? (photometric === 'MONOCHROME2' || photometric === 'PALETTE COLOR' ? 1 : 3);
   const single = options.singleFrame ?? frames.length === 1;
   const frameTimeMs = options.frameTimeMs ?? 40;
   const { date, time } = dicomDateTime(new Date(Date.UTC(2026, 0, 15, 10, 30, 0)));
@@ -143,7 +150,7 @@ export function writeUltrasoundDicom(frames: readonly RgbImage[], options: UsWri
     BitsStored: 8,
     HighBit: 7,
     PixelRepresentation: 0,
-    LossyImageCompression: jpeg ? '01' : '00',
+    LossyImageCompression: jpeg || enc?.lossy === true ? '01' : '00',
     _vrMap: { PixelData: 'OB' },
   };
   if (samples === 3) ds['PlanarConfiguration'] = photometric === 'YBR_FULL' ? 1 : 0;
@@ -194,7 +201,9 @@ export function writeUltrasoundDicom(frames: readonly RgbImage[], options: UsWri
   }
   if (options.pixelSpacingMm !== undefined) ds['PixelSpacing'] = options.pixelSpacingMm;
   if (options.omitPixelData !== true) {
-    if (jpeg) {
+    if (enc !== undefined) {
+      ds['PixelData'] = enc.frames.map((f) => toArrayBuffer(f));
+    } else if (jpeg) {
       ds['PixelData'] = frames.map((f) => toArrayBuffer(encodeJpegRgb(f, options.jpegQuality ?? 92)));
     } else {
       const frameBytes = first.width * first.height * samples;
@@ -203,6 +212,6 @@ export function writeUltrasoundDicom(frames: readonly RgbImage[], options: UsWri
       ds['PixelData'] = [all.buffer];
     }
   }
-  const ts = jpeg ? TransferSyntax.JpegBaseline : encoding === 'implicit' ? TransferSyntax.ImplicitLittle : TransferSyntax.ExplicitLittle;
+  const ts = enc !== undefined ? enc.transferSyntax : jpeg ? TransferSyntax.JpegBaseline : encoding === 'implicit' ? TransferSyntax.ImplicitLittle : TransferSyntax.ExplicitLittle;
   return writePart10(ds, ts, 'ultrasound writer');
 }

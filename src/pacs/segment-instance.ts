@@ -9,6 +9,7 @@ import { DicomOutputs } from '../dicom/dicom-outputs.js';
 import type { DicomInstance } from '../dicom/dicom-file.js';
 import { decodeFrame } from '../dicom/pixel-decode.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
+import { loadCodecFor } from '../dicom/wasm-codecs.js';
 
 export interface SegmentInstanceOptions {
   /** Folder for `<stem>.seg.dcm` and `<stem>.sr.dcm`. */
@@ -29,6 +30,7 @@ export interface SegmentedInstance {
 /** Segments every frame of `inst` (decoded a batch at a time, so a long loop is never held decoded). */
 export async function segmentInstance(segmenter: Segmenter, inst: DicomInstance, o: SegmentInstanceOptions): Promise<SegmentedInstance> {
   const batchSize = o.batchSize ?? 4;
+  await loadCodecFor(inst.transferSyntaxUid);
   const stem = o.stem ?? inst.sopInstanceUid;
   const outputs = new DicomOutputs({ dir: o.dir, algorithmName: segmenter.card.name });
   const measurements: GlandMeasurements[] = [];
