@@ -93,31 +93,76 @@ test('segment: broken, mislabelled, empty and tiny images — one line per bad f
   assert.ok(!files.some((n) => bad.some((b) => n.startsWith(b.replace(/\.[^.]*$/, '') + '_SG_'))), `outputs for a bad file: ${files.join(', ')}`);
 });
 
-test('segment: a 10000x10000 image is segmented, its outputs at full size', async (t) => {
+/** One outline of a contour points file: its `# contour K outer|hole parent P points N` header and the pairs after it. */
+interface ContourBlock {
+  header: string;
+  hole: boolean;
+  declared: number;
+  points: [number, number][];
+}
+
+/** Reads a `_SG_Contour_Points.txt` file: `#` lines start an outline, every other line is one `x y` pair. */
+function parseContourPoints(text: string): ContourBlock[] {
+  const blocks: ContourBlock[] = [];
+  for (const l of text.split('\n')) {
+    if (l === '') continue;
+    if (l.startsWith('#')) {
+      const m = /^# contour \d+ (outer|hole) parent -?\d+ points (\d+)$/.exec(l);
+      assert.ok(m !== null, `contour header '${l}'`);
+      blocks.push({ header: l, hole: m[1] === 'hole', declared: Number(m[2]), points: [] });
+      continue;
+    }
+    assert.match(l, /^\d+ \d+$/, `contour point '${l}'`);
+    const block = blocks.at(-1);
+    assert.ok(block !== undefined, `contour point '${l}' before any '# contour' line`);
+    const [x, y] = l.split(' ').map(Number);
+    block.points.push([x!, y!]);
+  }
+  return blocks;
+}
+
+test('segment: a 10000x10000 image is segmented, its outputs at full size, the gland outlined in its pixels', async (t) => {
   const model = await modelArgs();
   if (model === undefined) return t.skip('no model (models/ or $SGUS_TEST_MODEL)');
   const dir = path.join(DIR, 'huge');
   await mkdir(dir);
+  // A synthetic scan (a gland the model finds) scaled 25 times by FFmpeg, which writes the 100
+  // megapixels in a second or two (pngjs would take ten and more).
+  const scale = 25;
+  const f = syntheticFrame({ width: 400, height: 400, seed: 3 });
+  const small = path.join(dir, 'small.png');
+  await writeFile(small, encodePngRgb(f.image));
   const file = path.join(dir, 'huge.png');
-  // Grey and flat: FFmpeg writes it in a second (100 megapixels through pngjs would take ten).
-  await ffmpeg(['-f', 'lavfi', '-i', 'color=c=gray:s=10000x10000', '-frames:v', '1', '-pix_fmt', 'gray', '-compression_level', '1', file]);
+  await ffmpeg(['-i', small, '-vf', `scale=${400 * scale}:${400 * scale}:flags=neighbor`, '-pix_fmt', 'rgb24', '-compression_level', '1', file]);
   const out = path.join(dir, 'out');
   const r = await runCli(['segment', ...model, '-q', '-o', out, file], { timeoutMs: 170_000 });
   t.diagnostic('segment: tried one 10000x10000 image');
   assert.equal(r.code, 0, r.stderr);
-  // Every output is written; the pictures are never empty. A flat grey frame may hold no gland, so
-  // the contour file may be empty, but every line it has is one "x y" pair inside the image.
   for (const s of OUTPUTS) {
     const size = (await stat(path.join(out, `huge${s}`))).size;
-    if (s.endsWith('.png')) assert.ok(size > 0, `huge${s}`);
+    assert.ok(size > 0, `huge${s} is empty`);
   }
-  const points = (await readFile(path.join(out, 'huge_SG_Contour_Points.txt'), 'utf8')).split('\n').filter((l) => l !== '');
-  for (const l of points) {
-    const [x, y] = l.split(' ').map(Number);
-    assert.ok(x! >= 0 && x! < 10000 && y! >= 0 && y! < 10000, `contour point '${l}'`);
-  }
-  t.diagnostic(`segment: ${points.length} contour points on the flat 10000x10000 frame`);
   assert.deepEqual(await pngSize(path.join(out, 'huge_SG_Black&White.png')), [10000, 10000]);
+  // The points file: outlines, each after its header, every point a pixel of the full-size image.
+  const blocks = parseContourPoints(await readFile(path.join(out, 'huge_SG_Contour_Points.txt'), 'utf8'));
+  for (const b of blocks) {
+    assert.equal(b.points.length, b.declared, `'${b.header}' is followed by ${b.points.length} points`);
+    for (const [x, y] of b.points) assert.ok(x >= 0 && x < 10000 && y >= 0 && y < 10000, `contour point ${x} ${y}`);
+  }
+  const outer = blocks.filter((b) => !b.hole).sort((p, q) => q.points.length - p.points.length)[0];
+  assert.ok(outer !== undefined, `no outline found: ${blocks.map((b) => b.header).join('; ')}`);
+  // The largest outline lies around the synthetic gland, in the big image's coordinates (a model
+  // that segmented only its 400x400 view would give points 25 times too small).
+  const xs = outer.points.map(([x]) => x);
+  const ys = outer.points.map(([, y]) => y);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const g = f.gland;
+  t.diagnostic(`segment: ${blocks.length} outline(s); largest ${outer.points.length} points, box x ${x0}..${x1} y ${y0}..${y1}; gland centre ${Math.round(g.cx * scale)},${Math.round(g.cy * scale)}`);
+  // Its box's centre is a gland pixel of the synthetic mask, its size about the gland's.
+  const [cx, cy] = [Math.floor((x0 + x1) / 2 / scale), Math.floor((y0 + y1) / 2 / scale)];
+  assert.equal(f.mask.data[cy * f.mask.width + cx], 255, `outline centred at ${cx},${cy} of the 400x400 scan, off the gland`);
+  const d = 2 * Math.max(g.rx, g.ry) * scale;
+  assert.ok(x1 - x0 > 0.4 * d && x1 - x0 < 2 * d && y1 - y0 > 0.4 * d && y1 - y0 < 2 * d, `outline box ${x1 - x0}x${y1 - y0} against a gland ${Math.round(d)} across`);
 });
 
 test('replay: random bytes, an empty file and an audio-only MP4 fail with one line naming the file, exit 1, no FFmpeg left', async (t) => {
