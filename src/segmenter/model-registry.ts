@@ -2,7 +2,7 @@
  * Finding models: `--model` takes a name under `models/`, a model folder, a `card.json` or an
  * `.onnx` file (whose card sits beside it). Without `--model`, the card marked `"default": true`.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, SgusError } from '../errors.js';
@@ -20,6 +20,14 @@ async function isFile(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isFile(), () => false);
 }
 
+async function isScoreCard(cardPath: string): Promise<boolean> {
+  try {
+    return (JSON.parse(await readFile(cardPath, 'utf8')) as { kind?: unknown }).kind === 'score';
+  } catch {
+    return false;
+  }
+}
+
 /** Every model folder under `modelsDir` with a readable card; unreadable cards are reported, not fatal. */
 export async function listModels(modelsDir = MODELS_DIR): Promise<{ models: LoadedCard[]; problems: string[] }> {
   const models: LoadedCard[] = [];
@@ -33,6 +41,8 @@ export async function listModels(modelsDir = MODELS_DIR): Promise<{ models: Load
   for (const e of entries) {
     const dir = path.join(modelsDir, e);
     if (!(await isFile(path.join(dir, 'card.json')))) continue;
+    // The ultrasound score's card (kind 'score', src/score/score-card.ts) is no segmenter.
+    if (await isScoreCard(path.join(dir, 'card.json'))) continue;
     try {
       models.push(await loadCard(dir));
     } catch (err) {
