@@ -4,20 +4,18 @@
  *   FFmpeg sources ─merge─▶ batch ─▶ inference (one Segmenter) ─▶ postprocess ─▶ per-stream file
  *   sinks (NDJSON, annotated MP4) ─▶ viewer hub ─▶ metrics / flow-control release
  *
- * Flow control is a credit loop closed here: a frame holds a credit from the moment its source
- * emits it until it leaves the last sink (or is dropped); in replay mode a source pauses FFmpeg when
- * its credits are out. The batcher lets a batch go only while the engine is idle and fewer than
- * `maxInFlight` frames are between the batcher and the sinks (live streams; replay streams are bound
- * by their credits alone, so a slow encoder does not starve the engine). Nothing in the pipeline grows without
- * bound.
+ * Flow control is a credit loop closed here (credit-flow.ts): a frame holds a credit of its source
+ * until it leaves the last sink (or is dropped), and the batcher lets a batch go only when the loop
+ * has room. Nothing in the pipeline grows without bound.
  */
-import { EMPTY, Subject, catchError, filter, merge, share, tap } from 'rxjs';
+import { EMPTY, catchError, filter, merge, share, tap } from 'rxjs';
 import type { Observable, OperatorFunction, Subscription } from 'rxjs';
 import { describeError, ErrorCode, isSgusError, SgusError } from '../errors.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { annotatedVideoSink } from './annotated-video-sink.js';
-import { batchStage } from './batch-stage.js';
+import { BATCH_STAGE_DEFAULTS, batchStage } from './batch-stage.js';
+import { CreditFlow } from './credit-flow.js';
 import { FfmpegSource } from './ffmpeg-source.js';
 import type { ViewMode } from './ffmpeg-args.js';
 import type { SourceStarted } from './ffmpeg-source.js';
@@ -26,6 +24,7 @@ import type { Batch, Inferred } from './stage-types.js';
 import { FOV_ANALYSIS_SIZE, fovStage } from './fov-stage.js';
 import { inferenceStage } from './inference-stage.js';
 import { LogThrottle } from './log-throttle.js';
+import { startMetricsTimer } from './metrics-timer.js';
 import { ndjsonSink } from './ndjson-sink.js';
 import { postprocessStage } from './postprocess-stage.js';
 import { ReconnectLog } from './reconnect-log.js';
@@ -38,9 +37,6 @@ import type { SourceSpec } from './source-spec.js';
 import { nowTs } from './stage-types.js';
 import { StreamMetricsCollector } from './stream-metrics.js';
 import { viewerSink } from './viewer-sink.js';
-
-/** Default of `PipelineOptions.maxAgeMs`, ms. */
-const DEFAULT_MAX_AGE_MS = 1000;
 
 /** One stream of a pipeline. */
 export interface StreamConfig {
@@ -61,9 +57,9 @@ export interface StreamConfig {
   outputs?: { ndjson?: string; annotated?: string };
   /** Viewer video codec when a hub is attached: 'auto' (H.264 pass-through or libx264) or 'jpeg'. Default 'auto'. */
   viewCodec?: 'auto' | 'jpeg';
-  /** Seconds without data before the source counts as stalled. Default 5. */
+  /** Seconds without data before the source counts as stalled. Default `FFMPEG_SOURCE_DEFAULTS.stallTimeoutS`. */
   stallTimeoutS?: number;
-  /** Live reconnect backoff, ms. Defaults 500 and 10000. */
+  /** Live reconnect backoff, ms. Defaults `FFMPEG_SOURCE_DEFAULTS.reconnectInitialMs` and `.reconnectMaxMs`. */
   reconnectInitialMs?: number;
   reconnectMaxMs?: number;
 }
@@ -72,14 +68,14 @@ export interface PipelineOptions {
   streams: StreamConfig[];
   /** The model every stream shares. */
   segmenter: Segmenter;
-  /** Most frames per engine call. Default 4. */
+  /** Most frames per engine call. Default `BATCH_STAGE_DEFAULTS.maxBatchSize`. */
   maxBatchSize?: number;
-  /** Longest a frame waits for a fuller batch, ms. Default 8. */
+  /** Longest a frame waits for a fuller batch, ms. Default `BATCH_STAGE_DEFAULTS.maxDelayMs`. */
   maxDelayMs?: number;
   /**
    * Live: a frame older than this (since it arrived at the source, by its pts) is dropped and
    * counted, never shown; a source read more than half this late for a second on end is reopened, ms.
-   * Default 1000.
+   * Default `BATCH_STAGE_DEFAULTS.maxAgeMs`.
    */
   maxAgeMs?: number;
   /** Post-processing (threshold, working size, smoothing). */
@@ -88,9 +84,14 @@ export interface PipelineOptions {
   hub?: ViewerHubPort;
   /** A failing stream ends alone (serve) instead of failing the pipeline (replay CLI). Default false. */
   isolateFailures?: boolean;
-  /** Period of metrics events and hub metrics, ms. Default 1000. */
+  /** Period of metrics events and hub metrics, ms. Default `PIPELINE_DEFAULTS.metricsIntervalMs`. */
   metricsIntervalMs?: number;
 }
+
+/** Defaults of `PipelineOptions` that no stage owns (the others: `BATCH_STAGE_DEFAULTS`, `FFMPEG_SOURCE_DEFAULTS`). */
+export const PIPELINE_DEFAULTS = {
+  metricsIntervalMs: 1000,
+} as const;
 
 export interface PipelineEvents {
   /** A source opened (again, after a reconnect). */
@@ -130,7 +131,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
   readonly #streams = new Map<string, StreamState>();
   readonly #done: Promise<PipelineSummary>;
   #subscription: Subscription | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #stopTimer: () => void = () => undefined;
   #closed = false;
   #stopping = false;
   #abort: (() => void) | undefined;
@@ -150,7 +151,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
       ids.add(s.id);
     }
     this.#o = options;
-    const maxBatchSize = options.maxBatchSize ?? 4;
+    const maxBatchSize = options.maxBatchSize ?? BATCH_STAGE_DEFAULTS.maxBatchSize;
     const seg = options.segmenter;
     // Built (and its options checked) before any FFmpeg process starts. The segmenter's card says
     // how its model was validated (e.g. one region per frame); the caller's options override it.
@@ -178,14 +179,13 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         view,
         fullFrames: cfg.outputs?.annotated !== undefined,
         ...(cfg.probe !== undefined ? { known: cfg.probe } : {}),
-        // Credits: a full batch waiting, one in the engine, two in post-processing and the sinks.
-        highWaterMark: maxBatchSize * 4,
-        stallTimeoutS: cfg.stallTimeoutS ?? 5,
-        reconnectInitialMs: cfg.reconnectInitialMs ?? 500,
-        reconnectMaxMs: cfg.reconnectMaxMs ?? 10_000,
+        highWaterMark: CreditFlow.sourceCredits(maxBatchSize),
+        ...(cfg.stallTimeoutS !== undefined ? { stallTimeoutS: cfg.stallTimeoutS } : {}),
+        ...(cfg.reconnectInitialMs !== undefined ? { reconnectInitialMs: cfg.reconnectInitialMs } : {}),
+        ...(cfg.reconnectMaxMs !== undefined ? { reconnectMaxMs: cfg.reconnectMaxMs } : {}),
         // Latest frame wins all the way to the source: FFmpeg's reads must not back up. A frame
         // that leaves FFmpeg half its age allowance late rarely makes it through inference.
-        ...(mode === 'live' ? { maxLagMs: (options.maxAgeMs ?? DEFAULT_MAX_AGE_MS) / 2 } : {}),
+        ...(mode === 'live' ? { maxLagMs: (options.maxAgeMs ?? BATCH_STAGE_DEFAULTS.maxAgeMs) / 2 } : {}),
       });
       const metrics = new StreamMetricsCollector({ streamId: cfg.id, model: seg.card.name, engine: seg.engineInfo.engine, device: seg.engineInfo.device });
       this.#streams.set(cfg.id, { config: cfg, source: src, metrics, added: false });
@@ -245,7 +245,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    this.#stopTimer();
     for (const s of this.#streams.values()) s.source.close();
     this.#subscription?.unsubscribe();
     this.#abort?.();
@@ -254,122 +254,17 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
   #run(maxBatchSize: number): Promise<PipelineSummary> {
     const o = this.#o;
     const hub = o.hub;
-    const poke = new Subject<void>();
-    const maxInFlight = maxBatchSize * 2;
-    const sentAt = new WeakMap<FrameResult, number>();
-    const allReplay = [...this.#streams.values()].every((st) => st.source.mode === 'replay');
-    let engineBusy = false;
-    let inFlight = 0;
-    const isolate = o.isolateFailures ?? false;
-
+    const maxAgeMs = o.maxAgeMs ?? BATCH_STAGE_DEFAULTS.maxAgeMs;
     const streamOf = (id: string): StreamState => this.#streams.get(id)!;
-    const fov = this.#fov;
-    const sources: Observable<Frame>[] = [...this.#streams.values()].map((st) => {
-      const { source, metrics, config } = st;
-      source.on('started', (info) => {
-        this.emit('started', config.id, info);
-        if (hub !== undefined && !st.added) {
-          st.added = true;
-          const si: StreamInfo = { id: config.id, title: config.title ?? config.id, kind: source.mode, width: info.width, height: info.height, fps: info.fps, codec: info.viewCodec ?? 'h264' };
-          try {
-            hub.addStream(si);
-          } catch (err) {
-            this.emit('log', `${config.id}: viewer hub refused the stream: ${describeError(err)}`);
-          }
-        }
-        // Also after a reconnect: viewers stop showing the stream as lost.
-        hub?.setStreamState?.(config.id, source.mode, { reason: 'source opened' });
-      });
-      // The outage once, then at most a line a minute while it lasts.
-      const reconnectLog = new ReconnectLog(config.id, describeSource(config.source));
-      source.on('reconnecting', (info) => {
-        this.emit('reconnecting', config.id, info);
-        hub?.setStreamState?.(config.id, 'reconnecting', { reason: info.reason, attempt: info.attempt, retryInMs: info.delayMs });
-        for (const l of reconnectLog.reconnecting(info)) this.emit('log', l);
-      });
-      source.on('corrupt', (info) => this.emit('log', `${config.id}: corrupt frame skipped (${info.reason})`));
-      const warnings = new LogThrottle();
-      source.on('warning', (line) => {
-        for (const l of warnings.push(line)) this.emit('log', `${config.id}: ${l}`);
-      });
-      // FFmpeg can print an error per packet on a damaged stream: at most 5 lines per 10 s, then a count.
-      let window = 0;
-      let inWindow = 0;
-      let suppressed = 0;
-      source.on('log', (line) => {
-        if (!/error|corrupt|invalid|missing/i.test(line)) return;
-        const now = performance.now();
-        if (now - window > 10_000) {
-          if (suppressed > 0) this.emit('log', `${config.id}: ffmpeg: ${suppressed} more messages like these`);
-          window = now;
-          inWindow = 0;
-          suppressed = 0;
-        }
-        if (++inWindow <= 5) this.emit('log', `${config.id}: ffmpeg: ${line}`);
-        else suppressed++;
-      });
-      const ended = (reason: string, error?: SgusError): void => {
-        this.emit('streamEnded', config.id, reason, error);
-        if (hub !== undefined) {
-          try {
-            hub.setStreamState?.(config.id, 'ended', { reason, failed: error !== undefined });
-            hub.endStream(config.id, reason);
-          } catch {
-            // The hub may already be closed.
-          }
-        }
-      };
-      let f$ = source.frames().pipe(
-        tap({
-          next: () => {
-            metrics.frameIn();
-            reconnectLog.opened();
-          },
-          complete: () => ended(this.#stopping ? 'stopped' : 'end of stream'),
-        }),
-      );
-      if (fov !== undefined) f$ = f$.pipe(fov);
-      f$ = f$.pipe(
-        catchError((err: unknown) => {
-          const e = isSgusError(err) ? err : new SgusError(ErrorCode.SourceFailure, describeError(err), { where: config.id, cause: err });
-          ended(e.message, e);
-          if (isolate) {
-            this.emit('log', `${config.id}: ${e.message}`);
-            return EMPTY;
-          }
-          throw e;
-        }),
-      );
-      return f$;
+    const flow = new CreditFlow({
+      maxBatchSize,
+      boundBySources: [...this.#streams.values()].every((st) => st.source.mode === 'replay'),
+      portOf: (id) => streamOf(id).source,
     });
-
-    // Built before any frame flows, so an encoder whose picture size is known starts right away.
-    const sinkOps = new Map<string, OperatorFunction<FrameResult, FrameResult>[]>();
-    for (const st of this.#streams.values()) {
-      const out = st.config.outputs ?? {};
-      const ops: OperatorFunction<FrameResult, FrameResult>[] = [];
-      if (out.ndjson !== undefined) ops.push(ndjsonSink({ path: out.ndjson }));
-      if (out.annotated !== undefined) {
-        const probe = st.config.probe;
-        ops.push(
-          annotatedVideoSink({
-            path: out.annotated,
-            fps: probe?.fps ?? 25,
-            ...(probe !== undefined ? { picture: { width: probe.width, height: probe.height, format: 'yuv420p' as const } } : {}),
-            // The video alone stops: segmentation, NDJSON and viewers go on, the file is reported.
-            onEncoderFailure: (e) => {
-              this.#incomplete.push({ streamId: st.config.id, path: out.annotated!, reason: e.message });
-              this.emit('log', `${st.config.id}: ${e.message}; annotated video stopped, the rest goes on`);
-            },
-          }),
-        );
-      }
-      sinkOps.set(st.config.id, ops);
-    }
-    const fileSinks = (id: string): OperatorFunction<FrameResult, FrameResult>[] => sinkOps.get(id) ?? [];
-
-    const maxAgeMs = o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
-    /** A frame that leaves the credit loop unsegmented ('dropped', 'failed'). */
+    const sentAt = new WeakMap<FrameResult, number>();
+    const sources = [...this.#streams.values()].map((st) => this.#frames(st));
+    const sinks = this.#fileSinks();
+    /** A frame that leaves the credit loop unsegmented ('dropped', 'failed'); settled already when it was in flight. */
     const letGo = (frame: Frame, how: string): void => {
       // Viewers still need the picture: the next H.264 frame is coded against it.
       if (hub?.publishVideo !== undefined && frame.view !== undefined) {
@@ -379,7 +274,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
           this.emit('log', `${frame.streamId}: viewer hub refused a ${how} frame's picture: ${describeError(err)}`);
         }
       }
-      streamOf(frame.streamId).source.release();
+      flow.release(frame);
     };
     const dropFrame = (frame: Frame): void => {
       streamOf(frame.streamId).metrics.dropped++;
@@ -391,52 +286,36 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     const batchFailed = (batch: Batch, error: SgusError): void => {
       const streams = new Set<string>();
       for (const frame of batch.frames) {
-        const st = streamOf(frame.streamId);
         streams.add(frame.streamId);
-        inFlight--;
-        st.metrics.inferenceFailed++;
-        st.source.recycle(frame);
-        delete frame.full;
+        streamOf(frame.streamId).metrics.inferenceFailed++;
+        flow.settle(frame);
         letGo(frame, 'failed');
       }
       const n = batch.frames.length;
       for (const l of failedLog.push(`${[...streams].join(', ')}: ${error.message}; batch of ${n} frame${n === 1 ? '' : 's'} dropped, the stream goes on`)) this.emit('log', l);
     };
+
     const postprocessed$ = merge(...sources).pipe(
       batchStage({
         maxBatchSize,
-        maxDelayMs: o.maxDelayMs ?? 8,
+        maxDelayMs: o.maxDelayMs ?? BATCH_STAGE_DEFAULTS.maxDelayMs,
         mode: (id) => streamOf(id).source.mode,
         maxAgeMs,
-        capacity: () => (engineBusy ? 0 : allReplay ? maxBatchSize : Math.max(0, maxInFlight - inFlight)),
-        poke$: poke,
+        capacity: flow.capacity,
+        poke$: flow.poke$,
         onDrop: dropFrame,
       }),
-      tap((batch) => {
-        inFlight += batch.frames.length;
-      }),
-      inferenceStage({
-        model: o.segmenter,
-        onBatchFailed: batchFailed,
-        onBusy: () => {
-          engineBusy = true;
-        },
-        onIdle: () => {
-          engineBusy = false;
-          poke.next();
-        },
-      }),
+      flow.admit(),
+      inferenceStage({ model: o.segmenter, onBatchFailed: batchFailed, onBusy: flow.engineBusy, onIdle: flow.engineIdle }),
       this.#postprocess,
       // Live: aged past the limit in inference: dropped and counted, never shown.
       staleStage({
         maxAgeMs,
         isLive: (id) => streamOf(id).source.mode === 'live',
         onDrop: (r) => {
-          inFlight--;
+          flow.settle(r.frame);
           dropFrame(r.frame);
-          streamOf(r.frame.streamId).source.recycle(r.frame);
-          delete r.frame.full;
-          poke.next();
+          flow.poke();
         },
       }),
       // Viewers first: the overlay goes out as soon as it exists, never behind a file encoder.
@@ -451,28 +330,16 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     );
     // Every stream's sinks subscribe up front (not on its first frame), so each one is finalised
     // even when its stream ends before any frame.
-    const perStream = [...this.#streams.keys()].map((id) =>
-      fileSinks(id).reduce<Observable<FrameResult>>((acc, op) => acc.pipe(op), postprocessed$.pipe(filter((r) => r.frame.streamId === id))),
+    const results$ = merge(
+      ...[...this.#streams.keys()].map((id) =>
+        (sinks.get(id) ?? []).reduce<Observable<FrameResult>>((acc, op) => acc.pipe(op), postprocessed$.pipe(filter((r) => r.frame.streamId === id))),
+      ),
     );
-    const results$ = merge(...perStream);
 
     return new Promise<PipelineSummary>((resolve, reject) => {
-      this.#timer = setInterval(() => {
-        const m = this.metrics();
-        this.emit('metrics', m);
-        if (hub !== undefined) {
-          for (const x of m) {
-            try {
-              hub.publishMetrics(x);
-            } catch {
-              // A closed hub does not stop the pipeline.
-            }
-          }
-        }
-      }, o.metricsIntervalMs ?? 1000);
-      this.#timer.unref();
+      this.#stopTimer = startMetricsTimer({ periodMs: o.metricsIntervalMs ?? PIPELINE_DEFAULTS.metricsIntervalMs, snapshot: () => this.metrics(), onMetrics: (m) => this.emit('metrics', m), hub });
       const finish = (): PipelineSummary => {
-        clearInterval(this.#timer);
+        this.#stopTimer();
         this.#closed = true;
         for (const s of this.#streams.values()) s.source.close();
         return { metrics: this.metrics(), seconds: (performance.now() - this.#t0) / 1000, incompleteOutputs: this.incompleteOutputs };
@@ -480,21 +347,15 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
       this.#abort = () => resolve(finish());
       this.#subscription = results$.subscribe({
         next: (r) => {
-          const end = nowTs();
           // End to end = bytes arrived → overlay sent: the viewer publish when there are viewers,
           // else the last file write.
-          const sent = sentAt.get(r) ?? end;
+          const sent = sentAt.get(r) ?? nowTs();
           r.timings.send = Math.max(0, sent - r.doneTs);
-          const st = streamOf(r.frame.streamId);
-          st.metrics.frameOut(r, sent);
-          inFlight--;
+          streamOf(r.frame.streamId).metrics.frameOut(r, sent);
           // Sinks are done with the pixels: back to the source's pool, and off the result (listeners
           // of 'frame' and the hub get contours and view, never pixels).
-          st.source.recycle(r.frame);
-          delete r.frame.full;
-          st.source.release();
+          flow.done(r.frame);
           this.emit('frame', r);
-          poke.next();
         },
         error: (err: unknown) => {
           finish();
@@ -503,5 +364,101 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         complete: () => resolve(finish()),
       });
     });
+  }
+
+  /** A stream's frames, its source's events turned into pipeline events, log lines and hub states. */
+  #frames(st: StreamState): Observable<Frame> {
+    const hub = this.#o.hub;
+    const { source, metrics, config } = st;
+    source.on('started', (info) => {
+      this.emit('started', config.id, info);
+      if (hub !== undefined && !st.added) {
+        st.added = true;
+        const si: StreamInfo = { id: config.id, title: config.title ?? config.id, kind: source.mode, width: info.width, height: info.height, fps: info.fps, codec: info.viewCodec ?? 'h264' };
+        try {
+          hub.addStream(si);
+        } catch (err) {
+          this.emit('log', `${config.id}: viewer hub refused the stream: ${describeError(err)}`);
+        }
+      }
+      // Also after a reconnect: viewers stop showing the stream as lost.
+      hub?.setStreamState?.(config.id, source.mode, { reason: 'source opened' });
+    });
+    // The outage once, then at most a line a minute while it lasts.
+    const reconnectLog = new ReconnectLog(config.id, describeSource(config.source));
+    source.on('reconnecting', (info) => {
+      this.emit('reconnecting', config.id, info);
+      hub?.setStreamState?.(config.id, 'reconnecting', { reason: info.reason, attempt: info.attempt, retryInMs: info.delayMs });
+      for (const l of reconnectLog.reconnecting(info)) this.emit('log', l);
+    });
+    source.on('corrupt', (info) => this.emit('log', `${config.id}: corrupt frame skipped (${info.reason})`));
+    const warnings = new LogThrottle();
+    source.on('warning', (line) => {
+      for (const l of warnings.push(line)) this.emit('log', `${config.id}: ${l}`);
+    });
+    // FFmpeg can print an error per packet on a damaged stream: a few lines per window, then a count.
+    const errors = new LogThrottle();
+    source.on('log', (line) => {
+      if (!/error|corrupt|invalid|missing/i.test(line)) return;
+      for (const l of errors.push(line)) this.emit('log', `${config.id}: ffmpeg: ${l}`);
+    });
+    const ended = (reason: string, error?: SgusError): void => {
+      this.emit('streamEnded', config.id, reason, error);
+      if (hub !== undefined) {
+        try {
+          hub.setStreamState?.(config.id, 'ended', { reason, failed: error !== undefined });
+          hub.endStream(config.id, reason);
+        } catch {
+          // The hub may already be closed.
+        }
+      }
+    };
+    let f$ = source.frames().pipe(
+      tap({
+        next: () => {
+          metrics.frameIn();
+          reconnectLog.opened();
+        },
+        complete: () => ended(this.#stopping ? 'stopped' : 'end of stream'),
+      }),
+    );
+    if (this.#fov !== undefined) f$ = f$.pipe(this.#fov);
+    return f$.pipe(
+      catchError((err: unknown) => {
+        const e = isSgusError(err) ? err : new SgusError(ErrorCode.SourceFailure, describeError(err), { where: config.id, cause: err });
+        ended(e.message, e);
+        if (this.#o.isolateFailures ?? false) {
+          this.emit('log', `${config.id}: ${e.message}`);
+          return EMPTY;
+        }
+        throw e;
+      }),
+    );
+  }
+
+  /** Each stream's file sinks, built before any frame flows, so an encoder whose picture size is known starts right away. */
+  #fileSinks(): Map<string, OperatorFunction<FrameResult, FrameResult>[]> {
+    const sinks = new Map<string, OperatorFunction<FrameResult, FrameResult>[]>();
+    for (const st of this.#streams.values()) {
+      const out = st.config.outputs ?? {};
+      const ops: OperatorFunction<FrameResult, FrameResult>[] = [];
+      if (out.ndjson !== undefined) ops.push(ndjsonSink({ path: out.ndjson }));
+      if (out.annotated !== undefined) {
+        const probe = st.config.probe;
+        ops.push(
+          annotatedVideoSink({
+            path: out.annotated,
+            ...(probe !== undefined ? { fps: probe.fps, picture: { width: probe.width, height: probe.height, format: 'yuv420p' as const } } : {}),
+            // The video alone stops: segmentation, NDJSON and viewers go on, the file is reported.
+            onEncoderFailure: (e) => {
+              this.#incomplete.push({ streamId: st.config.id, path: out.annotated!, reason: e.message });
+              this.emit('log', `${st.config.id}: ${e.message}; annotated video stopped, the rest goes on`);
+            },
+          }),
+        );
+      }
+      sinks.set(st.config.id, ops);
+    }
+    return sinks;
   }
 }
