@@ -1,6 +1,6 @@
 """Data loading, synthetic frames and ultrasound augmentation for the SGUS training tool.
 
-With `FIELD_OF_VIEW` (recipes with --field-of-view) each frame is cropped to its model window: the
+With `InputOptions.field_of_view` (recipes with --field-of-view) each frame is cropped to its model window: the
 square around the ultrasound image (the field of view) that the runtime finds with the same code
 (src/core/field-of-view.ts, read through scripts/field-of-view.ts), black outside the field of
 view. Without it, frames are stretched to a square as older runtimes did. Either way they are kept
@@ -8,6 +8,10 @@ at SRC pixels for augmentation and sampled to the training crop by one affine gr
 (flip, rotation, scale, translation), followed by intensity augmentation (gain, contrast, speckle,
 gaussian noise, blur) and, with --appearance, appearance transfer towards the unlabeled frames of
 all four scanners (appearance.py), done on the batch with torch.
+
+How frames become network input (colour suppression, field of view, fit) is an `InputOptions`
+value passed to every loader: nothing here is set from the command line (recipe.input_options
+builds it from a recipe).
 """
 from __future__ import annotations
 
@@ -52,26 +56,32 @@ def _load_pair(img_path: str, mask_path: str):
     return img, mask
 
 
-# Whether coloured overlays (calipers, the clinician's drawn outline) are replaced by the grey around
-# them after resizing, as the runtime does when the card says `input.suppressColourOverlay`
-# (src/core/colour-overlay.ts). Set by train.py from --suppress-colour before loading.
-SUPPRESS_COLOUR = False
+# The runtime's overlay detector (src/core/colour-overlay.ts): a pixel is coloured when max - min
+# channel > CHROMA_THRESHOLD; it takes the mean grey of the (2r+1)^2 window, r = OVERLAY_RADIUS.
 CHROMA_THRESHOLD = 24
 OVERLAY_RADIUS = 2
 
 
-def suppress_colour(a: np.ndarray) -> np.ndarray:
-    """H x W x 3 uint8/float 0-255: pixels with max-min > CHROMA_THRESHOLD get the mean grey of the
+@dataclass(frozen=True)
+class InputOptions:
+    """How a frame becomes network input, as the card tells the runtime to do it too."""
+    suppress_colour: bool = False   # coloured overlays replaced by the grey around them (input.suppressColourOverlay)
+    field_of_view: bool = False     # frames cropped to their model window (input.fieldOfView)
+    fit: str = "letterbox"          # or "stretch": the field of view scaled to fill the square (input.fieldOfViewFit)
+
+
+def suppress_colour(a: np.ndarray, threshold: int = CHROMA_THRESHOLD, radius: int = OVERLAY_RADIUS) -> np.ndarray:
+    """H x W x 3 uint8/float 0-255: pixels with max-min > threshold get the mean grey of the
     non-coloured pixels in the (2r+1)^2 window around them (the darkest channel where none)."""
     from scipy.ndimage import uniform_filter
     a = a.astype(np.float32)
     mx, mn = a.max(2), a.min(2)
-    bad = (mx - mn) > CHROMA_THRESHOLD
+    bad = (mx - mn) > threshold
     if not bad.any():
         return a
     keep = (~bad).astype(np.float64)
     grey = a.mean(2) * keep
-    size = 2 * OVERLAY_RADIUS + 1
+    size = 2 * radius + 1
     # Same window sums as the runtime's clipped integral images: the zero padding cancels in s/c.
     s = uniform_filter(grey, size, mode="constant")
     c = uniform_filter(keep, size, mode="constant")
@@ -81,20 +91,16 @@ def suppress_colour(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _to_tensor(img: Image.Image) -> torch.Tensor:
+def _to_tensor(img: Image.Image, suppress: bool = False) -> torch.Tensor:
     a = np.asarray(img, dtype=np.float32)
-    if SUPPRESS_COLOUR:
+    if suppress:
         a = suppress_colour(a)
     a = a * SCALE
     return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).contiguous()
 
 
-# Whether frames are cropped to their model window (the runtime's field of view), set by train.py
-# from the recipe before loading, and the node command that finds the windows.
-FIELD_OF_VIEW = False
-FIT = "letterbox"   # or "stretch": the field of view scaled to fill the square (card input.fieldOfViewFit)
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-_FOV_CACHE: Dict[str, Dict] = {}
+_FOV_CACHE: Dict[str, Dict] = {}   # memo of cache/field-of-view.json (keyed by detector and file)
 
 
 def model_windows(paths: List[str]) -> Dict[str, Dict]:
@@ -130,46 +136,48 @@ def window_crop(img: Image.Image, mw: Dict) -> Image.Image:
 
 
 def make_item(id_, device, source, weight, img: Image.Image, mask: Image.Image,
-              mw: Optional[Dict] = None, patient: str = "") -> Item:
+              mw: Optional[Dict] = None, patient: str = "", options: InputOptions = InputOptions()) -> Item:
+    """`mw`: the frame's model window (only with options.field_of_view), else the whole frame."""
     m = np.asarray(mask) > 0
     mask_img = Image.fromarray(m.astype(np.uint8) * 255)
-    if mw is not None and FIT == "stretch":
+    if mw is not None and options.fit == "stretch":
         mw = dict(mw, window=dict(mw["fov"]))
     if mw is not None:
         view, mask_view = window_crop(img, mw), window_crop(mask_img, mw)
         valid = window_crop(Image.new("L", img.size, 255), mw)
     else:
         view, mask_view, valid = img, mask_img, Image.new("L", img.size, 255)
-    src = _to_tensor(view.resize((SRC, SRC), Image.BILINEAR))
+    src = _to_tensor(view.resize((SRC, SRC), Image.BILINEAR), options.suppress_colour)
     src_mask = mask_view.resize((SRC, SRC), Image.BILINEAR)
     src_mask = torch.from_numpy((np.asarray(src_mask) > 127).astype(np.float32))[None]
     valid_t = torch.from_numpy((np.asarray(valid.resize((SRC, SRC), Image.BILINEAR)) > 127).astype(np.float32))[None]
-    net_in = _to_tensor(view.resize((SIZE, SIZE), Image.BILINEAR))
+    net_in = _to_tensor(view.resize((SIZE, SIZE), Image.BILINEAR), options.suppress_colour)
     return Item(id_, device, source, weight, src, src_mask, net_in, m, patient or id_, mw, valid_t)
 
 
-def load_folder(root: str, weight: float) -> List[Item]:
+def load_folder(root: str, weight: float, options: InputOptions = InputOptions()) -> List[Item]:
     """Frames with masks in the sgus layout (manifest.json with id/image/mask/device), e.g. the
     project's synthetic frames (scripts/make-synthetic-dataset.ts), at loss weight `weight`."""
     with open(os.path.join(root, "manifest.json")) as f:
         manifest = json.load(f)
-    return _load_manifest(root, manifest, weight, "synthetic")
+    return _load_manifest(root, manifest, weight, "synthetic", options)
 
 
-def _load_manifest(root: str, manifest: List[Dict], weight: float, default_device: str) -> List[Item]:
+def _load_manifest(root: str, manifest: List[Dict], weight: float, default_device: str,
+                   options: InputOptions) -> List[Item]:
     paths = [os.path.join(root, e["image"]) for e in manifest]
-    windows = model_windows(paths) if FIELD_OF_VIEW else {}
+    windows = model_windows(paths) if options.field_of_view else {}
     items = []
     for e, path in zip(manifest, paths):
         img, mask = _load_pair(path, os.path.join(root, e["mask"]))
         # One patient per frame unless the manifest links frames of the same patient.
         patient = min(e["id"], e["same_patient_as"]) if e.get("same_patient_as") else e["id"]
         items.append(make_item(e["id"], e.get("device", default_device), e.get("source", default_device), weight,
-                               img, mask, windows.get(path), patient))
+                               img, mask, windows.get(path), patient, options))
     return items
 
 
-def load_sgus(root: str) -> List[Item]:
+def load_sgus(root: str, options: InputOptions = InputOptions()) -> List[Item]:
     """The clinician-masked frames of annotated/ (loss weight 1). The published model's masks in
     published-model/ are a model's output, not labels: they serve only to compare with it."""
     man_path = os.path.join(root, "annotated", "manifest.json")
@@ -177,7 +185,7 @@ def load_sgus(root: str) -> List[Item]:
         raise FileNotFoundError(f"no {man_path}: is --data the sgus data folder?")
     with open(man_path) as f:
         manifest = json.load(f)
-    return _load_manifest(os.path.join(root, "annotated"), manifest, 1.0, "unknown")
+    return _load_manifest(os.path.join(root, "annotated"), manifest, 1.0, "unknown", options)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,12 +222,12 @@ def synthetic_frame(rng: np.random.Generator, w: int = 320, h: int = 240):
     return rgb, mask
 
 
-def load_synthetic(n: int, seed: int) -> List[Item]:
+def load_synthetic(n: int, seed: int, options: InputOptions = InputOptions()) -> List[Item]:
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
         img, mask = synthetic_frame(rng)
-        out.append(make_item(f"syn-{i:02d}", "synthetic", "synthetic", 1.0, img, mask))
+        out.append(make_item(f"syn-{i:02d}", "synthetic", "synthetic", 1.0, img, mask, options=options))
     return out
 
 
@@ -302,7 +310,7 @@ def augment(img: torch.Tensor, mask: torch.Tensor, gen: torch.Generator, crop: i
     return img, mask
 
 
-def load_unlabeled(root: str, limit: int = 0) -> List[Item]:
+def load_unlabeled(root: str, limit: int = 0, options: InputOptions = InputOptions()) -> List[Item]:
     """The unlabeled frames (for pseudo-labels), with an empty mask to be filled by a teacher."""
     folder = os.path.join(root, "unlabeled")
     if not os.path.isdir(folder):
@@ -317,11 +325,24 @@ def load_unlabeled(root: str, limit: int = 0) -> List[Item]:
     if limit:
         names = names[:limit]
     paths = [os.path.join(folder, n) for n in names]
-    windows = model_windows(paths) if FIELD_OF_VIEW else {}
+    windows = model_windows(paths) if options.field_of_view else {}
     out = []
     for n, path in zip(names, paths):
         img = Image.open(path).convert("RGB")
         empty = Image.new("L", img.size, 0)
         out.append(make_item("u-" + os.path.splitext(n)[0], machines.get(n, "unknown"), "pseudo", 0.0,
-                             img, empty, windows.get(path)))
+                             img, empty, windows.get(path), options=options))
     return out
+
+
+def count_items(items: List[Item]) -> Dict:
+    """What a list of loaded frames holds, for the card's training-data text: frames per source and
+    device, and the patients and devices of the labelled ones (weight 1)."""
+    per: Dict[str, Dict[str, int]] = {}
+    for it in items:
+        per.setdefault(it.source, {}).setdefault(it.device, 0)
+        per[it.source][it.device] += 1
+    labelled = [it for it in items if it.weight >= 1.0]
+    return {"frames": len(items), "perSource": per,
+            "devices": sorted({it.device for it in labelled}),
+            "patients": sorted({it.patient for it in labelled})}
