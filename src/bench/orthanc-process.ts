@@ -1,8 +1,8 @@
 /**
- * A real PACS for the tests: an Orthanc of its own on 127.0.0.1 (free HTTP and DICOM ports, a
- * temporary configuration and storage, the DICOMweb plugin loaded, HTTP authentication on with a
- * test user). The Debian system service is never used. Tests skip themselves with `orthancSkip()`
- * as the reason where the packages are not installed.
+ * A real PACS of our own for the tests and the benchmark's PACS burst: an Orthanc on 127.0.0.1
+ * (free HTTP and DICOM ports, a temporary configuration and storage, the DICOMweb plugin loaded,
+ * HTTP authentication on with a test user). The Debian system service is never used. Callers skip
+ * with `orthancSkip()` as the reason where the packages are not installed.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -45,7 +45,7 @@ export interface OrthancOptions {
   startTimeoutMs?: number;
 }
 
-export class TestOrthanc {
+export class OrthancProcess {
   readonly dir: string;
   readonly aet: string;
   readonly user: string;
@@ -98,10 +98,10 @@ export class TestOrthanc {
   }
 
   /** Starts a new Orthanc (its own ports and storage) and waits until it answers. */
-  static async start(options: OrthancOptions = {}): Promise<TestOrthanc> {
+  static async start(options: OrthancOptions = {}): Promise<OrthancProcess> {
     const skip = orthancSkip();
     if (skip !== false) throw new Error(skip);
-    const o = new TestOrthanc(await freePort(), await freePort(), options);
+    const o = new OrthancProcess(await freePort(), await freePort(), options);
     try {
       await o.resume();
     } catch (err) {
