@@ -11,7 +11,11 @@
  * starts again at the next key frame: an outline is never put on another frame's picture.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { encodeJpegRgb } from '../core/image-io.js';
+import type { RgbImage } from '../core/image.js';
+import { describeError } from '../errors.js';
 import { spawnHelper } from '../helper-process.js';
+import type { OutgoingHeader, ViewerSession } from './viewer-session.js';
 
 /** Defaults of the fallback pictures; the hub's options document them, `sgus --help` shows them. */
 export const JPEG_FALLBACK_DEFAULTS = {
@@ -167,4 +171,125 @@ export class JpegFallback<T> {
     this.#closed = true;
     this.reset();
   }
+}
+
+export interface FallbackPicturesOptions {
+  /** Most pictures a second; 0 disables them. Default 10. */
+  fps?: number;
+  /** JPEG quality 1–100. Default JPEG_FALLBACK_DEFAULTS.quality. */
+  quality?: number;
+  /** Long side of the transcoded pictures, px (0: source size). Default JPEG_FALLBACK_DEFAULTS.longSide. */
+  longSide?: number;
+  /** The stream's viewers that need fallback pictures now (open, no H.264 decoder). Required. */
+  viewers: () => ViewerSession[];
+  /** Making a picture failed (one line). Default none. */
+  onError?: (message: string) => void;
+}
+
+/** What a transcoded picture is sent with: its frame's header; `overlay` false for pictures shown only for decoding. */
+interface FallbackTag {
+  header: OutgoingHeader;
+  overlay: boolean;
+}
+
+/**
+ * The JPEG pictures of one stream for its viewers without the stream's codec, at most `fps` a
+ * second: transcoded from the stream's H.264 (`fromVideo`), or encoded from the frame's pixels
+ * (`fromPixels`) for a stream without video. A picture skipped by the rate limit, or by a full
+ * queue, is a frame dropped for that viewer.
+ */
+export class FallbackPictures {
+  readonly #o: Required<FallbackPicturesOptions>;
+  #transcoder: JpegFallback<FallbackTag> | undefined;
+  /** When the last picture went out (performance.now()). */
+  #lastMs = -Infinity;
+  #closed = false;
+
+  constructor(options: FallbackPicturesOptions) {
+    this.#o = {
+      fps: options.fps ?? 10,
+      quality: options.quality ?? JPEG_FALLBACK_DEFAULTS.quality,
+      longSide: options.longSide ?? JPEG_FALLBACK_DEFAULTS.longSide,
+      viewers: options.viewers,
+      onError: options.onError ?? (() => undefined),
+    };
+  }
+
+  /** FFmpeg is decoding the stream's H.264 for fallback pictures now. */
+  get transcoding(): boolean {
+    return this.#transcoder?.running === true;
+  }
+
+  /** Feeds one H.264 access unit (with its parameter sets) to the transcoder; its picture goes out when decoded. */
+  fromVideo(video: Uint8Array, key: boolean, header: OutgoingHeader, overlay: boolean): void {
+    if (this.#o.fps <= 0 || this.#closed) return;
+    this.#transcoder ??= new JpegFallback<FallbackTag>({
+      longSide: this.#o.longSide,
+      quality: this.#o.quality,
+      onPicture: (jpeg, tag) => this.#sendTranscoded(jpeg, tag),
+      onError: (message) => this.#o.onError(message),
+    });
+    this.#transcoder.push(video, key, header.width, header.height, { header, overlay });
+  }
+
+  /** Encodes the frame's own pixels as the picture of `viewers` (a stream without H.264). */
+  fromPixels(picture: RgbImage | undefined, header: OutgoingHeader, viewers: readonly ViewerSession[]): void {
+    const usable = picture !== undefined && picture.width > 1 && picture.height > 1 && picture.data.length === picture.width * picture.height * 3;
+    if (this.#o.fps <= 0 || !usable || this.#throttled(performance.now())) {
+      for (const v of viewers) v.drop();
+      return;
+    }
+    const ready = viewers.filter((v) => {
+      if (v.congested) v.drop();
+      return !v.congested;
+    });
+    if (ready.length === 0) return;
+    this.#lastMs = performance.now();
+    let jpeg: Uint8Array;
+    try {
+      jpeg = encodeJpegRgb(picture, this.#o.quality);
+    } catch (err) {
+      this.#o.onError(`fallback JPEG failed: ${describeError(err)}`);
+      return;
+    }
+    const base = jpegHeader(header, picture.width, picture.height);
+    for (const v of ready) v.offerPicture(base, jpeg);
+  }
+
+  /** The decoder lost a picture, or nobody needs the pictures: stop; it starts again at a key frame. */
+  reset(): void {
+    this.#transcoder?.reset();
+  }
+
+  /** Stops FFmpeg; safe to call twice. Pictures still being decoded are not sent. */
+  close(): void {
+    this.#closed = true;
+    this.#transcoder?.close();
+  }
+
+  #throttled(now: number): boolean {
+    return now - this.#lastMs < 1000 / this.#o.fps - 1;
+  }
+
+  #sendTranscoded(jpeg: Buffer, tag: FallbackTag): void {
+    if (!tag.overlay || this.#closed) return;
+    const viewers = this.#o.viewers();
+    if (viewers.length === 0) return;
+    const now = performance.now();
+    if (this.#throttled(now)) {
+      for (const v of viewers) v.drop();
+      return;
+    }
+    this.#lastMs = now;
+    const size = fallbackSize(tag.header.width, tag.header.height, this.#o.longSide);
+    const base = jpegHeader(tag.header, size.width, size.height);
+    for (const v of viewers) v.offerPicture(base, jpeg);
+  }
+}
+
+/** A frame's header for its JPEG picture: stand-alone (key), no H.264 codec string. */
+function jpegHeader(header: OutgoingHeader, width: number, height: number): OutgoingHeader {
+  const base: OutgoingHeader = { ...header, codec: 'jpeg', width, height, key: true };
+  delete base.codecString;
+  return base;
 }

@@ -160,7 +160,7 @@ describe('Pipeline with a failing engine', () => {
     const lines = (await readFile(path.join(out, 'r.ndjson'), 'utf8')).trim().split('\n');
     assert.equal(lines.length, source - lost);
     assert.deepEqual(logs.filter((l) => /out of memory/.test(l)), [`replay: fake: inference failed: out of memory; batch of ${lost} frame${lost === 1 ? '' : 's'} dropped, the stream goes on`]);
-    assert.match(renderPrometheus(summary.metrics), new RegExp(`^sgus_frames_inference_failed_total\\{stream="replay"\\} ${lost}$`, 'm'));
+    assert.match(await renderPrometheus(summary.metrics), new RegExp(`^sgus_frames_inference_failed_total\\{stream="replay"\\} ${lost}$`, 'm'));
   });
 
   it('a fatal inference error still ends the pipeline with that error, even with isolateFailures', async () => {

@@ -139,13 +139,18 @@ describe('ViewerServer', () => {
     assert.equal((await get(server.port, '/nothing.html')).status, 404);
   });
 
-  it('answers /healthz and renders its own /metrics without a hook', async () => {
+  it('answers /healthz and renders /metrics with the hub and process figures in one registry', async () => {
     const h = await get(server.port, '/healthz');
     assert.equal(h.status, 200);
     assert.equal((JSON.parse(h.body) as { status: string }).status, 'ok');
     const m = await get(server.port, '/metrics');
     assert.equal(m.status, 200);
     assert.match(m.body, /^sgus_viewer_hub_viewers \d+$/m);
+    assert.match(String(m.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    // prom-client's default metrics: what a hospital's monitoring expects of a Node process.
+    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) assert.match(m.body, new RegExp(`^# TYPE ${name} `, 'm'), name);
+    const families = [...m.body.matchAll(/^# TYPE (\w+) /gm)].map((x) => x[1]);
+    assert.equal(new Set(families).size, families.length, 'every family once');
   });
 
   it('greets a viewer with hello, then sends frames of its stream with the overlay', async () => {
@@ -181,7 +186,9 @@ describe('ViewerServer', () => {
     assert.equal(metrics.metrics.e2eP95, 20);
     assert.equal(metrics.metrics.engine, 'onnxruntime-cpu');
     const prom = await get(server.port, '/metrics');
-    assert.match(prom.body, /sgus_e2e_latency_p95_ms\{stream="cam"\} 20/);
+    // The pipeline's families, under the names of src/pipeline/prometheus.ts, from what publishMetrics gave.
+    assert.match(prom.body, /^sgus_latency_seconds\{stream="cam",stage="e2e",quantile="0.95"\} 0.02$/m);
+    assert.match(prom.body, /^sgus_frames_in_total\{stream="cam"\} 3$/m);
     server.endStream('cam', 'file finished');
     const ended = await v.waitFor(() => v.text('stream-ended')[0]);
     assert.equal(ended.reason, 'file finished');
@@ -359,6 +366,29 @@ describe('ViewerServer', () => {
       assert.deepEqual([...f.video.subarray(0, 2)], [0xff, 0xd8]);
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(v.frames.length, 1, 'ten frames at once give one picture at 0.5 fps');
+      v.ws.terminate();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("counts a viewer's frames skipped by the JPEG fallback's rate limit in the server's dropped total too", async () => {
+    const s = await ViewerServer.start({ port: 0, token: '', staticDir, fallbackJpegFps: 0.5 });
+    try {
+      s.addStream(info);
+      const v = new TestViewer(`ws://127.0.0.1:${s.port}/ws`);
+      await v.opened;
+      v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'cam', codecs: ['h264'] }));
+      await v.waitFor(() => v.text('subscribed')[0]);
+      for (let i = 0; i < 10; i++) {
+        const r = result(i, i === 0);
+        r.frame.view = { codec: 'jpeg', key: true, data: Buffer.from([0xff, 0xd8, 0xff, 0xd9]), width: 64, height: 48 };
+        r.frame.pixels = { width: 32, height: 24, data: new Uint8Array(32 * 24 * 3).fill(128) };
+        s.publishFrame(r);
+      }
+      await v.waitFor(() => v.frames[0]);
+      assert.equal(s.viewers()[0]!.framesDropped, 9, 'one picture sent, nine skipped');
+      assert.match((await get(s.port, '/metrics')).body, /^sgus_viewer_hub_frames_dropped_total 9$/m);
       v.ws.terminate();
     } finally {
       await s.close();

@@ -1,0 +1,129 @@
+/**
+ * The hub's HTTP side: /healthz, /metrics, /frames/… (a frame's outline), and the viewer's static
+ * files with their Content-Security-Policy; every route checks the Host header (DNS rebinding) and,
+ * except /healthz and the page's script and style sheet, the token.
+ */
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, SgusError, describeError } from '../errors.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../pipeline/prometheus.js';
+import { presentedToken, tokenMatches } from './access.js';
+import type { FrameRecord } from './frame-records.js';
+import { parseFramePath } from './frame-records.js';
+import type { HostAllowlist } from './host-allowlist.js';
+import { lookupStatic } from './static-files.js';
+
+/** The answer to a Host this server was not configured for (DNS rebinding, or a missing --allowed-host). */
+export const HOST_REFUSED = 'host not allowed: this server answers only to the names it was started for (add one with --allowed-host NAME)';
+
+const UNAUTHORIZED_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>SGUS Live: token required</title>
+<style>body{font:24px system-ui,sans-serif;background:#111;color:#eee;margin:3em}</style></head>
+<body><h1>Access denied</h1><p>This viewer needs a valid token: add it to the address printed by <code>sgus</code>
+(<code>?token=</code> followed by the token), or ask whoever runs the server for it.</p></body></html>`;
+
+export interface HttpRoutesOptions {
+  /** Host and origin names the server answers to. Required. */
+  hosts: HostAllowlist;
+  /** Token for the page, /metrics and frames; undefined: none. Required (may be undefined). */
+  token: string | undefined;
+  /** Folder served at '/' (resolved). Required. */
+  staticDir: string;
+  /** The /healthz reply now. Required. */
+  health: () => { status: number; body: string };
+  /** The /metrics text now. Required. */
+  metrics: () => Promise<string>;
+  /** A held frame's record, undefined when no longer held. Required. */
+  frameRecord: (streamId: string, index: number) => FrameRecord | undefined;
+  /** A file could not be read (the request is cut). Default none. */
+  onError?: (error: SgusError) => void;
+}
+
+export class HttpRoutes {
+  readonly #o: HttpRoutesOptions;
+
+  constructor(options: HttpRoutesOptions) {
+    this.#o = options;
+  }
+
+  /** Answers one request; rejects only on a failure of the server itself. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const o = this.#o;
+    const raw = req.url ?? '/';
+    const rawPath = raw.split('?')[0] ?? '/';
+    const url = new URL(raw.startsWith('/') ? raw : '/', 'http://localhost');
+    const head = req.method === 'HEAD';
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (!o.hosts.allowsHost(req.headers.host)) {
+      res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(`${HOST_REFUSED}\n`);
+      return;
+    }
+    if (req.method !== 'GET' && !head) {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    if (rawPath === '/healthz') {
+      const { status, body } = o.health();
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(head ? undefined : body);
+      return;
+    }
+    const authorized = o.token === undefined || tokenMatches(o.token, presentedToken(req, url));
+    const tokenRequired = (): void => {
+      res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer' }).end('token required\n');
+    };
+    if (rawPath === '/metrics') {
+      if (!authorized) return tokenRequired();
+      const body = await o.metrics();
+      res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' }).end(head ? undefined : body);
+      return;
+    }
+    const framePath = parseFramePath(rawPath);
+    if (framePath !== undefined) {
+      // A frame's outline is exam data: behind the token like the page.
+      if (!authorized) return tokenRequired();
+      const rec = o.frameRecord(framePath.streamId, framePath.index);
+      if (rec === undefined) {
+        res.writeHead(404, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' }).end('frame not held (only the most recent frames are)\n');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(head ? undefined : JSON.stringify(rec));
+      return;
+    }
+    const found = await lookupStatic(o.staticDir, rawPath);
+    if (!found.ok) {
+      res.writeHead(found.status, { 'Content-Type': 'text/plain' }).end(`${found.reason}\n`);
+      return;
+    }
+    const isPage = found.contentType.startsWith('text/html');
+    // The page needs the token; the script and style sheet hold no exam data and are loaded by the
+    // page without it.
+    if (isPage && !authorized) {
+      res.writeHead(401, { 'Content-Type': 'text/html; charset=utf-8', 'WWW-Authenticate': 'Bearer', 'Cache-Control': 'no-store' }).end(UNAUTHORIZED_PAGE);
+      return;
+    }
+    const headers: Record<string, string | number> = { 'Content-Type': found.contentType, 'Content-Length': found.size, 'Cache-Control': 'no-cache' };
+    if (isPage) {
+      headers['Content-Security-Policy'] = contentSecurityPolicy(o.hosts);
+      headers['Cache-Control'] = 'no-store';
+    }
+    res.writeHead(200, headers);
+    if (head) {
+      res.end();
+      return;
+    }
+    const stream = createReadStream(found.file);
+    stream.on('error', (err) => {
+      o.onError?.(new SgusError(ErrorCode.FileUnreadable, `cannot read: ${describeError(err)}`, { fatal: false, where: found.file }));
+      res.destroy();
+    });
+    stream.pipe(res);
+  }
+}
+
+/**
+ * The viewer page's policy. connect-src names the allowed hosts' ws:/wss: explicitly (older browsers
+ * do not let 'self' cover WebSockets), from the configuration: a request's Host header never reaches it.
+ */
+export function contentSecurityPolicy(hosts: HostAllowlist): string {
+  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${hosts.webSocketSources().join(' ')}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
+}
