@@ -131,9 +131,9 @@ export function glandFeatures(image: GreyImage | RgbImage, mask: GreyImage, regi
     for (let x = cx0; x <= cx1; x += step) {
       const g = rowCell + colCell[x - cx0]!;
       const i = row + x;
-      sum[g] += d[i * stride + offset]!;
-      count[g]++;
-      if (m[i] !== 0) inside[g]++;
+      sum[g] = sum[g]! + d[i * stride + offset]!;
+      count[g] = count[g]! + 1;
+      if (m[i] !== 0) inside[g] = inside[g]! + 1;
     }
   }
   const n = gw * gh;
@@ -207,14 +207,10 @@ export function glandFeatures(image: GreyImage | RgbImage, mask: GreyImage, regi
       const g = y * gw + x;
       if (kind[g] !== 1) continue;
       if (x + 1 < gw && kind[g + 1] === 1) {
-        glcm[level[g]! * GLCM_LEVELS + level[g + 1]!]++;
-        glcm[level[g + 1]! * GLCM_LEVELS + level[g]!]++;
-        pairs += 2;
+        pairs += pair(glcm, level[g]!, level[g + 1]!);
       }
       if (y + 1 < gh && kind[g + gw] === 1) {
-        glcm[level[g]! * GLCM_LEVELS + level[g + gw]!]++;
-        glcm[level[g + gw]! * GLCM_LEVELS + level[g]!]++;
-        pairs += 2;
+        pairs += pair(glcm, level[g]!, level[g + gw]!);
       }
       // 3×3 local std over the cells that hold tissue (the grid keeps the frame's values).
       let ls = 0, lq = 0, lc = 0;
@@ -326,6 +322,13 @@ export function scanRegion(mask: GreyImage): GlandRegion | undefined {
     if (y > y1) y1 = y;
   }
   return area === 0 ? undefined : { x0, y0, x1, y1, area };
+}
+
+/** Counts a neighbour pair both ways (the co-occurrence matrix is symmetric); returns 2. */
+function pair(glcm: Float64Array, a: number, b: number): number {
+  glcm[a * GLCM_LEVELS + b] = glcm[a * GLCM_LEVELS + b]! + 1;
+  glcm[b * GLCM_LEVELS + a] = glcm[b * GLCM_LEVELS + a]! + 1;
+  return 2;
 }
 
 /** Linear-interpolated quantile of sorted values. */
