@@ -101,7 +101,7 @@ def train_run(cfg: Dict, items: List[Item], spec: str, resume: bool,
         if not cfg.get("tiny"):
             import pretrained
             pretrained.load_mobilenet_v2(model.encoder)
-        # The ImageNet encoder learns slower than the fresh decoder, so that 12 frames do not
+        # The ImageNet encoder learns slower than the fresh decoder, so that a few dozen frames do not
         # wash out its features in the first steps.
         enc = set(id(p) for p in model.encoder.parameters())
         groups = [{"params": [p for p in model.parameters() if id(p) not in enc]},
