@@ -88,6 +88,11 @@ export interface LiveCell {
   dropped: number;
   /** Frames the hub did not send to slow viewers. */
   viewerFramesReceived: number;
+  /**
+   * CPU time of this process over the measured window, % of one core (process.cpuUsage): the
+   * pipeline, the hub and the in-process headless viewers together (FFmpeg children not counted).
+   */
+  cpuPercent: number;
 }
 
 export interface LiveOptions {
@@ -138,8 +143,10 @@ export async function runLiveCell(seg: Segmenter, video: BenchVideo, o: LiveOpti
     const received0 = viewers.reduce((a, v) => a + v.frames, 0);
     measuring = true;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await sleep(o.seconds * 1000);
     measuring = false;
+    const cpu = process.cpuUsage(cpu0);
     const seconds = (performance.now() - t0) / 1000;
     const dropped = pipeline.metrics().reduce((a, m) => a + m.dropped, 0) - before;
     return {
@@ -154,6 +161,7 @@ export async function runLiveCell(seg: Segmenter, video: BenchVideo, o: LiveOpti
       fpsOutPerStream: round(framesOut / seconds / o.streams),
       dropped,
       viewerFramesReceived: viewers.reduce((a, v) => a + v.frames, 0) - received0,
+      cpuPercent: round(seconds > 0 ? ((cpu.user + cpu.system) / 1e6 / seconds) * 100 : 0),
     };
   } finally {
     for (const v of viewers) v.close();

@@ -7,11 +7,34 @@ import type { PeakResult } from './peak-flops.js';
 import type { PeerFigure } from './peers.js';
 import type { E2eResult, LiveCell, SoakResult } from './pipeline-runs.js';
 import type { RawRow, RawSkip } from './raw-speed.js';
+import type { ReplayChildResult } from './replay-child.js';
+import type { ScaleResult } from './scale.js';
 
 export const RESULTS_SCHEMA = 1;
 
-export type BenchSection = 'raw' | 'e2e' | 'live' | 'soak';
-export const SECTIONS: readonly BenchSection[] = ['raw', 'e2e', 'live', 'soak'];
+export type BenchSection = 'raw' | 'e2e' | 'peer' | 'live' | 'scale' | 'soak';
+export const SECTIONS: readonly BenchSection[] = ['raw', 'e2e', 'peer', 'live', 'scale', 'soak'];
+
+/** Targets of issue 14, rendered beside the figures (a figure is never a pass/fail result). */
+export const TARGETS = { allOutputsFps: 40, noVideoFps: 60, overhead: 0.1, startupS: 1, peerRatio: 1.5 } as const;
+
+/** `sgus replay --out` timed as a child process, next to the model alone at the same batch. */
+export interface CliReplayRow extends ReplayChildResult {
+  /** 1 − fps / model alone at the same batch. */
+  overhead: number | undefined;
+}
+
+export interface PeerSection {
+  model: string;
+  video: string;
+  /** Ours: `sgus replay --out` with every output, as a child, on the same video and model. */
+  ours?: ReplayChildResult;
+  peer?: { frames: number; seconds: number; fps: number; firstFrameS: number | undefined; opencv: string };
+  /** ours.fps / peer.fps. */
+  ratio?: number;
+  /** Why the peer (or ours) was not measured. */
+  skipped?: string;
+}
 
 export interface BenchResults {
   schema: number;
@@ -27,8 +50,11 @@ export interface BenchResults {
   /** Reference figure for the peak, quoted (not measured here). */
   peakReference: string;
   raw?: { rows: RawRow[]; skipped: RawSkip[] };
-  e2e?: E2eResult & { rawFpsSameBatch: number | undefined; overhead: number | undefined; model: string };
+  e2e?: E2eResult & { rawFpsSameBatch: number | undefined; overhead: number | undefined; model: string; cli?: CliReplayRow[] };
+  peer?: PeerSection;
   live?: { model: string; video: string; cells: LiveCell[] };
+  /** `svg`: the plot's file name, next to report.md. */
+  scale?: ScaleResult & { svg?: string };
   soak?: SoakResult & { model: string; video: string };
   peers: readonly PeerFigure[];
   notes: string[];
@@ -102,6 +128,42 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('');
     out.push('Overhead = 1 − replay fps / raw model fps at the same batch size (goal ≤ 10 %). Latency at max speed includes the time frames wait for credits, so it is not the live latency.');
     out.push('');
+    if (e.cli !== undefined && e.cli.length > 0) {
+      out.push('### The shipped command with its outputs (start-up included)');
+      out.push('');
+      out.push(`\`sgus replay VIDEO --out DIR --max-speed\` run as a child process (\`node dist/cli/main.js\`), timed by wall clock from the spawn to its exit: Node's start-up, the model's session, FFmpeg, the outputs' finalisation included. Start-up: spawn → the NDJSON's first line on disk (first frame segmented).`);
+      out.push('');
+      out.push(
+        table(
+          ['outputs', 'frames', 'wall s', 'fps (wall)', 'target', 'fps (pipeline only)', `overhead vs model alone (batch ${e.batch})`, 'start-up', 'target'],
+          e.cli.map((c) => [c.outputs === 'all outputs' ? 'NDJSON + annotated MP4 + metrics' : 'NDJSON + metrics (--no-video)', String(c.frames), f(c.seconds, 1), `**${f(c.fps)}**`, `≥ ${c.outputs === 'all outputs' ? TARGETS.allOutputsFps : TARGETS.noVideoFps}`, f(c.pipelineFps), pct(c.overhead), c.startupS !== undefined ? `${f(c.startupS, 2)} s` : '–', `< ${TARGETS.startupS} s`]),
+        ),
+      );
+      out.push('');
+    }
+  }
+
+  if (r.peer !== undefined) {
+    const p = r.peer;
+    out.push('## Peer measured in this run: OpenCV video mode');
+    out.push('');
+    out.push(`The seed's way, in \`scripts/opencv-peer.py\`: cv2.VideoCapture reads ${p.video}, cv2.dnn runs the ONNX model ${p.model} frame by frame with the card's pre-processing, argmax, findContours, drawContours, VideoWriter (mp4v) writes the annotated video. Ours: \`sgus replay --model ${p.model} --out DIR\` (NDJSON, annotated H.264 MP4, metrics), same video, same threads, timed the same way (process start → last frame written). Goal: ours ≥ ${TARGETS.peerRatio}× the peer.`);
+    out.push('');
+    if (p.peer !== undefined || p.ours !== undefined) {
+      out.push(
+        table(
+          ['system', 'frames', 'seconds', 'fps', 'first frame'],
+          [
+            ...(p.ours !== undefined ? [[`SGUS Live (\`sgus replay\`, ${p.model})`, String(p.ours.frames), f(p.ours.seconds), `**${f(p.ours.fps)}**`, p.ours.startupS !== undefined ? `${f(p.ours.startupS, 2)} s` : '–']] : []),
+            ...(p.peer !== undefined ? [[`OpenCV ${p.peer.opencv} (cv2.dnn, ${p.model})`, String(p.peer.frames), f(p.peer.seconds), `**${f(p.peer.fps)}**`, p.peer.firstFrameS !== undefined ? `${f(p.peer.firstFrameS, 2)} s` : '–']] : []),
+          ],
+        ),
+      );
+      out.push('');
+    }
+    if (p.ratio !== undefined) out.push(`Ratio SGUS Live / OpenCV peer: **${f(p.ratio, 2)}×** (goal ≥ ${TARGETS.peerRatio}×).`);
+    if (p.skipped !== undefined) out.push(`- Not measured: ${p.skipped}`);
+    out.push('');
   }
 
   if (r.live !== undefined) {
@@ -117,6 +179,20 @@ export function renderMarkdown(r: BenchResults): string {
     );
     out.push('');
     out.push('Latencies in ms. fps/stream: frames segmented per stream per second (the rest were dropped as stale, live mode); fps/viewer: frame messages each viewer received per second (after a dropped frame a viewer waits for the next key frame, 1 s in this feed).');
+    out.push('');
+  }
+
+  if (r.scale !== undefined) {
+    const sc = r.scale;
+    out.push('## Scale');
+    out.push('');
+    out.push(`Live mode at real-time pace on ${sc.video}, model ${sc.model}, batching on, cells of ${sc.cellSeconds} s. CPU: this process (pipeline, hub and the in-process headless viewers), % of one core, from process.cpuUsage; FFmpeg's children are not counted.`);
+    out.push('');
+    if (sc.svg !== undefined) out.push(`![scale: fps and latency by streams, fps and CPU by viewers](${sc.svg})`);
+    out.push('');
+    out.push(table(['streams (1 viewer each)', 'fps per stream', 'viewer p99', 'dropped', 'CPU'], sc.streams.map((x) => [String(x.streams), f(x.fpsPerStream), `${f(x.p99, 0)} ms`, String(x.dropped), `${f(x.cpuPercent, 0)} %`])));
+    out.push('');
+    out.push(table(['viewers of one stream', 'fps at each viewer', 'viewer p99', 'fps segmented', 'CPU'], sc.viewers.map((x) => [String(x.viewers), f(x.fpsPerViewer), `${f(x.p99, 0)} ms`, f(x.fpsPerStream), `${f(x.cpuPercent, 0)} %`])));
     out.push('');
   }
 
@@ -176,10 +252,16 @@ export function renderConsole(r: BenchResults): string {
     for (const s of groupSkips(r.raw.skipped)) lines.push(`  skipped ${s.engine}/${s.device} (${s.models.length === 1 ? s.models[0] : `${s.models.length} models`}): ${s.reason}`);
   }
   if (r.e2e !== undefined) lines.push(`e2e: ${r.e2e.videoKind} ${r.e2e.width}x${r.e2e.height}, ${r.e2e.frames} frames at ${f(r.e2e.fps)} fps vs raw ${f(r.e2e.rawFpsSameBatch)} fps at batch ${r.e2e.batch}: overhead ${pct(r.e2e.overhead)} (medians: inference ${f(r.e2e.stages.inferencePerBatch)} ms/call, post-processing ${f(r.e2e.stages.postprocess)} ms/frame, decode ${f(r.e2e.stages.decode)} ms)`);
+  for (const c of r.e2e?.cli ?? []) lines.push(`replay command (${c.outputs}): ${c.frames} frames in ${f(c.seconds)} s wall: ${f(c.fps)} fps, start-up ${f(c.startupS, 2)} s, overhead ${pct(c.overhead)}`);
+  if (r.peer !== undefined) lines.push(`peer (${r.peer.model}): ours ${f(r.peer.ours?.fps)} fps, OpenCV ${f(r.peer.peer?.fps)} fps${r.peer.ratio !== undefined ? `: ${f(r.peer.ratio, 2)}x` : ''}${r.peer.skipped !== undefined ? ` (${r.peer.skipped})` : ''}`);
   if (r.live !== undefined) {
     const w = [7, 7, 8, 10, 7, 9, 9, 9, 9];
     lines.push(row(['streams', 'viewers', 'batching', 'fps/stream', 'dropped', 'p50', 'p95', 'p99', 'max'], w) + '   (viewer latency, ms)');
     for (const c of r.live.cells) lines.push(row([String(c.streams), String(c.viewers), c.batching ? 'on' : 'off', f(c.fpsOutPerStream), String(c.dropped), f(c.viewer.p50, 0), f(c.viewer.p95, 0), f(c.viewer.p99, 0), f(c.viewer.max, 0)], w));
+  }
+  if (r.scale !== undefined) {
+    lines.push(`scale streams: ${r.scale.streams.map((x) => `${x.streams}: ${f(x.fpsPerStream)} fps p99 ${f(x.p99, 0)} ms`).join('; ')}`);
+    lines.push(`scale viewers: ${r.scale.viewers.map((x) => `${x.viewers}: ${f(x.fpsPerViewer)} fps CPU ${f(x.cpuPercent, 0)} %`).join('; ')}`);
   }
   if (r.soak !== undefined) {
     const s = r.soak;
@@ -215,6 +297,23 @@ export function renderSummary(r: BenchResults): string {
   }
   const lines: string[] = [];
   if (r.e2e !== undefined) lines.push(`- Replay of the ${r.e2e.videoKind} (${r.e2e.width}x${r.e2e.height}) at max speed: **${f(r.e2e.fps)} fps** end to end with ${r.e2e.model}, against ${f(r.e2e.rawFpsSameBatch)} fps for the model alone at batch ${r.e2e.batch} (overhead ${pct(r.e2e.overhead)}; goal ≤ 10 %).`);
+  const all = r.e2e?.cli?.find((c) => c.outputs === 'all outputs');
+  const noVideo = r.e2e?.cli?.find((c) => c.outputs !== 'all outputs');
+  if (all !== undefined || noVideo !== undefined) {
+    const say = (c: CliReplayRow | undefined, target: number): string => (c === undefined ? '–' : `**${f(c.fps)} fps** (target ≥ ${target}; overhead ${pct(c.overhead)} vs the model alone)`);
+    const startup = all?.startupS ?? noVideo?.startupS;
+    lines.push(`- \`sgus replay --out\` as a user runs it (wall clock, start-up included): every output (NDJSON, annotated MP4, metrics) ${say(all, TARGETS.allOutputsFps)}; without the annotated video ${say(noVideo, TARGETS.noVideoFps)}; start-up (command start → first frame segmented) ${startup !== undefined ? `**${f(startup, 2)} s**` : '–'} (target < ${TARGETS.startupS} s).`);
+  }
+  if (r.peer !== undefined) {
+    const p = r.peer;
+    lines.push(p.ratio !== undefined
+      ? `- Against the seed's way (OpenCV ${p.peer!.opencv}: VideoCapture, cv2.dnn, drawContours, VideoWriter), same video and model (${p.model}), same run: SGUS Live **${f(p.ours!.fps)} fps** with every output, the OpenCV peer **${f(p.peer!.fps)} fps**: **${f(p.ratio, 2)}×** (goal ≥ ${TARGETS.peerRatio}×).`
+      : `- OpenCV peer not measured: ${p.skipped ?? 'no result'}.`);
+  }
+  if (r.scale !== undefined) {
+    const sc = r.scale;
+    lines.push(`- Scale (live, real-time pace, ${sc.model}): ${sc.streams.map((x) => `${x.streams} stream${x.streams > 1 ? 's' : ''} ${f(x.fpsPerStream)} fps each, p99 ${f(x.p99, 0)} ms`).join('; ')}. Viewers of one stream: ${sc.viewers.map((x) => `${x.viewers}: ${f(x.fpsPerViewer)} fps, CPU ${f(x.cpuPercent, 0)} %`).join('; ')} (plot: \`bench/${sc.svg ?? 'scale.svg'}\`).`);
+  }
   if (r.live !== undefined) {
     const cell = (s: number, v: number, b: boolean): LiveCell | undefined => r.live!.cells.find((c) => c.streams === s && c.viewers === v && c.batching === b);
     const say = (c: LiveCell | undefined): string => (c === undefined ? '–' : `p50 ${f(c.viewer.p50, 0)} / p95 ${f(c.viewer.p95, 0)} / p99 ${f(c.viewer.p99, 0)} / max ${f(c.viewer.max, 0)} ms, ${f(c.fpsOutPerStream)} fps per stream`);

@@ -5,12 +5,15 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { betterPeak, measurePeak } from '../bench/peak-flops.js';
+import { runOpenCvPeer } from '../bench/opencv-peer.js';
 import { PEERS } from '../bench/peers.js';
 import { runE2e, runLiveCell, runSoak } from '../bench/pipeline-runs.js';
 import type { BenchVideo, LiveCell } from '../bench/pipeline-runs.js';
 import { measureRaw } from '../bench/raw-speed.js';
+import { runReplayChild } from '../bench/replay-child.js';
 import { renderConsole, renderMarkdown, renderSummary, replaceSummaryBlock, RESULTS_SCHEMA, SECTIONS } from '../bench/report.js';
-import type { BenchResults, BenchSection } from '../bench/report.js';
+import type { BenchResults, BenchSection, CliReplayRow } from '../bench/report.js';
+import { renderScaleSvg, runScale } from '../bench/scale.js';
 import { defaultThreads } from '../engine/onnx-engine.js';
 import { ErrorCode, SgusError } from '../errors.js';
 import { probeVideo } from '../pipeline/probe.js';
@@ -34,16 +37,23 @@ Measures, in one run, and writes DIR/results.json and DIR/report.md (the figures
          ONNX Runtime, measured in the same run)
   e2e    replay of the recorded exam (real data when present, else a synthetic clip of the same size)
          at max speed through the same pipeline as 'sgus replay', next to the raw model speed at the
-         same batch size: overhead
+         same batch size: overhead; then the shipped command, 'sgus replay VIDEO --out DIR' as a child
+         process, with every output and with --no-video: fps by wall clock and start-up (command
+         start → first frame segmented) included
+  peer   the seed's video mode in OpenCV (scripts/opencv-peer.py: VideoCapture, cv2.dnn, drawContours,
+         VideoWriter; Debian python3-opencv) against 'sgus replay --out' on the same video and model
+         (unet-m: OpenCV 4.6 cannot read the MobileNetV2 exports), same run: fps and ratio
   live   latency p50/p95/p99/max at real-time pace: 1, 2, 4 streams x 1, 10, 50 headless WebSocket
          viewers (loopback) x batching on/off
+  scale  1, 2, 4, 8 live streams (fps each, p99) and 1 … 200 viewers of one stream (fps at the
+         viewer, CPU): tables and DIR/scale.svg
   soak   looping replay with 10 viewers for --soak-seconds: memory and latency, first vs last minute
 The report also quotes published figures of DeepSGUS and NVIDIA Holoscan (labelled as quoted).
 A timing is never a pass/fail result. Run on a quiet machine: other load makes every figure worse.
 
 Options:
       --quick             short cells, short e2e, 30 s soak (development, smoke test; indicative only)
-      --only LIST         sections to run, comma-separated: raw, e2e, live, soak (default all)
+      --only LIST         sections to run, comma-separated: ${SECTIONS.join(', ')} (default all)
       --soak-seconds N    soak duration (default 600; 30 with --quick)
       --out DIR           where results.json and report.md go (default bench/)
   -m, --model NAME|PATH   benchmark this model only (default: every shipped model; the pipeline
@@ -137,6 +147,47 @@ async function liveFeed(video: BenchVideo, seconds: number, notes: string[], qui
   return { path: file, probe: await probeVideo(file), kind: `${video.kind} (live feed, 1 s GOP)` };
 }
 
+/** The model the peer section compares on: OpenCV 4.6's importer refuses the MobileNetV2 exports (dynamic Pad). */
+const PEER_MODEL = process.env.SGUS_BENCH_PEER_MODEL ?? 'unet-m';
+/** Seconds of video the quick run's command-line and peer runs replay. */
+const QUICK_CLI_SECONDS = 8;
+
+/** The video's first `seconds` (stream copy, cached), for quick runs of the child processes; the video itself when shorter. */
+async function quickCut(video: BenchVideo, seconds: number, notes: string[], quiet: boolean): Promise<BenchVideo> {
+  if (video.probe.duration !== undefined && video.probe.duration <= seconds + 0.5) return video;
+  const file = path.join(os.tmpdir(), `sgus-bench-cut-${path.basename(video.path).replace(/\.[^.]*$/, '')}-${video.probe.width}x${video.probe.height}-${seconds}s.mp4`);
+  if (!existsSync(file)) {
+    progress(quiet, `cutting the first ${seconds} s of the video for the quick command-line runs (${file})`);
+    const tmp = `${file}.${process.pid}.tmp.mp4`;
+    await runFfmpeg(['-i', video.path, '-t', String(seconds), '-an', '-c', 'copy', '-movflags', '+faststart', tmp], video.path);
+    await rename(tmp, file);
+  }
+  const note = `Quick run: the command-line and peer runs replay the first ${seconds} s of the ${video.kind} only.`;
+  if (!notes.includes(note)) notes.push(note);
+  return { path: file, probe: await probeVideo(file), kind: `${video.kind} (first ${seconds} s)` };
+}
+
+/** The peer section: the OpenCV peer, then ours with every output, same video, model and threads. */
+async function peerSection(video: BenchVideo, threads: number, batch: number, quiet: boolean): Promise<NonNullable<BenchResults['peer']>> {
+  const where = `${video.kind} ${path.basename(video.path)} (${video.probe.width}x${video.probe.height})`;
+  let model: LoadedCard;
+  try {
+    model = await resolveModel(PEER_MODEL);
+  } catch (err) {
+    return { model: PEER_MODEL, video: where, skipped: `model ${PEER_MODEL} not available (${err instanceof Error ? err.message : String(err)})` };
+  }
+  const peer = await runOpenCvPeer({ video: video.path, cardPath: model.cardPath, threads, maxFrames: 0 });
+  if (!peer.ok) {
+    progress(quiet, `peer: skipped: ${peer.reason}`);
+    return { model: model.card.name, video: where, skipped: `OpenCV peer: ${peer.reason}` };
+  }
+  progress(quiet, `peer: OpenCV ${peer.opencv}: ${peer.frames} frames in ${peer.seconds} s: ${peer.fps} fps`);
+  const ours = await runReplayChild({ video: video.path, model: model.cardPath, batch, threads, annotated: true });
+  progress(quiet, `peer: sgus replay --out --model ${model.card.name}: ${ours.frames} frames in ${ours.seconds} s: ${ours.fps} fps`);
+  const { ok: _ok, ...figures } = peer;
+  return { model: model.card.name, video: where, ours: { ...ours, model: model.card.name }, peer: figures, ratio: peer.fps > 0 ? Math.round((ours.fps / peer.fps) * 100) / 100 : undefined };
+}
+
 const command: CliCommand = {
   help,
   async run(args: string[]): Promise<number> {
@@ -214,10 +265,24 @@ const command: CliCommand = {
             rawFps = Math.round(s!.framesPerSecond * 100) / 100;
           }
           const e = await runE2e(seg, video, { batch, ...(quick ? { maxSeconds: 8 } : {}) });
-          results.e2e = { ...e, model: main.card.name, rawFpsSameBatch: rawFps, overhead: rawFps > 0 ? Math.round((1 - e.fps / rawFps) * 1000) / 1000 : undefined };
+          const overhead = (fps: number): number | undefined => (rawFps! > 0 ? Math.round((1 - fps / rawFps!) * 1000) / 1000 : undefined);
+          results.e2e = { ...e, model: main.card.name, rawFpsSameBatch: rawFps, overhead: overhead(e.fps) };
           progress(quiet, `e2e: ${e.frames} frames at ${e.fps} fps; raw model ${rawFps} fps at batch ${batch}`);
+          const cliVideo = quick ? await quickCut(video, QUICK_CLI_SECONDS, notes, quiet) : video;
+          const cli: CliReplayRow[] = [];
+          for (const annotated of [true, false]) {
+            const c = await runReplayChild({ video: cliVideo.path, model: main.cardPath, batch, threads, annotated });
+            cli.push({ ...c, model: main.card.name, overhead: overhead(c.fps) });
+            progress(quiet, `e2e: sgus replay --out (${c.outputs}): ${c.frames} frames in ${c.seconds} s wall: ${c.fps} fps, start-up ${c.startupS ?? '–'} s`);
+          }
+          results.e2e.cli = cli;
         }
-        const feed = sections.includes('live') || sections.includes('soak') ? await liveFeed(video, quick ? 10 : 30, notes, quiet) : video;
+        if (sections.includes('peer')) {
+          stepLine(`peer: OpenCV video mode against sgus replay --out, model ${PEER_MODEL}`);
+          const peerVideo = quick ? await quickCut(video, QUICK_CLI_SECONDS, notes, quiet) : video;
+          results.peer = await peerSection(peerVideo, threads, batch, quiet);
+        }
+        const feed = sections.includes('live') || sections.includes('soak') || sections.includes('scale') ? await liveFeed(video, quick ? 10 : 30, notes, quiet) : video;
         if (sections.includes('live')) {
           const grid: Array<[streams: number, viewers: number, batching: boolean]> = [];
           const streamsList = quick ? [1, 2] : [1, 2, 4];
@@ -231,6 +296,12 @@ const command: CliCommand = {
             progress(quiet, `live: ${s} streams, ${v} viewers, batching ${b ? 'on' : 'off'}: ${c.fpsOutPerStream} fps/stream, viewer p50 ${c.viewer.p50} p95 ${c.viewer.p95} p99 ${c.viewer.p99} max ${c.viewer.max} ms, dropped ${c.dropped}`);
           }
           results.live = { model: main.card.name, video: `${feed.kind} ${path.basename(video.path)} (${feed.probe.width}x${feed.probe.height} ${feed.probe.fps} fps)`, cells };
+        }
+        if (sections.includes('scale')) {
+          const cellSeconds = quick ? 3 : 10;
+          stepLine(`scale: 1, 2, 4, 8 streams and 1 … 200 viewers, cells of ${cellSeconds} s`);
+          const sc = await runScale(seg, feed, { cellSeconds, warmupSeconds: quick ? 1 : 2, maxBatchSize: batch, onProgress: (l) => progress(quiet, l) });
+          results.scale = { ...sc, model: main.card.name, video: `${feed.kind} ${path.basename(video.path)} (${feed.probe.width}x${feed.probe.height} ${feed.probe.fps} fps)`, svg: 'scale.svg' };
         }
         if (sections.includes('soak')) {
           stepLine(`soak: ${soakSeconds} s with 10 viewers`);
@@ -248,6 +319,7 @@ const command: CliCommand = {
     const mdFile = path.join(outDir, 'report.md');
     await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
     await writeFile(mdFile, renderMarkdown(results));
+    if (results.scale !== undefined) await writeFile(path.join(outDir, results.scale.svg ?? 'scale.svg'), renderScaleSvg(results.scale, `sgus bench ${results.date}: scale (${results.machine})`));
     if (values['update-docs'] === true) {
       const summary = renderSummary(results);
       for (const doc of [path.join(PACKAGE_ROOT, 'README.md'), path.join(PACKAGE_ROOT, 'docs', 'performance.md')]) {

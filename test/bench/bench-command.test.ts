@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { listModels } from '../../src/segmenter/model-registry.js';
+import { execFileSync } from 'node:child_process';
+import { renderScaleSvg } from '../../src/bench/scale.js';
+import { listModels, resolveModel } from '../../src/segmenter/model-registry.js';
 import { runCli } from '../helpers/cli.js';
 import { clip } from '../helpers/pipeline.js';
 import { testModelSpec } from '../helpers/test-model.js';
@@ -75,8 +77,113 @@ test('bench --quick --only raw,e2e writes results.json and report.md with every 
 test('bench refuses an unknown section and bad numbers with a one-line error, exit 2', async () => {
   const r = await runCli(['bench', '--only', 'raw,warp']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^sgus: --only takes raw, e2e, live, soak; got 'warp'\n$/);
+  assert.match(r.stderr, /^sgus: --only takes raw, e2e, peer, live, scale, soak; got 'warp'\n$/);
   const s = await runCli(['bench', '--soak-seconds', 'x']);
   assert.equal(s.code, 2);
   assert.match(s.stderr, /--soak-seconds must be an integer/);
+});
+
+/** Well-formed XML, checked by hand (no parser among the dependencies): one root, tags nested and closed, no bare '<' or '&'. */
+function assertWellFormedXml(xml: string): void {
+  const body = xml.replace(/^<\?xml[^?]*\?>\s*/, '');
+  const stack: string[] = [];
+  let roots = 0;
+  const re = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>|<|&(?!(?:amp|lt|gt|quot|apos|#\d+);)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(body)) !== null) {
+    assert.ok(m[2] !== undefined, `stray '${m[0]}' at ${m.index}: ${body.slice(m.index, m.index + 40)}`);
+    if (m[1] === '/') assert.equal(stack.pop(), m[2], `</${m[2]}> closes the wrong element`);
+    else if (m[4] !== '/') {
+      if (stack.length === 0) roots++;
+      stack.push(m[2]);
+    } else if (stack.length === 0) roots++;
+  }
+  assert.deepEqual(stack, [], 'every element is closed');
+  assert.equal(roots, 1, 'one root element');
+}
+
+test('the scale plot is well-formed SVG even with missing figures and escapes its caption', () => {
+  const row = (streams: number, viewers: number, fps: number) => ({ streams, viewers, fpsPerStream: fps, fpsPerViewer: fps, p99: Number.NaN, cpuPercent: 150, dropped: 0 });
+  const svg = renderScaleSvg({ streams: [row(1, 1, 25), row(2, 2, 20)], viewers: [row(1, 1, 25), row(1, 200, 0)] }, 'run <1> & "2"');
+  assertWellFormedXml(svg);
+  assert.match(svg, /^<\?xml [^>]*\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.equal((svg.match(/<polyline /g) ?? []).length, 3, 'fps and CPU lines; the all-NaN p99 line is left out');
+  assert.ok(svg.includes('run &lt;1&gt; &amp; &quot;2&quot;'));
+});
+
+test('bench --quick --only e2e,peer,scale times the replay command with and without the video, skips a missing peer with a note, writes the scale table and SVG', async (t) => {
+  const model = await modelArgs();
+  if (model === undefined) {
+    t.skip('no model (models/ or $SGUS_TEST_MODEL)');
+    return;
+  }
+  const out = await mkdtemp(path.join(os.tmpdir(), 'sgus-bench-test-'));
+  try {
+    const video = await clip({ width: 160, height: 120, seconds: 2 });
+    // No Python there: the peer is a reason in the report, not a failure of the run.
+    const r = await runCli(['bench', '--quick', '--only', 'e2e,peer,scale', '--video', video, '--out', out, ...model], { timeoutMs: 280_000, env: { SGUS_BENCH_PYTHON: path.join(out, 'no-such-python') } });
+    assert.equal(r.code, 0, r.stderr);
+    const results = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as Record<string, any>;
+    assert.deepEqual(results.sections, ['e2e', 'peer', 'scale']);
+    const cli = results.e2e.cli;
+    assert.deepEqual(cli.map((c: any) => c.outputs), ['all outputs', 'no annotated video']);
+    for (const c of cli) {
+      assert.equal(c.frames, 50, 'the whole 2 s clip, every frame');
+      assert.ok(c.fps > 0 && c.seconds > 0 && typeof c.overhead === 'number');
+      assert.ok(c.startupS > 0 && c.startupS < c.seconds, `start-up ${c.startupS} s within the run of ${c.seconds} s`);
+    }
+    assert.ok(cli[0].videoBytes > 0, 'the annotated MP4 was written');
+    assert.equal(cli[1].videoBytes, undefined);
+    assert.equal(results.peer.ratio, undefined);
+    assert.match(results.peer.skipped, /cannot run .*no-such-python/);
+    assert.deepEqual(results.scale.streams.map((x: any) => x.streams), [1, 2, 4, 8]);
+    assert.deepEqual(results.scale.viewers.map((x: any) => x.viewers), [1, 10, 50, 100, 200]);
+    for (const x of [...results.scale.streams, ...results.scale.viewers]) assert.ok(typeof x.fpsPerStream === 'number' && typeof x.cpuPercent === 'number' && x.cpuPercent >= 0);
+    assert.equal(results.scale.svg, 'scale.svg');
+    assertWellFormedXml(await readFile(path.join(out, 'scale.svg'), 'utf8'));
+
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    for (const s of ['### The shipped command with its outputs', '## Peer measured in this run', '- Not measured: OpenCV peer: cannot run', '## Scale', '](scale.svg)', '| 200 |']) assert.ok(md.includes(s), `report lacks '${s}'`);
+    assert.match(r.stdout, /replay command \(all outputs\)/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+function hasCv2(): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import cv2'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('bench --only peer runs the OpenCV peer and ours on the same clip and reports both and their ratio', async (t) => {
+  if (!hasCv2()) {
+    t.skip('no cv2 in /usr/bin/python3 (Debian python3-opencv)');
+    return;
+  }
+  const peerModel = await resolveModel('unet-m').catch(() => undefined);
+  if (peerModel === undefined) {
+    t.skip('model unet-m not shipped');
+    return;
+  }
+  const out = await mkdtemp(path.join(os.tmpdir(), 'sgus-bench-test-'));
+  try {
+    const video = await clip({ width: 160, height: 120, seconds: 2 });
+    const r = await runCli(['bench', '--quick', '--only', 'peer', '--video', video, '--out', out, '--model', 'unet-m'], { timeoutMs: 150_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const p = (JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as Record<string, any>).peer;
+    assert.equal(p.model, 'unet-m');
+    assert.equal(p.skipped, undefined);
+    assert.equal(p.peer.frames, 50);
+    assert.equal(p.ours.frames, 50);
+    assert.ok(p.peer.fps > 0 && p.ours.fps > 0);
+    assert.equal(p.ratio, Math.round((p.ours.fps / p.peer.fps) * 100) / 100);
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    assert.match(md, /Ratio SGUS Live \/ OpenCV peer: \*\*[\d.]+×\*\*/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 });
