@@ -5,8 +5,10 @@
  *   pipe:3  video for viewers: the source's H.264 passed through (Annex B, an AUD before every
  *           picture) when it has no B-frames, else low-latency libx264, or MJPEG (only when asked);
  *   pipe:4  raw pictures at the source size (yuv420p or RGB24), for the annotated video (only when asked).
- * The command line is built by ffmpeg-args.ts. The parts of one picture are joined by their order
- * on each pipe into one `Frame`.
+ * This file owns the process: spawn, flow control, stall watchdog, restart, close, events. The
+ * command line is built by ffmpeg-args.ts, stderr read by ffmpeg-stderr.ts, raw pipes cut into
+ * pictures by ffmpeg-frame-reader.ts, viewer video split by AnnexBSplitter / JpegSplitter, and the
+ * parts of one picture joined by ffmpeg-frame-joiner.ts into one `Frame`.
  *
  * Flow control: in replay mode at most `highWaterMark` frames are out (emitted and not yet
  * `release()`d); beyond that every pipe is paused, FFmpeg blocks on its writes and decoding stops,
@@ -27,8 +29,10 @@ import { fullPictureBytes } from './frame.js';
 import type { Frame, ViewPayload } from './frame.js';
 import { ffmpegArgs, viewPlan } from './ffmpeg-args.js';
 import type { ViewMode } from './ffmpeg-args.js';
-import { damagedFrame, InputFactsReader, isTruncated, LineSplitter, openFailure, parseLogLine, showinfoFrame } from './ffmpeg-log.js';
 import type { OpenFailure } from './ffmpeg-log.js';
+import { FrameJoiner } from './ffmpeg-frame-joiner.js';
+import { RawPictureReader } from './ffmpeg-frame-reader.js';
+import { FfmpegStderr } from './ffmpeg-stderr.js';
 import { shouldRestart } from './restart-policy.js';
 import { AnnexBSplitter } from '../shared/h264-annexb.js';
 import { JpegSplitter } from './jpeg-splitter.js';
@@ -115,20 +119,15 @@ export interface SourceEvents {
   ended: [reason: string];
 }
 
-interface Partial {
-  firstByteTs: number;
-  pixels?: Buffer;
-}
-
 interface Run {
   proc: ChildProcess;
   pipes: Readable[];
   info?: SourceStarted;
   exited: boolean;
-  /** The viewer video pipe ended while the run goes on (an FFmpeg output that gave up): stop waiting for it. */
-  viewEnded: boolean;
   /** Why the source killed the run itself (fallen behind), when it did. */
   abort?: string;
+  /** The run's picture parts and timestamps, joined into frames. */
+  joiner: FrameJoiner;
 }
 
 /** Every FFmpeg this process started and has not seen exit, killed if the process exits first. */
@@ -173,17 +172,9 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   #lastDataTs = 0;
   #stallTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
-  // Join queues, bounded by the pause logic (replay) or by dropping (live).
-  #model: { ts: number; pixels: Buffer; seq: number }[] = [];
-  /** showinfo timestamps of the run's frames, by frame number in the run. */
-  #pts: { n: number; ptsTime: number }[] = [];
-  #seq = 0;
   #clock: SourceClock;
   #truncated = false;
   #lateSince: number | undefined;
-  #full: Buffer[] = [];
-  #views: ViewPayload[] = [];
-  #stderrTail: string[] = [];
   #draining = false;
   #drainAgain = false;
   #drainFinal = false;
@@ -266,7 +257,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     this.#outstanding = Math.max(0, this.#outstanding - n);
     if (this.#outstanding < this.#o.highWaterMark) {
       // Frames already read but held back by the credit limit go first.
-      if (this.#model.length > 0) this.#drain();
+      if ((this.#run?.joiner.waiting ?? 0) > 0) this.#drain();
       if (this.#paused && this.#outstanding < this.#o.highWaterMark) this.#setPaused(false);
     }
   }
@@ -313,119 +304,80 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     // Without probe facts, a live network source gets a re-encoded view (safe for any codec).
     const plan = viewPlan(o.view, o.source, o.loop, known ?? { codec: 'unknown', hasBFrames: true });
     const args = ffmpegArgs({ ...o, ioTimeoutS: o.stallTimeoutS }, plan, known?.fps ?? 25);
-    // FFmpeg's lines name its input as given to it (a UDP URL with our socket options appended):
-    // the user's own name instead.
-    const inputArg = args[args.indexOf('-i') + 1] ?? '';
-    const sourceName = describeSource(o.source);
-    const ownWords = (l: string): string => (inputArg !== '' && inputArg !== sourceName ? l.split(inputArg).join(sourceName) : l);
     // Its own process group: Ctrl-C reaches sgus only, which stops it quietly (helper-process.ts).
     const proc = spawnHelper(o.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     track(proc);
-    const run: Run = { proc, pipes: [], exited: false, viewEnded: false };
+    // Joined parts are bounded by the pause logic (replay) or by dropping (live).
+    const joiner = new FrameJoiner({ mode: this.mode, withView: plan.mode !== 'none', withFull: o.fullFrames });
+    const run: Run = { proc, pipes: [], exited: false, joiner };
     this.#run = run;
     const thisRun = this.#runCount++;
-    this.#model = [];
-    this.#pts = [];
-    this.#seq = 0;
     this.#lateSince = undefined;
     this.#clock.startRun(known?.fps);
-    this.#full = [];
-    this.#views = [];
-    this.#stderrTail = [];
     this.#lastDataTs = performance.now();
     let gotData = false;
     let failure: string | undefined;
-    // Why the input could not be opened, from the first error line that says (before any frame).
-    let open: OpenFailure | undefined;
-    // Error lines of a run that has not delivered data yet: when it fails, they are its reason (one
-    // line, said once), not log lines besides it; once data flows they are relayed as usual.
-    let held: string[] = [];
+    // The binary could not be started: no retry will find one.
+    let spawnFailure: OpenFailure | undefined;
+    // FFmpeg's lines name its input as given to it (a UDP URL with our socket options appended):
+    // the user's own name instead.
+    const stderr = new FfmpegStderr({ sourceKind: o.source.type, rename: { from: args[args.indexOf('-i') + 1] ?? '', to: describeSource(o.source) } });
     const flowing = (): void => {
       if (gotData) return;
       gotData = true;
-      for (const l of held) this.emit('log', l);
-      held = [];
+      for (const l of stderr.flowing()) this.emit('log', l);
     };
-    // What this run does once its size is known; a plain callback, not a listener on 'started':
-    // a run that fails before it starts would leave its listener behind, one per reconnect.
-    let onInfo = (): void => undefined;
+    // pipe:4's reader learns the picture size once the input's size is known.
+    const fullReader = new RawPictureReader({ alloc: (n) => this.#take(n) });
 
     const setInfo = (width: number, height: number, fps: number, codec: string): void => {
       if (run.info !== undefined) return;
       run.info = { width, height, fps, codec, viewCodec: plan.codec, viewMode: plan.mode, run: thisRun };
+      // A plain call, not a listener on 'started': a run that fails before it starts would leave
+      // its listener behind, one per reconnect.
+      if (o.fullFrames) for (const p of fullReader.setPictureBytes(fullPictureBytes(o.fullFormat, width, height))) joiner.addFull(p.bytes);
       this.emit('started', run.info);
-      onInfo();
       this.#drain();
     };
     if (known !== undefined) setInfo(known.width, known.height, known.fps, known.codec);
 
-    // stderr: input facts (before 'Output #0'), and a bounded tail for error messages.
-    const facts = new InputFactsReader();
-    const lines = new LineSplitter();
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (text: string) => {
       // A run stopped on purpose (close, a restart) may still say it lost its pipes: not news.
       if (this.#run !== run) return;
       let newPts = false;
-      for (const rawLine of lines.push(text)) {
-        const parsed = parseLogLine(rawLine);
-        if (parsed === undefined) continue;
-        const level = parsed.level;
-        const line = ownWords(parsed.line);
-        const shown = showinfoFrame(line);
-        if (shown !== undefined) {
-          // Bounded: FFmpeg blocks on the paused pixel pipe a few frames after its filter logs them.
-          this.#pts.push(shown);
-          if (this.#pts.length > 1024) this.#pts.shift();
-          newPts = true;
-          continue;
+      for (const news of stderr.push(text)) {
+        switch (news.kind) {
+          case 'pts':
+            joiner.addPts(news.n, news.ptsTime);
+            newPts = true;
+            break;
+          case 'damaged':
+            this.#corrupt++;
+            break;
+          case 'truncated':
+            this.#truncated = true;
+            break;
+          case 'facts':
+            setInfo(news.width, news.height, news.fps, news.codec);
+            break;
+          case 'log':
+            this.emit('log', news.line);
+            break;
         }
-        // FFmpeg's one line per damaged frame (decoders add several more, not counted).
-        if (damagedFrame(line) !== undefined) this.#corrupt++;
-        if (isTruncated(line)) this.#truncated = true;
-        const found = facts.push(line);
-        if (found !== undefined && run.info === undefined) setInfo(found.width, found.height, found.fps, found.codec);
-        if (level !== 'error' && level !== 'fatal' && level !== 'panic' && level !== 'warning') continue;
-        if (/^\s/.test(line) || /Last message repeated/.test(line)) continue;
-        this.#stderrTail.push(line);
-        if (this.#stderrTail.length > 8) this.#stderrTail.shift();
-        if (gotData) {
-          this.emit('log', line);
-          continue;
-        }
-        if (level !== 'warning') open ??= openFailure(line, o.source.type);
-        held.push(line);
-        if (held.length > 8) held.shift();
       }
       // Pixels may have come before their timestamps.
-      if (newPts && this.#model.length > 0) this.#drain();
+      if (newPts && joiner.waiting > 0) this.#drain();
     });
 
     // pipe:1, model pixels.
     const modelBytes = o.modelWidth * o.modelHeight * 3;
-    let cur: Buffer | undefined;
-    let filled = 0;
-    let firstTs = 0;
+    const modelReader = new RawPictureReader({ pictureBytes: modelBytes, alloc: (n) => this.#take(n) });
     const stdout = proc.stdout!;
     stdout.on('data', (chunk: Buffer) => {
       this.#lastDataTs = performance.now();
       flowing();
-      let off = 0;
-      while (off < chunk.length) {
-        if (cur === undefined) {
-          cur = this.#take(modelBytes);
-          filled = 0;
-          firstTs = performance.timeOrigin + performance.now();
-        }
-        const n = Math.min(modelBytes - filled, chunk.length - off);
-        chunk.copy(cur, filled, off, off + n);
-        filled += n;
-        off += n;
-        if (filled === modelBytes) {
-          this.#model.push({ ts: firstTs, pixels: cur, seq: this.#seq++ });
-          cur = undefined;
-        }
-      }
+      for (const p of modelReader.push(chunk)) joiner.addModel(p.bytes, p.firstByteTs);
       this.#drain();
     });
     run.pipes.push(stdout);
@@ -440,7 +392,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
           const h = run.info?.height ?? 0;
           const p: ViewPayload = { codec: plan.codec!, key: plan.codec === 'jpeg' ? true : u.key, data: asBuffer(u.data), width: w, height: h };
           if (u.codecString !== undefined) p.codecString = u.codecString;
-          this.#views.push(p);
+          joiner.addView(p);
         }
       };
       viewPipe.on('data', (chunk: Buffer) => {
@@ -449,7 +401,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       });
       viewPipe.on('end', () => {
         onUnits(splitter.flush());
-        run.viewEnded = true;
+        // An FFmpeg output that gave up while the run goes on: stop waiting for its parts.
+        joiner.viewEnded();
         this.#drain();
       });
       run.pipes.push(viewPipe);
@@ -457,48 +410,17 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       viewPipe.resume();
     }
 
-    // pipe:4, full-size pixels.
+    // pipe:4, full-size pixels (held by the reader until the size is known).
     const fullPipe = proc.stdio[4] as Readable;
-    let fcur: Buffer | undefined;
-    let ffilled = 0;
-    const pendingFull: Buffer[] = [];
-    const takeFull = (chunk: Buffer): void => {
-      const info = run.info;
-      if (info === undefined) {
-        // Size not known yet: hold the bytes (bounded by FFmpeg blocking on the paused pipe).
-        pendingFull.push(chunk);
-        return;
-      }
-      const bytes = fullPictureBytes(o.fullFormat, info.width, info.height);
-      let off = 0;
-      while (off < chunk.length) {
-        if (fcur === undefined) {
-          fcur = this.#take(bytes);
-          ffilled = 0;
-        }
-        const n = Math.min(bytes - ffilled, chunk.length - off);
-        chunk.copy(fcur, ffilled, off, off + n);
-        ffilled += n;
-        off += n;
-        if (ffilled === bytes) {
-          this.#full.push(fcur);
-          fcur = undefined;
-        }
-      }
-    };
     if (o.fullFrames) {
       fullPipe.on('data', (chunk: Buffer) => {
-        if (run.info !== undefined && pendingFull.length > 0) for (const c of pendingFull.splice(0)) takeFull(c);
-        takeFull(chunk);
+        for (const p of fullReader.push(chunk)) joiner.addFull(p.bytes);
         this.#drain();
       });
       run.pipes.push(fullPipe);
     } else {
       fullPipe.resume();
     }
-    onInfo = () => {
-      if (pendingFull.length > 0) for (const c of pendingFull.splice(0)) takeFull(c);
-    };
 
     for (const p of run.pipes) p.on('error', () => undefined);
     if (this.#paused) for (const p of run.pipes) p.pause();
@@ -521,7 +443,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     proc.once('error', (err) => {
       failure = `cannot start ffmpeg (${err.message})`;
       // No binary (or not executable): no retry will find one.
-      open = { what: failure, permanent: true };
+      spawnFailure = { what: failure, permanent: true };
     });
     // 'close' fires after every pipe has ended, so all data is in.
     proc.once('close', (code, signal) => {
@@ -529,12 +451,14 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       clearInterval(this.#stallTimer);
       if (this.#run !== run || this.#closed) return;
       // A run the source killed itself (fallen behind) ends mid-picture by design: not corrupt.
-      if (cur !== undefined && filled > 0 && run.abort === undefined) {
+      const short = modelReader.partialBytes;
+      if (short > 0 && run.abort === undefined) {
         this.#corrupt++;
-        this.emit('corrupt', { reason: `short read: ${filled} of ${modelBytes} bytes at the end of the stream` });
+        this.emit('corrupt', { reason: `short read: ${short} of ${modelBytes} bytes at the end of the stream` });
       }
       this.#drain(true);
-      const tail = this.#stderrTail.filter((l) => !/^(\[.*?\] )?(Last message repeated|\s*$)/.test(l)).pop();
+      const open = spawnFailure ?? stderr.openFailure;
+      const tail = stderr.lastProblem;
       const exited = `ffmpeg exited with ${signal !== null ? `signal ${signal}` : `code ${String(code)}`}`;
       const reason =
         failure ?? run.abort ?? (code === 0 ? undefined : open !== undefined ? `cannot open: ${open.what}` : `${exited}${tail !== undefined ? `: ${tail}` : ''}`);
@@ -568,49 +492,32 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   }
 
   #drainOnce(final: boolean): void {
-    // Parts without their partners are bounded by FFmpeg's interleaving; these caps only guard
-    // against a misbehaving stream (the oldest go, counted as corrupt).
-    if (this.#views.length > 256) this.#views.splice(0, this.#views.length - 256);
-    for (const q of [this.#model, this.#full] as unknown[][]) {
-      if (q.length > 128) {
-        const n = q.length - 128;
-        q.splice(0, n);
-        this.#corrupt += n;
-        this.emit('corrupt', { reason: `${n} unmatched picture parts dropped` });
-      }
-    }
     const run = this.#run;
+    if (run === undefined) return;
+    const joiner = run.joiner;
+    const dropped = joiner.trim();
+    if (dropped > 0) {
+      this.#corrupt += dropped;
+      this.emit('corrupt', { reason: `${dropped} unmatched picture parts dropped` });
+    }
     const s = this.#subscriber;
-    if (run === undefined || s === undefined || run.info === undefined) return;
+    if (s === undefined || run.info === undefined) return;
     const info = run.info;
-    const wantView = info.viewMode !== 'none';
-    const wantFull = this.#o.fullFrames;
-    while (this.#model.length > 0) {
-      // Wait for the other parts of this picture, unless the run ended or one side lags by a lot
-      // (a frame the viewer encoder skipped must not stall inference).
-      // Live: a picture waits at most a few frames for its video part, so latency stays bounded.
-      const lag = this.#model.length > (this.mode === 'live' ? 8 : 64);
+    while (joiner.waiting > 0) {
       // Replay: no more frames out than credits (a pipe chunk can hold several small frames).
       if (this.mode === 'replay' && this.#outstanding >= this.#o.highWaterMark && !final) break;
-      if (wantFull && this.#full.length === 0 && !final && !lag) break;
-      if (wantView && this.#views.length === 0 && !final && !lag && !run.viewEnded) break;
-      // Its timestamp comes on stderr, which may be read after the pixels: wait a little for it (not
-      // for ever: a frame whose line was lost goes with an estimated pts).
-      const head = this.#model[0]!;
-      while (this.#pts.length > 0 && this.#pts[0]!.n < head.seq) this.#pts.shift();
-      if (this.#pts.length === 0 && this.#model.length < 3 && !final && !lag) break;
-      const m = this.#model.shift()!;
-      const full = wantFull ? this.#full.shift() : undefined;
-      const view = wantView ? this.#views.shift() : undefined;
-      if (wantFull && full === undefined) {
+      const joined = joiner.next(final);
+      if (joined === undefined) break;
+      if (joined.kind === 'no-full') {
         // No full-size picture for it: the annotated video would lose sync, so count it corrupt.
         this.#corrupt++;
         this.emit('corrupt', { reason: 'frame without its full-size picture' });
         continue;
       }
+      const m = joined.picture;
       const index = this.#nextIndex++;
       const pixels: RgbImage = { width: this.#o.modelWidth, height: this.#o.modelHeight, data: m.pixels };
-      const clocked = this.#clock.frame(this.#pts[0]?.n === m.seq ? this.#pts.shift()!.ptsTime : undefined, m.ts);
+      const clocked = this.#clock.frame(m.ptsTime, m.ts);
       const gap = clocked.gap;
       if (gap !== undefined) {
         this.emit('warning', gap.discontinuity
@@ -633,6 +540,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         sourceHeight: info.height,
         pixels,
       };
+      const view = m.view;
       if (view !== undefined) {
         if (view.width === 0) {
           view.width = info.width;
@@ -640,7 +548,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
         }
         frame.view = view;
       }
-      if (full !== undefined) frame.full = { format: this.#o.fullFormat, width: info.width, height: info.height, data: full };
+      if (m.full !== undefined) frame.full = { format: this.#o.fullFormat, width: info.width, height: info.height, data: m.full };
       frame.decodedTs = performance.timeOrigin + performance.now();
       if (this.mode === 'replay') {
         this.#outstanding++;
