@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, SgusError } from '../errors.js';
 import type { StreamConfig } from '../pipeline/compose.js';
-import type { StreamMetrics } from '../pipeline/frame.js';
+import { FFMPEG_SOURCE_DEFAULTS } from '../pipeline/ffmpeg-source.js';
 import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import type { SourceSpec } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, numberOption, parse } from './args.js';
@@ -11,7 +11,10 @@ import { CALIBRATION_OPTIONS, CALIBRATION_OPTIONS_HELP, calibrationOption } from
 import type { CliCommand } from './command.js';
 import { ExitCode } from './exit-codes.js';
 import { outputLines } from './output-report.js';
-import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
+import { runSession } from './session.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, STREAM_COMMAND_DEFAULTS, summaryLine, writeJson } from './stream-options.js';
+
+const backoff = `${FFMPEG_SOURCE_DEFAULTS.reconnectInitialMs / 1000} s doubling to ${FFMPEG_SOURCE_DEFAULTS.reconnectMaxMs / 1000} s`;
 
 const help = `
 Usage: sgus live [--device /dev/video0 | --input URL] [--serve] [options]
@@ -22,7 +25,7 @@ measured from each frame's arrival at the source (FFmpeg's pts against the wall 
 start), so a lag shows as a lag: a frame older than --max-age is dropped, never shown, and a source
 that FFmpeg reads ever later (its reads backed up) is reopened at its present. Frames missing from
 the source (gaps in its timestamps, frames lost while reopening) are counted as missing. A source
-that dies, disappears or stalls is reopened with exponential backoff (0.5 s doubling to 10 s): one
+that dies, disappears or stalls is reopened with exponential backoff (${backoff}): one
 line when it goes down, then at most one a minute while it stays down. A source that cannot open
 for good (a capture device or file that does not exist, an invalid filter, option or URL, an
 unknown protocol) fails at once with one line; a network source that refuses or sends nothing is
@@ -114,68 +117,61 @@ const command: CliCommand = {
       if (values['no-video'] !== true) outputs.annotated = path.join(out, 'live.annotated.mp4');
     }
     const modelValues: Record<string, unknown> = { ...values, device: values['engine-device'] };
-    const seg = await loadSegmenter(modelValues);
-    let server: Awaited<ReturnType<typeof startServer>> | undefined;
-    let metricsNow: () => StreamMetrics[] = () => [];
-    try {
-      if (viewer !== undefined) {
-        server = await startServer(viewer, seg, () => metricsNow());
-        server.setCalibration('live', calibration);
-        process.stdout.write(`viewer: ${server.printableUrl}\n`);
-      }
-      const stream: StreamConfig = {
-        id: 'live',
-        title: describeSource(source),
-        source,
-        mode: 'live',
-        // A file given as live input plays at its rate, as a camera would.
-        realtime: source.type === 'file' || source.type === 'lavfi',
-        outputs,
-        viewCodec: view,
-        stallTimeoutS: settings.stallTimeoutS,
-      };
-      if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; live from ${describeSource(source)}\n`);
-      let timer: NodeJS.Timeout | undefined;
-      const result = await runPipeline(
-        pipelineOptions(settings, seg, [stream], { defaultMaxDelayMs: 0, hub: server }),
-        {
-          quiet: settings.quiet,
-          onStart: (p) => {
-            metricsNow = () => p.metrics();
-            p.on('started', (_id, info) => {
-              if (!settings.quiet) process.stderr.write(`sgus: live: source open, ${info.width}x${info.height} ${info.fps} fps ${info.codec}${info.run > 0 ? ` (reconnect ${info.run})` : ''}\n`);
-            });
-            if (durationS !== undefined) timer = setTimeout(() => void p.stop().catch(() => undefined), durationS * 1000);
-          },
+    const stream: StreamConfig = {
+      id: 'live',
+      title: describeSource(source),
+      source,
+      mode: 'live',
+      // A file given as live input plays at its rate, as a camera would.
+      realtime: source.type === 'file' || source.type === 'lavfi',
+      outputs,
+      viewCodec: view,
+    };
+    if (settings.stallTimeoutS !== undefined) stream.stallTimeoutS = settings.stallTimeoutS;
+    let timer: NodeJS.Timeout | undefined;
+    return runSession({
+      settings,
+      viewer,
+      onViewer: (server) => server.setCalibration('live', calibration),
+      streams: async () => [stream],
+      loadSegmenter: () => loadSegmenter(modelValues),
+      banner: (seg) => `sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; live from ${describeSource(source)}`,
+      defaultMaxDelayMs: STREAM_COMMAND_DEFAULTS.realtimeMaxDelayMs,
+      hooks: {
+        onStart: (p) => {
+          p.on('started', (_id, info) => {
+            if (!settings.quiet) process.stderr.write(`sgus: live: source open, ${info.width}x${info.height} ${info.fps} fps ${info.codec}${info.run > 0 ? ` (reconnect ${info.run})` : ''}\n`);
+          });
+          if (durationS !== undefined) timer = setTimeout(() => void p.stop().catch(() => undefined), durationS * 1000);
         },
-      );
-      clearTimeout(timer);
-      const metrics = result.summary?.metrics ?? result.pipeline.metrics();
-      const seconds = result.summary?.seconds ?? result.pipeline.elapsedS;
-      // A source that failed before any frame: its one error line says it all, no figures of nothing.
-      const nothing = result.error !== undefined && metrics.every((m) => m.framesIn === 0);
-      if (!nothing) for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
-      const incomplete = result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs;
-      if (out !== undefined) await writeJson(path.join(out, 'live.metrics.json'), { source: describeSource(source), model: seg.card.name, engine: seg.engineInfo, seconds, error: result.error?.message, incompleteOutputs: incomplete, streams: metrics });
-      const report = await outputLines({
-        command: 'live',
-        files: out !== undefined ? [outputs.annotated, outputs.ndjson, path.join(out, 'live.metrics.json')].filter((x) => x !== undefined) : [],
-        incomplete,
-        ndjson: outputs.ndjson,
-      });
-      for (const l of report.lines) process.stderr.write(`${l}\n`);
-      if (result.error !== undefined) throw result.error;
-      // A live run that never got a frame (dead device, unreachable stream) is a failure, even if
-      // it ended on --duration or Ctrl-C while still retrying.
-      if (metrics.every((m) => m.framesIn === 0)) {
-        process.stderr.write(`sgus live: no frame arrived from ${describeSource(source)}\n`);
-        return ExitCode.Failure;
-      }
-      return report.ok ? ExitCode.Ok : ExitCode.Failure;
-    } finally {
-      await server?.close();
-      await seg.close();
-    }
+      },
+      report: async (result) => {
+        const { seg } = result;
+        clearTimeout(timer);
+        const metrics = result.summary?.metrics ?? result.pipeline.metrics();
+        const seconds = result.summary?.seconds ?? result.pipeline.elapsedS;
+        // A source that failed before any frame: its one error line says it all, no figures of nothing.
+        const nothing = result.error !== undefined && metrics.every((m) => m.framesIn === 0);
+        if (!nothing) for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
+        const incomplete = result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs;
+        if (out !== undefined) await writeJson(path.join(out, 'live.metrics.json'), { source: describeSource(source), model: seg.card.name, engine: seg.engineInfo, seconds, error: result.error?.message, incompleteOutputs: incomplete, streams: metrics });
+        const report = await outputLines({
+          command: 'live',
+          files: out !== undefined ? [outputs.annotated, outputs.ndjson, path.join(out, 'live.metrics.json')].filter((x) => x !== undefined) : [],
+          incomplete,
+          ndjson: outputs.ndjson,
+        });
+        for (const l of report.lines) process.stderr.write(`${l}\n`);
+        if (result.error !== undefined) throw result.error;
+        // A live run that never got a frame (dead device, unreachable stream) is a failure, even if
+        // it ended on --duration or Ctrl-C while still retrying.
+        if (metrics.every((m) => m.framesIn === 0)) {
+          process.stderr.write(`sgus live: no frame arrived from ${describeSource(source)}\n`);
+          return ExitCode.Failure;
+        }
+        return report.ok ? ExitCode.Ok : ExitCode.Failure;
+      },
+    });
   },
 };
 

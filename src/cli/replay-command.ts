@@ -14,7 +14,9 @@ import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { inputDamage } from './input-damage.js';
 import { outputLines } from './output-report.js';
 import { ProgressBar } from './progress.js';
-import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, startServer, summaryLine, writeJson, pipelineOptions } from './stream-options.js';
+import { BATCH_STAGE_DEFAULTS } from '../pipeline/batch-stage.js';
+import { runSession } from './session.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, STREAM_COMMAND_DEFAULTS, summaryLine, writeJson } from './stream-options.js';
 
 const help = `
 Usage: sgus replay FILE|URL [--out DIR] [--realtime|--max-speed] [--serve] [--loop] [options]
@@ -87,7 +89,7 @@ const command: CliCommand = {
     const realtime = values.realtime === true || (serve && values['max-speed'] !== true);
     const loop = values.loop === true;
     // Real time: the next frame is a frame interval away, waiting for it only adds latency.
-    const maxDelayMs = settings.maxDelayMs ?? (realtime ? 0 : 8);
+    const maxDelayMs = settings.maxDelayMs ?? (realtime ? STREAM_COMMAND_DEFAULTS.realtimeMaxDelayMs : BATCH_STAGE_DEFAULTS.maxDelayMs);
 
     let probe: VideoProbe | undefined;
     // Datagram protocols (udp, rtp, srt) have no end to probe against and would block ffprobe; the
@@ -103,91 +105,83 @@ const command: CliCommand = {
       if (values['no-video'] !== true) outputs.annotated = path.join(out, `${stem}.annotated.mp4`);
     }
 
-    const seg = await loadSegmenter(values);
-    let server: Awaited<ReturnType<typeof startServer>> | undefined;
-    let metricsNow: () => import('../pipeline/frame.js').StreamMetrics[] = () => [];
-    try {
-      if (viewer !== undefined) {
-        server = await startServer(viewer, seg, () => metricsNow());
-        server.setCalibration('replay', calibration);
-        process.stdout.write(`viewer: ${server.printableUrl}\n`);
-      }
-      const stream: StreamConfig = { id: 'replay', title: path.basename(describeSource(source)), source, mode: 'replay', realtime, loop, outputs, stallTimeoutS: settings.stallTimeoutS };
-      if (probe !== undefined) stream.probe = probe;
-      const total = !loop && probe?.frames !== undefined ? probe.frames : undefined;
-      const bar = total !== undefined && !settings.quiet ? new ProgressBar(total, { label: 'replay' }) : undefined;
-      let note = '';
-      if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; ${describeSource(source)}${probe !== undefined ? ` ${probe.width}x${probe.height} ${probe.fps} fps ${probe.codec}` : ''}${realtime ? ', real time' : ', max speed'}\n`);
-      const result = await runPipeline(
-        pipelineOptions(settings, seg, [stream], { defaultMaxDelayMs: maxDelayMs, hub: server }),
-        {
-          quiet: settings.quiet,
-          onStart: (p) => {
-            metricsNow = () => p.metrics();
-          },
-          ...(bar !== undefined
-            ? {
-                onFrame: () => bar.tick(note),
-                onStatus: (lines: string[]) => {
-                  note = (lines[0] ?? '').replace(/^replay: /, '').replace(/, frames \d+$/, '');
-                  if (process.stderr.isTTY !== true) process.stderr.write(`${lines[0] ?? ''}\n`);
-                },
-              }
-            : {}),
-        },
-      );
-      bar?.close();
-      const metrics = result.summary?.metrics ?? result.pipeline.metrics();
-      const seconds = result.summary?.seconds ?? result.pipeline.elapsedS;
-      if (out !== undefined) {
-        const file = path.join(out, `${stem}.metrics.json`);
-        await writeJson(file, {
-          source: describeSource(source),
-          probe,
-          mode: realtime ? 'realtime' : 'max-speed',
-          model: seg.card.name,
-          engine: seg.engineInfo,
-          settings: { maxBatchSize: settings.maxBatchSize, maxDelayMs, postprocess: settings.postprocess },
-          seconds: Math.round(seconds * 1000) / 1000,
-          fps: seconds > 0 ? Math.round(((metrics[0]?.framesOut ?? 0) / seconds) * 100) / 100 : 0,
-          error: result.error?.message,
-          interrupted: result.interrupted,
-          incompleteOutputs: result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs,
-          streams: metrics,
+    const stream: StreamConfig = { id: 'replay', title: path.basename(describeSource(source)), source, mode: 'replay', realtime, loop, outputs };
+    if (settings.stallTimeoutS !== undefined) stream.stallTimeoutS = settings.stallTimeoutS;
+    if (probe !== undefined) stream.probe = probe;
+    const total = !loop && probe?.frames !== undefined ? probe.frames : undefined;
+    const bar = total !== undefined && !settings.quiet ? new ProgressBar(total, { label: 'replay' }) : undefined;
+    let note = '';
+    return runSession({
+      settings,
+      viewer,
+      onViewer: (server) => server.setCalibration('replay', calibration),
+      streams: async () => [stream],
+      loadSegmenter: () => loadSegmenter(values),
+      banner: (seg) => `sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; ${describeSource(source)}${probe !== undefined ? ` ${probe.width}x${probe.height} ${probe.fps} fps ${probe.codec}` : ''}${realtime ? ', real time' : ', max speed'}`,
+      defaultMaxDelayMs: maxDelayMs,
+      ...(bar !== undefined
+        ? {
+            hooks: {
+              onFrame: () => bar.tick(note),
+              onStatus: (lines: string[]) => {
+                note = (lines[0] ?? '').replace(/^replay: /, '').replace(/, frames \d+$/, '');
+                if (process.stderr.isTTY !== true) process.stderr.write(`${lines[0] ?? ''}\n`);
+              },
+            },
+          }
+        : {}),
+      report: async (result) => {
+        const { seg } = result;
+        bar?.close();
+        const metrics = result.summary?.metrics ?? result.pipeline.metrics();
+        const seconds = result.summary?.seconds ?? result.pipeline.elapsedS;
+        if (out !== undefined) {
+          const file = path.join(out, `${stem}.metrics.json`);
+          await writeJson(file, {
+            source: describeSource(source),
+            probe,
+            mode: realtime ? 'realtime' : 'max-speed',
+            model: seg.card.name,
+            engine: seg.engineInfo,
+            settings: { maxBatchSize: settings.maxBatchSize, maxDelayMs, postprocess: settings.postprocess },
+            seconds: Math.round(seconds * 1000) / 1000,
+            fps: seconds > 0 ? Math.round(((metrics[0]?.framesOut ?? 0) / seconds) * 100) / 100 : 0,
+            error: result.error?.message,
+            interrupted: result.interrupted,
+            incompleteOutputs: result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs,
+            streams: metrics,
+          });
+        }
+        for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
+        const report = await outputLines({
+          command: 'replay',
+          files: out !== undefined ? [outputs.annotated, outputs.ndjson, path.join(out, `${stem}.metrics.json`)].filter((x) => x !== undefined) : [],
+          incomplete: result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs,
+          ndjson: outputs.ndjson,
         });
-      }
-      for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
-      const report = await outputLines({
-        command: 'replay',
-        files: out !== undefined ? [outputs.annotated, outputs.ndjson, path.join(out, `${stem}.metrics.json`)].filter((x) => x !== undefined) : [],
-        incomplete: result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs,
-        ndjson: outputs.ndjson,
-      });
-      for (const l of report.lines) process.stderr.write(`${l}\n`);
-      if (result.error !== undefined) throw result.error;
-      if (!report.ok) return ExitCode.Failure;
-      // Interrupted: the outputs are complete up to the last frame, but the replay is not.
-      if (result.interrupted) return ExitCode.Interrupted;
-      // A truncated or damaged recording: every frame it holds was segmented and the outputs are
-      // complete, but the exit code and one line say the input was not whole.
-      const src = result.pipeline.source('replay');
-      const damage = inputDamage({
-        framesIn: metrics[0]?.framesIn ?? 0,
-        announced: probe?.frames,
-        truncated: src?.truncated ?? false,
-        corrupt: metrics[0]?.corrupt ?? 0,
-        missing: metrics[0]?.missing ?? 0,
-        readToEnd: !loop,
-      });
-      if (damage.length > 0) {
-        process.stderr.write(`sgus replay: ${describeSource(source)}: input incomplete: ${damage.join('; ')}; every frame it held was segmented\n`);
-        return ExitCode.InputIncomplete;
-      }
-      return ExitCode.Ok;
-    } finally {
-      await server?.close();
-      await seg.close();
-    }
+        for (const l of report.lines) process.stderr.write(`${l}\n`);
+        if (result.error !== undefined) throw result.error;
+        if (!report.ok) return ExitCode.Failure;
+        // Interrupted: the outputs are complete up to the last frame, but the replay is not.
+        if (result.interrupted) return ExitCode.Interrupted;
+        // A truncated or damaged recording: every frame it holds was segmented and the outputs are
+        // complete, but the exit code and one line say the input was not whole.
+        const src = result.pipeline.source('replay');
+        const damage = inputDamage({
+          framesIn: metrics[0]?.framesIn ?? 0,
+          announced: probe?.frames,
+          truncated: src?.truncated ?? false,
+          corrupt: metrics[0]?.corrupt ?? 0,
+          missing: metrics[0]?.missing ?? 0,
+          readToEnd: !loop,
+        });
+        if (damage.length > 0) {
+          process.stderr.write(`sgus replay: ${describeSource(source)}: input incomplete: ${damage.join('; ')}; every frame it held was segmented\n`);
+          return ExitCode.InputIncomplete;
+        }
+        return ExitCode.Ok;
+      },
+    });
   },
 };
 

@@ -1,16 +1,13 @@
 /** `sgus serve`: run stream presets from streams/ at once with the web viewer (`npm start`). */
 import { describeError, ErrorCode, SgusError } from '../errors.js';
 import type { StreamConfig } from '../pipeline/compose.js';
-import type { StreamMetrics } from '../pipeline/frame.js';
 import { probeVideo } from '../pipeline/probe.js';
 import { loadPreset, presetToStream, STREAMS_DIR } from '../pipeline/stream-preset.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import { CALIBRATION_OPTIONS, CALIBRATION_OPTIONS_HELP, calibrationOption, streamCalibration } from './calibration-option.js';
 import type { CliCommand } from './command.js';
-import { renderPrometheus } from '../pipeline/prometheus.js';
-import type { Segmenter } from '../segmenter/segmenter.js';
-import { ViewerServer } from '../server/viewer-server.js';
-import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, runPipeline, SERVER_OPTIONS, serverOptionsHelp, serverSettings, summaryLine, pipelineOptions } from './stream-options.js';
+import { runSession } from './session.js';
+import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, SERVER_OPTIONS, serverOptionsHelp, serverSettings, STREAM_COMMAND_DEFAULTS, summaryLine } from './stream-options.js';
 
 const help = `
 Usage: sgus serve [--stream PRESET...] [--host ADDR] [--port N] [--token T] [options]
@@ -54,69 +51,69 @@ const command: CliCommand = {
     }
     // Checked before anything is generated or loaded: a bad scale is one line at once.
     const calibrations = new Map(presets.map((p) => [p.name, streamCalibration(calibration, { name: p.name, mmPerPx: p.settings?.mmPerPx })]));
-    let metricsNow: () => StreamMetrics[] = () => [];
-    // The viewer first: on a first start the sample exam takes tens of seconds to generate, and the
-    // page says so (the stream listed as starting, with the progress) instead of nothing answering.
-    const server = await ViewerServer.start({ ...viewer, metricsText: () => renderPrometheus(metricsNow()) });
-    let seg: Segmenter | undefined;
-    try {
-      for (const p of presets) {
-        server.setCalibration(p.name, calibrations.get(p.name));
-        // Listed (and in /healthz) as down until their sources open, not missing.
-        server.expectStream(p.name, p.title ?? p.name, p.mode);
-      }
-      process.stdout.write(`viewer: ${server.printableUrl}\n`);
-      const streams: StreamConfig[] = [];
-      for (const p of presets) {
-        let lastTenth = -1;
-        const s = await presetToStream(
-          p,
-          (file) => {
-            if (!settings.quiet) process.stderr.write(`sgus: ${p.name}: generating the synthetic source ${file} (once; the viewer shows the progress)\n`);
-          },
-          (done, total) => {
-            const pct = Math.floor((100 * done) / total);
-            server.setStreamState(p.name, 'starting', { reason: `preparing ${p.title ?? p.name}: ${pct} % (first start only)` });
-            if (!settings.quiet && Math.floor(pct / 10) !== lastTenth) {
-              lastTenth = Math.floor(pct / 10);
-              process.stderr.write(`sgus: ${p.name}: preparing ${pct} %\n`);
-            }
-          },
-        );
-        if (s.source.type === 'file') {
-          try {
-            s.probe = await probeVideo(s.source.path);
-          } catch (err) {
-            throw new SgusError(ErrorCode.SourceFailure, describeError(err), { where: p.file, cause: err });
-          }
+    return runSession({
+      settings,
+      viewer,
+      // The viewer first: on a first start the sample exam takes tens of seconds to generate, and the
+      // page says so (the stream listed as starting, with the progress) instead of nothing answering.
+      viewerFirst: true,
+      onViewer: (server) => {
+        for (const p of presets) {
+          server.setCalibration(p.name, calibrations.get(p.name));
+          // Listed (and in /healthz) as down until their sources open, not missing.
+          server.expectStream(p.name, p.title ?? p.name, p.mode);
         }
-        s.stallTimeoutS ??= settings.stallTimeoutS;
-        streams.push(s);
-        if (lastTenth >= 0) server.setStreamState(p.name, 'starting', { reason: 'loading the model' });
-      }
-      seg = await loadSegmenter(values);
-      if (!settings.quiet) process.stderr.write(`sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; streams ${streams.map((s) => `${s.id} (${s.mode})`).join(', ')}\n`);
-      const result = await runPipeline(
-        // Several streams share the batcher: a short wait lets their frames meet in one batch.
-        pipelineOptions(settings, seg, streams, { defaultMaxDelayMs: streams.length > 1 ? 5 : 0, hub: server, isolateFailures: true }),
-        {
-          quiet: settings.quiet,
-          onStart: (p) => {
-            metricsNow = () => p.metrics();
-            p.on('streamEnded', (id, reason) => process.stderr.write(`sgus: ${id}: ended (${reason})\n`));
-          },
-          // Several streams: one status line every second, streams joined.
-          onStatus: (lines) => process.stderr.write(`${lines.join(' | ')}\n`),
+      },
+      streams: async (server) => {
+        const streams: StreamConfig[] = [];
+        for (const p of presets) {
+          let lastTenth = -1;
+          const s = await presetToStream(
+            p,
+            (file) => {
+              if (!settings.quiet) process.stderr.write(`sgus: ${p.name}: generating the synthetic source ${file} (once; the viewer shows the progress)\n`);
+            },
+            (done, total) => {
+              const pct = Math.floor((100 * done) / total);
+              server?.setStreamState(p.name, 'starting', { reason: `preparing ${p.title ?? p.name}: ${pct} % (first start only)` });
+              if (!settings.quiet && Math.floor(pct / 10) !== lastTenth) {
+                lastTenth = Math.floor(pct / 10);
+                process.stderr.write(`sgus: ${p.name}: preparing ${pct} %\n`);
+              }
+            },
+          );
+          if (s.source.type === 'file') {
+            try {
+              s.probe = await probeVideo(s.source.path);
+            } catch (err) {
+              throw new SgusError(ErrorCode.SourceFailure, describeError(err), { where: p.file, cause: err });
+            }
+          }
+          if (settings.stallTimeoutS !== undefined) s.stallTimeoutS ??= settings.stallTimeoutS;
+          streams.push(s);
+          if (lastTenth >= 0) server?.setStreamState(p.name, 'starting', { reason: 'loading the model' });
+        }
+        return streams;
+      },
+      loadSegmenter: () => loadSegmenter(values),
+      banner: (seg, streams) => `sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; streams ${streams.map((s) => `${s.id} (${s.mode})`).join(', ')}`,
+      // Several streams share the batcher: a short wait lets their frames meet in one batch.
+      defaultMaxDelayMs: (streams) => (streams.length > 1 ? STREAM_COMMAND_DEFAULTS.sharedMaxDelayMs : STREAM_COMMAND_DEFAULTS.realtimeMaxDelayMs),
+      isolateFailures: true,
+      hooks: {
+        onStart: (p) => {
+          p.on('streamEnded', (id, reason) => process.stderr.write(`sgus: ${id}: ended (${reason})\n`));
         },
-      );
-      const metrics = result.summary?.metrics ?? result.pipeline.metrics();
-      for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, result.summary?.seconds ?? 0)}\n`);
-      if (result.error !== undefined) throw result.error;
-      return 0;
-    } finally {
-      await server.close();
-      await seg?.close();
-    }
+        // Several streams: one status line every second, streams joined.
+        onStatus: (lines) => process.stderr.write(`${lines.join(' | ')}\n`),
+      },
+      report: async (result) => {
+        const metrics = result.summary?.metrics ?? result.pipeline.metrics();
+        for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, result.summary?.seconds ?? 0)}\n`);
+        if (result.error !== undefined) throw result.error;
+        return 0;
+      },
+    });
   },
 };
 

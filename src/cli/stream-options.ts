@@ -1,19 +1,20 @@
 /**
- * Options and run loop shared by the streaming commands (replay, live, serve): pipeline settings,
- * the viewer server, signals (Ctrl-C drains and finalises), the once-a-second status line.
+ * Options shared by the streaming commands (replay, live, serve): the pipeline and viewer options,
+ * their help (which reads each default where it is defined), the model, the end-of-run lines.
+ * Starting and running a session: session.ts.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { describeError, ErrorCode, SgusError } from '../errors.js';
-import { Pipeline } from '../pipeline/compose.js';
-import type { PipelineOptions, PipelineSummary, StreamConfig } from '../pipeline/compose.js';
-import type { ViewerHubPort } from '../pipeline/frame.js';
+import { BATCH_STAGE_DEFAULTS } from '../pipeline/batch-stage.js';
+import { FFMPEG_SOURCE_DEFAULTS } from '../pipeline/ffmpeg-source.js';
 import type { StreamMetrics } from '../pipeline/frame.js';
+import { POSTPROCESS_STAGE_DEFAULTS } from '../pipeline/postprocess-stage.js';
 import type { PostprocessStageOptions } from '../pipeline/postprocess-stage.js';
-import { renderPrometheus } from '../pipeline/prometheus.js';
+import { POSTPROCESS_DEFAULTS } from '../segmenter/postprocess.js';
 import { createSegmenter } from '../segmenter/segmenter.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
 import { exposureProblem, HostAllowlist } from '../server/host-allowlist.js';
-import { VIEWER_SERVER_DEFAULTS, ViewerServer } from '../server/viewer-server.js';
+import { VIEWER_SERVER_DEFAULTS } from '../server/viewer-server.js';
 import type { ViewerServerOptions } from '../server/viewer-server.js';
 import { engineOptions, intOption, numberOption, thresholdOption } from './args.js';
 import type { OptionSpec } from './args.js';
@@ -32,21 +33,34 @@ export const PIPELINE_OPTIONS: OptionSpec = {
   quiet: { type: 'boolean', short: 'q' },
 };
 
+/** Defaults of the command line that no pipeline part owns: what the streaming commands choose. */
+export const STREAM_COMMAND_DEFAULTS = {
+  /** --max-delay of a single real-time or live stream: the next frame is a frame interval away, waiting only adds latency. */
+  realtimeMaxDelayMs: 0,
+  /** --max-delay of serve with several streams: a short wait lets their frames meet in one batch. */
+  sharedMaxDelayMs: 5,
+  /** --simplify: contour points within a pixel of the line say nothing a viewer sees. */
+  simplifyPx: 1,
+} as const;
+
+const b = BATCH_STAGE_DEFAULTS;
+const p = POSTPROCESS_STAGE_DEFAULTS;
+const c = STREAM_COMMAND_DEFAULTS;
 export const PIPELINE_OPTIONS_HELP = `Pipeline options:
-      --batch N           most frames per inference call; streams share one batcher (default 4)
-      --max-delay MS      longest a frame waits for a fuller batch (default: 8 for --max-speed, 0 for a
-                          single real-time or live stream, where the next frame is 40 ms away, 5 for serve)
+      --batch N           most frames per inference call; streams share one batcher (default ${b.maxBatchSize})
+      --max-delay MS      longest a frame waits for a fuller batch (default: ${b.maxDelayMs} for --max-speed, ${c.realtimeMaxDelayMs} for a
+                          single real-time or live stream, where the next frame is 40 ms away, ${c.sharedMaxDelayMs} for serve)
       --max-age MS        live: a frame older than this since it arrived at the source (its pts against
                           the wall clock) is dropped and counted, never shown; a source read more than
-                          half this late for a second is reopened at its present (default 1000)
+                          half this late for a second is reopened at its present (default ${b.maxAgeMs})
       --work-size N       long side of the size masks and contours are computed at, then scaled to
-                          the source; 0 = full source size, exact but ~140 ms/frame at 1280x720 (default 640)
-      --smooth MODE       temporal smoothing: none | ema (moving average of the probability map) (default none)
-      --ema-alpha A       weight of the newest frame for --smooth ema, in (0,1] (default 0.6)
-      --threshold P       gland probability threshold, in (0,1) (default 0.5)
-      --simplify PX       Douglas-Peucker tolerance of contour points in pixels (default 1)
+                          the source; 0 = full source size, exact but ~140 ms/frame at 1280x720 (default ${p.maxWorkingSize})
+      --smooth MODE       temporal smoothing: none | ema (moving average of the probability map) (default ${p.smoothing})
+      --ema-alpha A       weight of the newest frame for --smooth ema, in (0,1] (default ${p.emaAlpha})
+      --threshold P       gland probability threshold, in (0,1) (default ${POSTPROCESS_DEFAULTS.threshold})
+      --simplify PX       Douglas-Peucker tolerance of contour points in pixels (default ${c.simplifyPx})
       --all-regions       keep every gland region, not only the largest (default: as the model card says)
-      --stall-timeout S   no data for S seconds counts as a failure (default 5)
+      --stall-timeout S   no data for S seconds counts as a failure (default ${FFMPEG_SOURCE_DEFAULTS.stallTimeoutS})
   -q, --quiet             no progress or status lines`;
 
 export const SERVER_OPTIONS: OptionSpec = {
@@ -131,48 +145,30 @@ export interface PipelineSettings {
   maxDelayMs: number | undefined;
   maxAgeMs: number;
   postprocess: PostprocessStageOptions;
-  stallTimeoutS: number;
+  /** Undefined when not given: the source's default applies. */
+  stallTimeoutS: number | undefined;
   quiet: boolean;
 }
 
-/** The pipeline options every command builds from its settings; `defaultMaxDelayMs` applies when --max-delay was not given. */
-export function pipelineOptions(
-  settings: PipelineSettings,
-  segmenter: Segmenter,
-  streams: StreamConfig[],
-  extra: { defaultMaxDelayMs: number; hub?: ViewerHubPort | undefined; isolateFailures?: boolean },
-): PipelineOptions {
-  return {
-    streams,
-    segmenter,
-    maxBatchSize: settings.maxBatchSize,
-    maxDelayMs: settings.maxDelayMs ?? extra.defaultMaxDelayMs,
-    maxAgeMs: settings.maxAgeMs,
-    postprocess: settings.postprocess,
-    ...(extra.hub !== undefined ? { hub: extra.hub } : {}),
-    ...(extra.isolateFailures === true ? { isolateFailures: true } : {}),
-  };
-}
-
 export function pipelineSettings(values: Record<string, unknown>): PipelineSettings {
-  const smooth = (values.smooth as string | undefined) ?? 'none';
+  const smooth = (values.smooth as string | undefined) ?? POSTPROCESS_STAGE_DEFAULTS.smoothing;
   if (smooth !== 'none' && smooth !== 'ema') throw new SgusError(ErrorCode.InvalidArgument, `--smooth must be none or ema, got '${smooth}'`);
-  const alpha = numberOption(values['ema-alpha'], 'ema-alpha', 0, 0.6);
+  const alpha = numberOption(values['ema-alpha'], 'ema-alpha', 0, POSTPROCESS_STAGE_DEFAULTS.emaAlpha);
   if (!(alpha > 0 && alpha <= 1)) throw new SgusError(ErrorCode.InvalidArgument, `--ema-alpha must be in (0, 1], got '${String(values['ema-alpha'])}'`);
-  const threshold = thresholdOption(values.threshold, 0.5);
+  const threshold = thresholdOption(values.threshold, POSTPROCESS_DEFAULTS.threshold);
   return {
-    maxBatchSize: intOption(values.batch, 'batch', 1, 4),
-    maxDelayMs: values['max-delay'] === undefined ? undefined : numberOption(values['max-delay'], 'max-delay', 0, 8),
-    maxAgeMs: numberOption(values['max-age'], 'max-age', 1, 1000),
+    maxBatchSize: intOption(values.batch, 'batch', 1, BATCH_STAGE_DEFAULTS.maxBatchSize),
+    maxDelayMs: values['max-delay'] === undefined ? undefined : numberOption(values['max-delay'], 'max-delay', 0, BATCH_STAGE_DEFAULTS.maxDelayMs),
+    maxAgeMs: numberOption(values['max-age'], 'max-age', 1, BATCH_STAGE_DEFAULTS.maxAgeMs),
     postprocess: {
-      maxWorkingSize: intOption(values['work-size'], 'work-size', 0, 640),
+      maxWorkingSize: intOption(values['work-size'], 'work-size', 0, POSTPROCESS_STAGE_DEFAULTS.maxWorkingSize),
       smoothing: smooth,
       emaAlpha: alpha,
       threshold,
-      simplify: numberOption(values.simplify, 'simplify', 0, 1),
+      simplify: numberOption(values.simplify, 'simplify', 0, STREAM_COMMAND_DEFAULTS.simplifyPx),
       ...(values['all-regions'] === true ? { singleRegion: false } : {}),
     },
-    stallTimeoutS: numberOption(values['stall-timeout'], 'stall-timeout', 0.1, 5),
+    stallTimeoutS: values['stall-timeout'] === undefined ? undefined : numberOption(values['stall-timeout'], 'stall-timeout', 0.1, FFMPEG_SOURCE_DEFAULTS.stallTimeoutS),
     quiet: values.quiet === true,
   };
 }
@@ -185,69 +181,6 @@ export async function loadSegmenter(values: Record<string, unknown>): Promise<Se
   const { width, height } = seg.card.input;
   await seg.probabilities([{ width, height, data: new Uint8Array(width * height * 3) }]).catch(() => undefined);
   return seg;
-}
-
-export async function startServer(settings: ServerSettings, seg: Segmenter, metrics: () => StreamMetrics[]): Promise<ViewerServer> {
-  return ViewerServer.start({
-    ...settings,
-    metricsText: () => renderPrometheus(metrics()),
-    model: seg.card.name,
-    engine: seg.engineInfo.engine,
-    device: seg.engineInfo.device,
-  });
-}
-
-export interface RunHooks {
-  /** Per-frame callback (progress bar). */
-  onFrame?: () => void;
-  /** Status line every second; when undefined the default line goes to stderr. */
-  onStatus?: (lines: string[]) => void;
-  quiet: boolean;
-  /** The pipeline, as soon as it exists (for /metrics). */
-  onStart?: (pipeline: Pipeline) => void;
-}
-
-/**
- * Runs a pipeline to its end: SIGINT/SIGTERM stop reading and finalise the outputs (a second signal
- * exits at once), reconnects and FFmpeg errors are logged one line each.
- */
-export async function runPipeline(options: PipelineOptions, hooks: RunHooks): Promise<{ pipeline: Pipeline; summary?: PipelineSummary; error?: SgusError; interrupted: boolean }> {
-  const pipeline = new Pipeline(options);
-  hooks.onStart?.(pipeline);
-  let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (interrupted) {
-      process.stderr.write(`sgus: ${sig} again, exiting now\n`);
-      pipeline.close();
-      process.exit(130);
-    }
-    interrupted = true;
-    process.stderr.write(`\nsgus: ${sig}: stopping, finalising outputs (again to exit now)\n`);
-    void pipeline.stop().catch(() => undefined);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  pipeline.on('log', (line) => process.stderr.write(`sgus: ${line}\n`));
-  if (hooks.onFrame !== undefined) pipeline.on('frame', hooks.onFrame);
-  const status = setInterval(() => {
-    if (hooks.quiet) return;
-    const lines = pipeline.lines();
-    if (hooks.onStatus !== undefined) hooks.onStatus(lines);
-    else for (const l of lines) process.stderr.write(`${l}\n`);
-  }, 1000);
-  status.unref();
-  try {
-    const summary = await pipeline.done;
-    return { pipeline, summary, interrupted };
-  } catch (err) {
-    const e = err instanceof SgusError ? err : new SgusError(ErrorCode.SourceFailure, describeError(err), { cause: err });
-    return { pipeline, error: e, interrupted };
-  } finally {
-    clearInterval(status);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    pipeline.close();
-  }
 }
 
 /** One line per stream for the end of a run. */

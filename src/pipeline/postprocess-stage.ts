@@ -19,13 +19,20 @@ import type { Inferred } from './stage-types.js';
 import { nowTs } from './stage-types.js';
 
 export interface PostprocessStageOptions extends PostprocessOptions {
-  /** Long side of the size the mask and contours are computed at, then scaled; 0 = source size. Default 640. */
+  /** Long side of the size the mask and contours are computed at, then scaled; 0 = source size. Default `POSTPROCESS_STAGE_DEFAULTS.maxWorkingSize`. */
   maxWorkingSize?: number;
-  /** Temporal smoothing: 'none' or 'ema' (exponential moving average of the probability map). Default 'none'. */
+  /** Temporal smoothing: 'none' or 'ema' (exponential moving average of the probability map). Default `POSTPROCESS_STAGE_DEFAULTS.smoothing`. */
   smoothing?: 'none' | 'ema';
-  /** EMA weight of the newest frame, in (0, 1]. Default 0.6. */
+  /** EMA weight of the newest frame, in (0, 1]. Default `POSTPROCESS_STAGE_DEFAULTS.emaAlpha`. */
   emaAlpha?: number;
 }
+
+/** The one home of these defaults: the command line's `--help` reads them here. */
+export const POSTPROCESS_STAGE_DEFAULTS = {
+  maxWorkingSize: 640,
+  smoothing: 'none',
+  emaAlpha: 0.6,
+} as const;
 
 /** Working size for a source: the source itself, or scaled so its long side is `max`. */
 export function workingSize(w: number, h: number, max: number): { width: number; height: number } {
@@ -35,9 +42,10 @@ export function workingSize(w: number, h: number, max: number): { width: number;
 }
 
 export function postprocessStage(options: PostprocessStageOptions = {}): OperatorFunction<Inferred, FrameResult> {
-  const maxWorking = options.maxWorkingSize ?? 640;
-  const smoothing = options.smoothing ?? 'none';
-  const alpha = options.emaAlpha ?? 0.6;
+  const d = POSTPROCESS_STAGE_DEFAULTS;
+  const maxWorking = options.maxWorkingSize ?? d.maxWorkingSize;
+  const smoothing = options.smoothing ?? d.smoothing;
+  const alpha = options.emaAlpha ?? d.emaAlpha;
   if (!Number.isInteger(maxWorking) || maxWorking < 0) throw new SgusError(ErrorCode.InvalidArgument, `maxWorkingSize must be an integer >= 0, got ${String(maxWorking)}`, { where: 'postprocess stage' });
   if (smoothing !== 'none' && smoothing !== 'ema') throw new SgusError(ErrorCode.InvalidArgument, `smoothing must be none or ema, got '${String(smoothing)}'`, { where: 'postprocess stage' });
   if (!(alpha > 0 && alpha <= 1)) throw new SgusError(ErrorCode.InvalidArgument, `emaAlpha must be in (0, 1], got ${String(alpha)}`, { where: 'postprocess stage' });

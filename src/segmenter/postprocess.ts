@@ -16,7 +16,7 @@ import type { Tensor } from '../engine/inference-engine.js';
 import type { ModelCard } from './model-card.js';
 
 export interface PostprocessOptions {
-  /** Gland probability threshold. Default 0.5 (= argmax for two classes). */
+  /** Gland probability threshold. Default `POSTPROCESS_DEFAULTS.threshold` (0.5 = argmax for two classes). */
   threshold?: number;
   /** Specks smaller than this fraction of the image are dropped. Default 0.002. */
   minComponentFraction?: number;
@@ -32,6 +32,11 @@ export interface PostprocessOptions {
 }
 
 /** The post-processing a model was validated with, overridden by the caller's options. */
+/** The one home of these defaults: the stages and the command line's `--help` read them here. */
+export const POSTPROCESS_DEFAULTS = {
+  threshold: 0.5,
+} as const;
+
 export function postprocessDefaults(card: ModelCard, options: PostprocessOptions = {}): PostprocessOptions {
   return { ...(card.output.singleRegion === true ? { singleRegion: true } : {}), ...options };
 }
@@ -97,7 +102,7 @@ export function glandProbability(card: ModelCard, out: Tensor, index: number): F
  * result does not depend on where the clean-up runs.
  */
 export function cleanProbabilities(prob: FloatMap, options: PostprocessOptions = {}): FloatMap {
-  const thr = options.threshold ?? 0.5;
+  const thr = options.threshold ?? POSTPROCESS_DEFAULTS.threshold;
   const n = prob.width * prob.height;
   const raw = new Uint8Array(n);
   for (let i = 0; i < n; i++) raw[i] = prob.data[i]! > thr ? 1 : 0;
@@ -124,7 +129,7 @@ export function cleanProbabilities(prob: FloatMap, options: PostprocessOptions =
  * nothing outside the field of view is gland.
  */
 export function postprocess(prob: FloatMap, width: number, height: number, options: PostprocessOptions = {}, window?: ModelWindow): Segmentation {
-  const threshold = options.threshold ?? 0.5;
+  const threshold = options.threshold ?? POSTPROCESS_DEFAULTS.threshold;
   const clean = cleanProbabilities(prob, options);
   const placed = window !== undefined ? scaleWindow(window, width, height) : undefined;
   const classMap = placed !== undefined ? placeThreshold(clean, placed, threshold) : resizeThreshold(clean, width, height, threshold);

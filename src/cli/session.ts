@@ -1,0 +1,174 @@
+/**
+ * One streaming session of `sgus replay`, `sgus live` and `sgus serve`: the viewer server (when
+ * asked for), the streams, the model, the pipeline run to its end (Ctrl-C drains and finalises),
+ * then the command's own report, and everything closed in order whatever happened.
+ *
+ * In src/cli, not src/pipeline: it ties the pipeline to the viewer server, the console and process
+ * signals, and the pipeline imports neither the server nor the process's console.
+ */
+import { describeError, ErrorCode, SgusError } from '../errors.js';
+import { Pipeline } from '../pipeline/compose.js';
+import type { PipelineOptions, PipelineSummary, StreamConfig } from '../pipeline/compose.js';
+import { renderPrometheus } from '../pipeline/prometheus.js';
+import type { Segmenter } from '../segmenter/segmenter.js';
+import { ViewerServer } from '../server/viewer-server.js';
+import type { PipelineSettings, ServerSettings } from './stream-options.js';
+
+export interface SessionOptions {
+  settings: PipelineSettings;
+  /** The viewer server's settings; undefined: no viewer. */
+  viewer: ServerSettings | undefined;
+  /**
+   * Start the viewer before the streams are prepared and the model loads (serve: a first start
+   * generates the sample exam for tens of seconds, and the page says so instead of nothing
+   * answering); the server then learns the model from the metrics. Default false: the viewer starts
+   * once the model is loaded, with its name, engine and device.
+   */
+  viewerFirst?: boolean;
+  /** Called once the viewer is up, before its URL is printed (calibrations, streams expected). */
+  onViewer?: (server: ViewerServer) => void;
+  /** The streams; called after the viewer is up when `viewerFirst`, else before anything starts. */
+  streams: (server: ViewerServer | undefined) => Promise<StreamConfig[]>;
+  /** Loads the model. */
+  loadSegmenter: () => Promise<Segmenter>;
+  /** The line that says what runs, once the model is loaded (unless quiet). */
+  banner: (seg: Segmenter, streams: StreamConfig[]) => string;
+  /** --max-delay when it was not given, ms. */
+  defaultMaxDelayMs: number | ((streams: StreamConfig[]) => number);
+  /** A failing stream ends alone (serve). Default false. */
+  isolateFailures?: boolean;
+  /** Pipeline hooks (progress, status lines, events). */
+  hooks?: Omit<RunHooks, 'quiet'>;
+  /** The command's report, after the run and before the viewer and model close; its exit code. */
+  report: (run: SessionRun) => Promise<number>;
+}
+
+export interface SessionRun extends RunResult {
+  seg: Segmenter;
+  streams: StreamConfig[];
+  server: ViewerServer | undefined;
+}
+
+/** Runs one session to its end; see `SessionOptions`. The viewer and the model are closed whatever happens. */
+export async function runSession(o: SessionOptions): Promise<number> {
+  let pipeline: Pipeline | undefined;
+  let server: ViewerServer | undefined;
+  let seg: Segmenter | undefined;
+  const openViewer = async (): Promise<void> => {
+    if (o.viewer === undefined) return;
+    server = await ViewerServer.start({
+      ...o.viewer,
+      // Late-bound: /metrics may be asked for before the pipeline exists.
+      metricsText: () => renderPrometheus(pipeline?.metrics() ?? []),
+      ...(seg !== undefined ? { model: seg.card.name, engine: seg.engineInfo.engine, device: seg.engineInfo.device } : {}),
+    });
+    o.onViewer?.(server);
+    process.stdout.write(`viewer: ${server.printableUrl}\n`);
+  };
+  try {
+    let streams: StreamConfig[];
+    if (o.viewerFirst === true) {
+      await openViewer();
+      streams = await o.streams(server);
+      seg = await o.loadSegmenter();
+    } else {
+      streams = await o.streams(undefined);
+      seg = await o.loadSegmenter();
+      await openViewer();
+    }
+    if (!o.settings.quiet) process.stderr.write(`${o.banner(seg, streams)}\n`);
+    const defaultMaxDelayMs = typeof o.defaultMaxDelayMs === 'function' ? o.defaultMaxDelayMs(streams) : o.defaultMaxDelayMs;
+    const hooks = o.hooks ?? {};
+    const result = await runPipeline(pipelineOptions(o.settings, seg, streams, { defaultMaxDelayMs, hub: server, isolateFailures: o.isolateFailures ?? false }), {
+      ...hooks,
+      quiet: o.settings.quiet,
+      onStart: (p) => {
+        pipeline = p;
+        hooks.onStart?.(p);
+      },
+    });
+    return await o.report({ ...result, seg, streams, server });
+  } finally {
+    await (server as ViewerServer | undefined)?.close();
+    await (seg as Segmenter | undefined)?.close();
+  }
+}
+
+/** The pipeline options of a session; `defaultMaxDelayMs` applies when --max-delay was not given. */
+export function pipelineOptions(
+  settings: PipelineSettings,
+  segmenter: Segmenter,
+  streams: StreamConfig[],
+  extra: { defaultMaxDelayMs: number; hub?: ViewerServer | undefined; isolateFailures?: boolean },
+): PipelineOptions {
+  return {
+    streams,
+    segmenter,
+    maxBatchSize: settings.maxBatchSize,
+    maxDelayMs: settings.maxDelayMs ?? extra.defaultMaxDelayMs,
+    maxAgeMs: settings.maxAgeMs,
+    postprocess: settings.postprocess,
+    ...(extra.hub !== undefined ? { hub: extra.hub } : {}),
+    ...(extra.isolateFailures === true ? { isolateFailures: true } : {}),
+  };
+}
+
+export interface RunHooks {
+  /** Per-frame callback (progress bar). */
+  onFrame?: () => void;
+  /** Status line every second; when undefined the default line goes to stderr. */
+  onStatus?: (lines: string[]) => void;
+  quiet: boolean;
+  /** The pipeline, as soon as it exists. */
+  onStart?: (pipeline: Pipeline) => void;
+}
+
+export interface RunResult {
+  pipeline: Pipeline;
+  summary?: PipelineSummary;
+  error?: SgusError;
+  interrupted: boolean;
+}
+
+/**
+ * Runs a pipeline to its end: SIGINT/SIGTERM stop reading and finalise the outputs (a second signal
+ * exits at once), reconnects and FFmpeg errors are logged one line each.
+ */
+export async function runPipeline(options: PipelineOptions, hooks: RunHooks): Promise<RunResult> {
+  const pipeline = new Pipeline(options);
+  hooks.onStart?.(pipeline);
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) {
+      process.stderr.write(`sgus: ${sig} again, exiting now\n`);
+      pipeline.close();
+      process.exit(130);
+    }
+    interrupted = true;
+    process.stderr.write(`\nsgus: ${sig}: stopping, finalising outputs (again to exit now)\n`);
+    void pipeline.stop().catch(() => undefined);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  pipeline.on('log', (line) => process.stderr.write(`sgus: ${line}\n`));
+  if (hooks.onFrame !== undefined) pipeline.on('frame', hooks.onFrame);
+  const status = setInterval(() => {
+    if (hooks.quiet) return;
+    const lines = pipeline.lines();
+    if (hooks.onStatus !== undefined) hooks.onStatus(lines);
+    else for (const l of lines) process.stderr.write(`${l}\n`);
+  }, 1000);
+  status.unref();
+  try {
+    const summary = await pipeline.done;
+    return { pipeline, summary, interrupted };
+  } catch (err) {
+    const e = err instanceof SgusError ? err : new SgusError(ErrorCode.SourceFailure, describeError(err), { cause: err });
+    return { pipeline, error: e, interrupted };
+  } finally {
+    clearInterval(status);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    pipeline.close();
+  }
+}
