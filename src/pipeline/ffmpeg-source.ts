@@ -7,7 +7,7 @@
  *   pipe:4  raw pictures at the source size (yuv420p or RGB24), for the annotated video (only when asked).
  * This file owns the process: spawn, flow control, stall watchdog, restart, close, events. The
  * command line is built by ffmpeg-args.ts, stderr read by ffmpeg-stderr.ts, raw pipes cut into
- * pictures by ffmpeg-frame-reader.ts, viewer video split by AnnexBSplitter / JpegSplitter, and the
+ * pictures by ffmpeg-frame-reader.ts, viewer video cut by ffmpeg-view-reader.ts, and the
  * parts of one picture joined by ffmpeg-frame-joiner.ts into one `Frame`.
  *
  * Flow control: in replay mode at most `highWaterMark` frames are out (emitted and not yet
@@ -26,18 +26,17 @@ import { ErrorCode, SgusError } from '../errors.js';
 import { spawnHelper } from '../helper-process.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { fullPictureBytes } from './frame.js';
-import type { Frame, ViewPayload } from './frame.js';
+import type { Frame } from './frame.js';
 import { ffmpegArgs, viewPlan } from './ffmpeg-args.js';
 import type { ViewMode } from './ffmpeg-args.js';
 import type { OpenFailure } from './ffmpeg-log.js';
+import { BufferPool } from './ffmpeg-buffer-pool.js';
 import { FrameJoiner } from './ffmpeg-frame-joiner.js';
 import { RawPictureReader } from './ffmpeg-frame-reader.js';
 import { FfmpegStderr } from './ffmpeg-stderr.js';
 import { shouldRestart } from './restart-policy.js';
-import { AnnexBSplitter } from '../shared/h264-annexb.js';
-import { JpegSplitter } from './jpeg-splitter.js';
+import { ViewPictureReader } from './ffmpeg-view-reader.js';
 import { SourceClock } from './source-clock.js';
-import type { AccessUnit } from '../shared/h264-annexb.js';
 import { describeSource } from './source-spec.js';
 import type { SourceSpec } from './source-spec.js';
 
@@ -144,11 +143,6 @@ function track(proc: ChildProcess): void {
   proc.once('exit', () => LIVE_PROCESSES.delete(proc));
 }
 
-/** The same bytes as a Buffer (no copy): the shared splitter gives plain Uint8Arrays. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 /** How many FFmpeg processes started here are still running (tests check for leaks). */
 export function runningFfmpegCount(): number {
   return LIVE_PROCESSES.size;
@@ -179,7 +173,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   #drainAgain = false;
   #drainFinal = false;
   /** Reusable pixel buffers by size (bounded: a few sizes, highWaterMark + 4 each). */
-  readonly #pool = new Map<number, Buffer[]>();
+  readonly #pool: BufferPool;
 
   constructor(options: FfmpegSourceOptions) {
     super();
@@ -207,6 +201,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg',
       maxLagMs: options.maxLagMs ?? Infinity,
     };
+    this.#pool = new BufferPool({ perSize: this.#o.highWaterMark + 4 });
     this.#clock = new SourceClock({ mode: this.mode, fps: options.known?.fps ?? 25 });
     this.#known = options.known;
     this.#where = `${this.streamId} (${describeSource(options.source)})`;
@@ -263,27 +258,12 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   }
 
   /**
-   * Gives a finished frame's pixel buffers back for reuse. Only for a frame nothing reads any more
-   * (the pipeline calls it after the last sink): at 25 fps, 1.5 MB of fresh buffers per frame kept
-   * the garbage collector busy enough to stall the event loop for 100 ms and more.
+   * Gives a finished frame's pixel buffers back for reuse (ffmpeg-buffer-pool.ts). Only for a
+   * frame nothing reads any more: the pipeline calls it after the last sink.
    */
   recycle(frame: Frame): void {
-    const give = (data: Uint8Array | undefined): void => {
-      if (!(data instanceof Buffer) || data.byteOffset !== 0 || data.buffer.byteLength !== data.length) return;
-      let list = this.#pool.get(data.length);
-      if (list === undefined) {
-        if (this.#pool.size >= 4) return;
-        list = [];
-        this.#pool.set(data.length, list);
-      }
-      if (list.length < this.#o.highWaterMark + 4 && !list.includes(data)) list.push(data);
-    };
-    give(frame.pixels.data);
-    give(frame.full?.data);
-  }
-
-  #take(bytes: number): Buffer {
-    return this.#pool.get(bytes)?.pop() ?? Buffer.allocUnsafeSlow(bytes);
+    this.#pool.give(frame.pixels.data);
+    this.#pool.give(frame.full?.data);
   }
 
   /** Stops FFmpeg and completes the stream. Safe to call twice. */
@@ -328,7 +308,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       for (const l of stderr.flowing()) this.emit('log', l);
     };
     // pipe:4's reader learns the picture size once the input's size is known.
-    const fullReader = new RawPictureReader({ alloc: (n) => this.#take(n) });
+    const fullReader = new RawPictureReader({ alloc: (n) => this.#pool.take(n) });
 
     const setInfo = (width: number, height: number, fps: number, codec: string): void => {
       if (run.info !== undefined) return;
@@ -372,7 +352,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
 
     // pipe:1, model pixels.
     const modelBytes = o.modelWidth * o.modelHeight * 3;
-    const modelReader = new RawPictureReader({ pictureBytes: modelBytes, alloc: (n) => this.#take(n) });
+    const modelReader = new RawPictureReader({ pictureBytes: modelBytes, alloc: (n) => this.#pool.take(n) });
     const stdout = proc.stdout!;
     stdout.on('data', (chunk: Buffer) => {
       this.#lastDataTs = performance.now();
@@ -385,22 +365,13 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     // pipe:3, viewer video.
     const viewPipe = proc.stdio[3] as Readable;
     if (plan.mode !== 'none') {
-      const splitter = plan.codec === 'h264' ? new AnnexBSplitter() : new JpegSplitter();
-      const onUnits = (units: AccessUnit[]): void => {
-        for (const u of units) {
-          const w = run.info?.width ?? 0;
-          const h = run.info?.height ?? 0;
-          const p: ViewPayload = { codec: plan.codec!, key: plan.codec === 'jpeg' ? true : u.key, data: asBuffer(u.data), width: w, height: h };
-          if (u.codecString !== undefined) p.codecString = u.codecString;
-          joiner.addView(p);
-        }
-      };
+      const views = new ViewPictureReader(plan.codec!);
       viewPipe.on('data', (chunk: Buffer) => {
-        onUnits(splitter.push(chunk));
+        for (const p of views.push(chunk, run.info)) joiner.addView(p);
         this.#drain();
       });
       viewPipe.on('end', () => {
-        onUnits(splitter.flush());
+        for (const p of views.flush(run.info)) joiner.addView(p);
         // An FFmpeg output that gave up while the run goes on: stop waiting for its parts.
         joiner.viewEnded();
         this.#drain();
