@@ -1,14 +1,14 @@
 /**
  * The one place the streaming pipeline is wired:
  *
- *   FFmpeg sources ─merge─▶ batch ─▶ inference (one Segmenter) ─▶ postprocess ─▶ per-stream file
- *   sinks (NDJSON, annotated MP4) ─▶ viewer hub ─▶ metrics / flow-control release
+ *   FFmpeg sources (source-events.ts) ─merge─▶ batch ─▶ inference (one Segmenter) ─▶ postprocess
+ *   ─▶ stale (live) ─▶ viewer hub ─▶ per-stream file sinks (NDJSON, annotated MP4) ─▶ metrics, credit back
  *
  * Flow control is a credit loop closed here (credit-flow.ts): a frame holds a credit of its source
  * until it leaves the last sink (or is dropped), and the batcher lets a batch go only when the loop
  * has room. Nothing in the pipeline grows without bound.
  */
-import { EMPTY, catchError, filter, merge, share, tap } from 'rxjs';
+import { filter, merge, share, tap } from 'rxjs';
 import type { Observable, OperatorFunction, Subscription } from 'rxjs';
 import { describeError, ErrorCode, isSgusError, SgusError } from '../errors.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
@@ -19,7 +19,7 @@ import { CreditFlow } from './credit-flow.js';
 import { FfmpegSource } from './ffmpeg-source.js';
 import type { ViewMode } from './ffmpeg-args.js';
 import type { SourceStarted } from './ffmpeg-source.js';
-import type { Frame, FrameResult, StreamInfo, StreamMetrics, ViewerHubPort } from './frame.js';
+import type { Frame, FrameResult, StreamMetrics, ViewerHubPort } from './frame.js';
 import type { Batch, Inferred } from './stage-types.js';
 import { FOV_ANALYSIS_SIZE, fovStage } from './fov-stage.js';
 import { inferenceStage } from './inference-stage.js';
@@ -27,12 +27,11 @@ import { LogThrottle } from './log-throttle.js';
 import { startMetricsTimer } from './metrics-timer.js';
 import { ndjsonSink } from './ndjson-sink.js';
 import { postprocessStage } from './postprocess-stage.js';
-import { ReconnectLog } from './reconnect-log.js';
 import { staleStage } from './stale-stage.js';
 import { postprocessDefaults } from '../segmenter/postprocess.js';
 import type { PostprocessStageOptions } from './postprocess-stage.js';
 import type { VideoProbe } from './probe.js';
-import { describeSource } from './source-spec.js';
+import { sourceFrames } from './source-events.js';
 import type { SourceSpec } from './source-spec.js';
 import { nowTs } from './stage-types.js';
 import { StreamMetricsCollector } from './stream-metrics.js';
@@ -123,7 +122,6 @@ interface StreamState {
   config: StreamConfig;
   source: FfmpegSource;
   metrics: StreamMetricsCollector;
-  added: boolean;
 }
 
 export class Pipeline extends TypedEmitter<PipelineEvents> {
@@ -188,7 +186,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         ...(mode === 'live' ? { maxLagMs: (options.maxAgeMs ?? BATCH_STAGE_DEFAULTS.maxAgeMs) / 2 } : {}),
       });
       const metrics = new StreamMetricsCollector({ streamId: cfg.id, model: seg.card.name, engine: seg.engineInfo.engine, device: seg.engineInfo.device });
-      this.#streams.set(cfg.id, { config: cfg, source: src, metrics, added: false });
+      this.#streams.set(cfg.id, { config: cfg, source: src, metrics });
     }
     this.#done = this.#run(maxBatchSize);
   }
@@ -368,72 +366,22 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
 
   /** A stream's frames, its source's events turned into pipeline events, log lines and hub states. */
   #frames(st: StreamState): Observable<Frame> {
-    const hub = this.#o.hub;
-    const { source, metrics, config } = st;
-    source.on('started', (info) => {
-      this.emit('started', config.id, info);
-      if (hub !== undefined && !st.added) {
-        st.added = true;
-        const si: StreamInfo = { id: config.id, title: config.title ?? config.id, kind: source.mode, width: info.width, height: info.height, fps: info.fps, codec: info.viewCodec ?? 'h264' };
-        try {
-          hub.addStream(si);
-        } catch (err) {
-          this.emit('log', `${config.id}: viewer hub refused the stream: ${describeError(err)}`);
-        }
-      }
-      // Also after a reconnect: viewers stop showing the stream as lost.
-      hub?.setStreamState?.(config.id, source.mode, { reason: 'source opened' });
+    const { config } = st;
+    return sourceFrames({
+      id: config.id,
+      title: config.title ?? config.id,
+      spec: config.source,
+      source: st.source,
+      metrics: st.metrics,
+      hub: this.#o.hub,
+      frames: this.#fov,
+      isolateFailures: this.#o.isolateFailures ?? false,
+      stopping: () => this.#stopping,
+      onStarted: (info) => this.emit('started', config.id, info),
+      onReconnecting: (info) => this.emit('reconnecting', config.id, info),
+      onEnded: (reason, error) => this.emit('streamEnded', config.id, reason, error),
+      log: (line) => this.emit('log', line),
     });
-    // The outage once, then at most a line a minute while it lasts.
-    const reconnectLog = new ReconnectLog(config.id, describeSource(config.source));
-    source.on('reconnecting', (info) => {
-      this.emit('reconnecting', config.id, info);
-      hub?.setStreamState?.(config.id, 'reconnecting', { reason: info.reason, attempt: info.attempt, retryInMs: info.delayMs });
-      for (const l of reconnectLog.reconnecting(info)) this.emit('log', l);
-    });
-    source.on('corrupt', (info) => this.emit('log', `${config.id}: corrupt frame skipped (${info.reason})`));
-    const warnings = new LogThrottle();
-    source.on('warning', (line) => {
-      for (const l of warnings.push(line)) this.emit('log', `${config.id}: ${l}`);
-    });
-    // FFmpeg can print an error per packet on a damaged stream: a few lines per window, then a count.
-    const errors = new LogThrottle();
-    source.on('log', (line) => {
-      if (!/error|corrupt|invalid|missing/i.test(line)) return;
-      for (const l of errors.push(line)) this.emit('log', `${config.id}: ffmpeg: ${l}`);
-    });
-    const ended = (reason: string, error?: SgusError): void => {
-      this.emit('streamEnded', config.id, reason, error);
-      if (hub !== undefined) {
-        try {
-          hub.setStreamState?.(config.id, 'ended', { reason, failed: error !== undefined });
-          hub.endStream(config.id, reason);
-        } catch {
-          // The hub may already be closed.
-        }
-      }
-    };
-    let f$ = source.frames().pipe(
-      tap({
-        next: () => {
-          metrics.frameIn();
-          reconnectLog.opened();
-        },
-        complete: () => ended(this.#stopping ? 'stopped' : 'end of stream'),
-      }),
-    );
-    if (this.#fov !== undefined) f$ = f$.pipe(this.#fov);
-    return f$.pipe(
-      catchError((err: unknown) => {
-        const e = isSgusError(err) ? err : new SgusError(ErrorCode.SourceFailure, describeError(err), { where: config.id, cause: err });
-        ended(e.message, e);
-        if (this.#o.isolateFailures ?? false) {
-          this.emit('log', `${config.id}: ${e.message}`);
-          return EMPTY;
-        }
-        throw e;
-      }),
-    );
   }
 
   /** Each stream's file sinks, built before any frame flows, so an encoder whose picture size is known starts right away. */
