@@ -105,3 +105,49 @@ describe('viewer options on the command line', () => {
     assert.doesNotMatch(stdout + stderr, /cli-s3cret/, 'the token is never printed');
   });
 });
+
+describe('pipeline defaults on the command line', () => {
+  it('--help of replay, live and serve states the defaults the pipeline applies, read from where each is defined', async () => {
+    const { BATCH_STAGE_DEFAULTS } = await import('../../src/pipeline/batch-stage.js');
+    const { FFMPEG_SOURCE_DEFAULTS } = await import('../../src/pipeline/ffmpeg-source.js');
+    const { POSTPROCESS_STAGE_DEFAULTS } = await import('../../src/pipeline/postprocess-stage.js');
+    const { POSTPROCESS_DEFAULTS } = await import('../../src/segmenter/postprocess.js');
+    const { STREAM_COMMAND_DEFAULTS } = await import('../../src/cli/stream-options.js');
+    for (const cmd of ['serve', 'replay', 'live']) {
+      const r = await runCli([cmd, '--help']);
+      assert.equal(r.code, 0);
+      const help = r.stdout.replace(/\s+/g, ' ');
+      // One entry per option: from its name to the next line that starts an option.
+      const entries = r.stdout.split(/\n(?=\s+(?:-\w, )?--[a-z])/).map((e) => e.replace(/\s+/g, ' ').trim());
+      for (const [option, value] of [
+        ['--batch N', BATCH_STAGE_DEFAULTS.maxBatchSize],
+        ['--max-age MS', BATCH_STAGE_DEFAULTS.maxAgeMs],
+        ['--work-size N', POSTPROCESS_STAGE_DEFAULTS.maxWorkingSize],
+        ['--smooth MODE', POSTPROCESS_STAGE_DEFAULTS.smoothing],
+        ['--ema-alpha A', POSTPROCESS_STAGE_DEFAULTS.emaAlpha],
+        ['--threshold P', POSTPROCESS_DEFAULTS.threshold],
+        ['--simplify PX', STREAM_COMMAND_DEFAULTS.simplifyPx],
+        ['--stall-timeout S', FFMPEG_SOURCE_DEFAULTS.stallTimeoutS],
+      ] as const) {
+        const entry = entries.find((e) => e.replace(/^-\w, /, '').startsWith(`${option} `));
+        assert.ok(entry?.endsWith(`(default ${value})`), `${cmd} --help: ${option}: ${entry}`);
+      }
+      assert.ok(help.includes(`(default: ${BATCH_STAGE_DEFAULTS.maxDelayMs} for --max-speed, ${STREAM_COMMAND_DEFAULTS.realtimeMaxDelayMs} for a single real-time`), `${cmd} --help: --max-delay`);
+    }
+    const live = (await runCli(['live', '--help'])).stdout.replace(/\s+/g, ' ');
+    assert.ok(live.includes(`(${FFMPEG_SOURCE_DEFAULTS.reconnectInitialMs / 1000} s doubling to ${FFMPEG_SOURCE_DEFAULTS.reconnectMaxMs / 1000} s)`), 'live --help: the reconnect backoff');
+  });
+
+  it('options not given leave the defaults to their owners: the same values, the stall timeout to the source', async () => {
+    const { pipelineSettings } = await import('../../src/cli/stream-options.js');
+    const { BATCH_STAGE_DEFAULTS } = await import('../../src/pipeline/batch-stage.js');
+    const { POSTPROCESS_STAGE_DEFAULTS } = await import('../../src/pipeline/postprocess-stage.js');
+    const s = pipelineSettings({});
+    assert.equal(s.maxBatchSize, BATCH_STAGE_DEFAULTS.maxBatchSize);
+    assert.equal(s.maxAgeMs, BATCH_STAGE_DEFAULTS.maxAgeMs);
+    assert.equal(s.maxDelayMs, undefined);
+    assert.equal(s.stallTimeoutS, undefined);
+    assert.equal(s.postprocess.maxWorkingSize, POSTPROCESS_STAGE_DEFAULTS.maxWorkingSize);
+    assert.equal(pipelineSettings({ 'stall-timeout': '2' }).stallTimeoutS, 2);
+  });
+});
