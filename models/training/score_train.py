@@ -244,7 +244,9 @@ def main():
                      "frames": len(rows), "perCentre": count(centres), "perGland": count(glands), "perMachine": count(machines),
                      "perGrade": {k: {str(g): int(n) for g, n in count(np.array([int(r[c]) for r in rows])).items()} for k, c in SCORES.items()},
                      "seed": a.seed, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                     "tool": "models/training/score_train.py", "featuresTable": os.path.relpath(a.features, ROOT)},
+                     "tool": "models/training/score_train.py", "featuresTable": os.path.relpath(a.features, ROOT),
+                     # the frames the shipped model learned: sgus eval --scores marks them (no validation figure)
+                     "images": [r["image"] for r in rows]},
         "validation": validation,
     }
     with open(os.path.join(a.out, "card.json"), "w") as f:

@@ -11,33 +11,47 @@ import { evaluate, reportMarkdown } from '../segmenter/evaluation.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, engineOptions, parse } from './args.js';
 import type { CliCommand } from './command.js';
 import { expandImageInputs, stemOf } from './inputs.js';
+import { evalScores } from './eval-scores.js';
 import { ProgressBar } from './progress.js';
 
 const help = `Usage: sgus eval --images DIR --masks DIR [options]
+       sgus eval --images DIR --scores CSV [--masks DIR] [options]
 
 Test mode: segments every image in DIR and compares it with the mask of the same stem in the masks
 folder (non-zero = gland); frame N of a DICOM cine loop <stem>.dcm is matched with mask <stem>-f<N>. Prints IoU and Dice per image, the mean, and per device when a
 manifest.json (list of {id, device}) sits in or beside the images folder. Writes a JSON and a
 Markdown report.
 
+With --scores, also the gland's ultrasound score (models/sgus-score) against the CSV's reference
+grades: quadratic-weighted κ, accuracy and the confusion matrix per score (OMERACT, De Vita), per
+centre and per gland type, beside the score card's leave-one-centre-out κ. The shipped score model
+learned the 225 benchmark frames: κ on those is no validation figure, the card's is (the report says
+so). A research aid, not a diagnosis.
+
 Options:
       --images DIR        folder of PNG/JPEG images or DICOM files (.dcm) (required)
-      --masks DIR         folder of masks, matched by file stem (required)
+      --masks DIR         folder of masks, matched by file stem (required without --scores)
+      --scores CSV        reference scores, the HarmonicSS metadata's format
+                          (image,centre,gland,machine,devita_score,omeract_score), images matched
+                          by file name; report: out/eval-scores-<model>.json, or beside --report
+                          as <report>-scores.json with --masks, or --report itself without
   -r, --report FILE       JSON report path; the Markdown goes beside it as .md (default: out/eval-<model>.json)
   -q, --quiet             no progress bar
 ${MODEL_OPTIONS_HELP}
 
 Example:
-  sgus eval --images ../shared/data/sgus/annotated/images --masks ../shared/data/sgus/annotated/masks`;
+  sgus eval --images ../shared/data/sgus/annotated/images --masks ../shared/data/sgus/annotated/masks
+  sgus eval --images ../shared/data/sgus/unlabeled --scores ../shared/data/sgus/unlabeled/metadata.csv`;
 
 const command: CliCommand = {
   help,
   async run(args) {
-    const { values } = parse(args, { ...MODEL_OPTIONS, images: { type: 'string' }, masks: { type: 'string' }, report: { type: 'string', short: 'r' }, quiet: { type: 'boolean', short: 'q' } }, false);
+    const { values } = parse(args, { ...MODEL_OPTIONS, images: { type: 'string' }, masks: { type: 'string' }, scores: { type: 'string' }, report: { type: 'string', short: 'r' }, quiet: { type: 'boolean', short: 'q' } }, false);
     const imagesDir = values.images as string | undefined;
     const masksDir = values.masks as string | undefined;
-    if (imagesDir === undefined || masksDir === undefined) {
-      process.stderr.write("sgus eval: --images DIR and --masks DIR are required (see 'sgus eval --help')\n");
+    const scoresCsv = values.scores as string | undefined;
+    if (imagesDir === undefined || (masksDir === undefined && scoresCsv === undefined)) {
+      process.stderr.write("sgus eval: --images DIR and --masks DIR (or --scores CSV) are required (see 'sgus eval --help')\n");
       return 2;
     }
     const { files: listed, missing } = await expandImageInputs([imagesDir]);
@@ -45,6 +59,10 @@ const command: CliCommand = {
       process.stderr.write(`sgus eval: ${imagesDir}: no such folder\n`);
       return 1;
     }
+    const reportOption = values.report as string | undefined;
+    const scores = async (report: string | undefined): Promise<number> =>
+      scoresCsv === undefined ? 0 : evalScores({ files: listed, csv: scoresCsv, ...(report !== undefined ? { report } : {}), segmenter: engineOptions(values), quiet: values.quiet === true });
+    if (masksDir === undefined) return scores(reportOption);
     // DICOM frames are scored as lossless PNGs named by frame (<stem>-f<N>), in a temporary folder.
     const expanded = await expandFrames(listed);
     for (const e of [...expanded.errors, ...expanded.warnings]) process.stderr.write(`sgus eval: ${e}\n`);
@@ -125,7 +143,8 @@ const command: CliCommand = {
         + `The honest figures are the card's held-out validation: sgus models\n`);
     }
     process.stderr.write(`report: ${jsonPath}, ${mdPath}\n`);
-    return report.errors.length > 0 ? 1 : 0;
+    const scoresCode = await scores(jsonPath.replace(/\.json$/i, '') + '-scores.json');
+    return report.errors.length > 0 ? 1 : scoresCode;
   },
 };
 

@@ -5,6 +5,9 @@ import { expandFrames } from '../dicom/dicom-inputs.js';
 import { writeFrameMeasurements } from '../dicom/frame-measurements.js';
 import { describeError } from '../errors.js';
 import { createSegmenter } from '../segmenter/segmenter.js';
+import { regionFromContours } from '../score/gland-features.js';
+import { formatScore, scoreRecord, writeScore } from '../score/score-record.js';
+import { GlandScorer, scoreModelPath } from '../score/scorer.js';
 import { writeOutputs } from '../segmenter/outputs.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, engineOptions, intOption, numberOption, parse, thresholdOption } from './args.js';
 import path from 'node:path';
@@ -22,6 +25,11 @@ image <stem>, the four outputs of the published DeepSGUS into the output folder:
   <stem>_SG_ContourOverInput.png      the outline drawn over the input
   <stem>_SG_Contour_Points.txt        outline points in input pixels, one 'x y' pair a line
                                       ('# contour ...' lines separate outlines and holes)
+  <stem>_SG_Score.json                the gland's ultrasound score: OMERACT and De Vita grade 0–3, each
+                                      with its confidence and class probabilities, and the model's
+                                      leave-one-centre-out κ (a research aid, not a diagnosis; null
+                                      where no gland was found; not written with --no-score or where
+                                      no score model is installed under models/sgus-score)
   <stem>_SG_Measurements.json         DICOM inputs: area (mm², cm²), perimeter, length, depth (mm)
                                       from the file's calibration; in pixels, so labelled, without one
 
@@ -38,6 +46,7 @@ Options:
       --simplify PX       simplify contour points to this tolerance in pixels (default: 0, every boundary pixel)
       --all-regions       keep every region over --min-area, not only the largest (default: as the
                           model card says; models validated on one gland per frame keep the largest)
+      --no-score          no ultrasound score (default: scored where models/sgus-score is installed)
   -q, --quiet             no progress bar
 ${MODEL_OPTIONS_HELP}
 
@@ -58,6 +67,7 @@ const command: CliCommand = {
       'min-area': { type: 'string' },
       simplify: { type: 'string' },
       'all-regions': { type: 'boolean' },
+      'no-score': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
     });
     if (positionals.length === 0) {
@@ -92,6 +102,18 @@ const command: CliCommand = {
     const dicomOut = typeof values['dicom-out'] === 'string' ? new DicomOutputs({ dir: values['dicom-out'] }) : undefined;
     const segmenter = await createSegmenter({ ...engineOptions(values), threshold, minComponentFraction: minArea, maxHoleFraction: minArea, simplify, ...(values['all-regions'] === true ? { singleRegion: false } : {}) });
     process.stderr.write(`model ${segmenter.card.name} (${segmenter.card.architecture}), ${segmenter.engineInfo.reason}\n`);
+    let scorer: GlandScorer | undefined;
+    if (values['no-score'] !== true) {
+      try {
+        scorer = await GlandScorer.createIfPresent();
+      } catch (err) {
+        await segmenter.close();
+        throw err;
+      }
+      process.stderr.write(scorer === undefined
+        ? `no score model at ${scoreModelPath()}: outlines only, no ultrasound score\n`
+        : `score ${scorer.card.name}: OMERACT and De Vita grades, a research aid, not a diagnosis\n`);
+    }
     const bar = new ProgressBar(files.length, { label: 'segment', quiet });
     const started = performance.now();
     let done = 0;
@@ -121,6 +143,14 @@ const command: CliCommand = {
           const d = ok[k]!;
           try {
             await writeOutputs(out, d.file.stem, d.image, segs[k]!);
+            if (scorer !== undefined) {
+              const seg = segs[k]!;
+              const region = regionFromContours(seg.contours, seg.area);
+              const score = region === undefined ? undefined : await scorer.score(d.image, seg.classMap, region);
+              const record = score === undefined ? null : scoreRecord(score, scorer.card);
+              await writeScore(out, d.file.stem, record);
+              if (quiet !== true && files.length <= 20) bar.log(`${d.file.stem}: ${record === null ? 'no gland found, no score' : formatScore(record)}`);
+            }
             if (d.file.dicom !== undefined) {
               const m = measureGland(segs[k]!, d.file.calibration);
               await writeFrameMeasurements(out, d.file, m);
@@ -144,6 +174,7 @@ const command: CliCommand = {
     } finally {
       bar.close();
       await segmenter.close();
+      await scorer?.close();
     }
     const secs = (performance.now() - started) / 1000;
     process.stderr.write(
