@@ -1,11 +1,14 @@
 /**
  * The hub's HTTP side: /healthz, /metrics, /frames/… (a frame's outline), and the viewer's static
  * files with their Content-Security-Policy; every route checks the Host header (DNS rebinding) and,
- * except /healthz and the page's script and style sheet, the token.
+ * except /healthz and the page's script and style sheet, the token. The WebSocket upgrade is checked
+ * here too (Host, origin, token); the hub takes the sockets that pass.
  */
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
+import { CloseCode } from '../shared/protocol.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../pipeline/prometheus.js';
 import { presentedToken, tokenMatches } from './access.js';
 import type { FrameRecord } from './frame-records.js';
@@ -126,4 +129,34 @@ export class HttpRoutes {
  */
 export function contentSecurityPolicy(hosts: HostAllowlist): string {
   return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${hosts.webSocketSources().join(' ')}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
+}
+
+/**
+ * Refuses a WebSocket upgrade before the handshake: another path than /ws (or `closing`: 404), or a
+ * Host not allowed (421: a rebound page must not get as far as an open socket). True when refused.
+ */
+export function refuseUpgradeEarly(req: IncomingMessage, socket: Duplex, hosts: HostAllowlist, closing: boolean): boolean {
+  if (((req.url ?? '/').split('?')[0] ?? '') !== '/ws' || closing) {
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    return true;
+  }
+  socket.on('error', () => socket.destroy());
+  if (!hosts.allowsHost(req.headers.host)) {
+    const body = `${HOST_REFUSED}\n`;
+    socket.end(`HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Why an upgraded socket is refused (origin, token), or undefined. Such refusals complete the
+ * handshake first, so that the browser can read the close code and reason.
+ */
+export function upgradeRefusal(req: IncomingMessage, hosts: HostAllowlist, token: string | undefined): { code: number; reason: string } | undefined {
+  if (!hosts.allowsOrigin(req.headers.origin)) return { code: CloseCode.Forbidden, reason: 'origin not allowed' };
+  if (token === undefined) return undefined;
+  const presented = presentedToken(req, new URL(req.url ?? '/', 'http://localhost'));
+  if (tokenMatches(token, presented)) return undefined;
+  return { code: CloseCode.Unauthorized, reason: presented === undefined ? 'token required' : 'wrong token' };
 }

@@ -17,12 +17,11 @@ import type { Frame, FrameResult, StreamInfo, StreamMetrics, StreamStateDetail, 
 import { CloseCode, PROTOCOL_VERSION } from '../shared/protocol.js';
 import type { ServerMessage, SubscribeMessage, WireCalibration } from '../shared/protocol.js';
 import { TypedEmitter } from '../typed-emitter.js';
-import { presentedToken, tokenMatches } from './access.js';
 import { FrameRecords } from './frame-records.js';
 import { healthReply } from './health.js';
 import { HostAllowlist } from './host-allowlist.js';
 import { HubMetrics } from './hub-metrics.js';
-import { HOST_REFUSED, HttpRoutes } from './http-routes.js';
+import { HttpRoutes, refuseUpgradeEarly, upgradeRefusal } from './http-routes.js';
 import { FallbackPictures } from './jpeg-fallback.js';
 import { StreamStates, placeholderStream } from './stream-states.js';
 import { VideoContinuity } from './video-continuity.js';
@@ -353,35 +352,12 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   // ---------------------------------------------------------------- WebSocket
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const raw = req.url ?? '/';
-    if ((raw.split('?')[0] ?? '') !== '/ws' || this.#closed !== undefined) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    socket.on('error', () => socket.destroy());
-    if (!this.#hosts.allowsHost(req.headers.host)) {
-      // Refused before the handshake: a rebound page must not get as far as an open socket.
-      const body = `${HOST_REFUSED}\n`;
-      socket.end(`HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      return;
-    }
+    if (refuseUpgradeEarly(req, socket, this.#hosts, this.#closed !== undefined)) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const url = new URL(raw, 'http://localhost');
-      const token = this.#o.token;
-      // Refusals complete the handshake first so the browser can read the close code and reason.
-      if (!this.#hosts.allowsOrigin(req.headers.origin)) {
-        ws.close(CloseCode.Forbidden, 'origin not allowed');
-        return;
-      }
-      if (token !== undefined && !tokenMatches(token, presentedToken(req, url))) {
-        ws.close(CloseCode.Unauthorized, presentedToken(req, url) === undefined ? 'token required' : 'wrong token');
-        return;
-      }
-      if (this.#viewers.size >= this.#o.maxViewers) {
-        ws.close(1013, 'too many viewers, try again later');
-        return;
-      }
-      this.#addViewer(ws, req);
+      const refusal = upgradeRefusal(req, this.#hosts, this.#o.token);
+      if (refusal !== undefined) ws.close(refusal.code, refusal.reason);
+      else if (this.#viewers.size >= this.#o.maxViewers) ws.close(1013, 'too many viewers, try again later');
+      else this.#addViewer(ws, req);
     });
   }
 
