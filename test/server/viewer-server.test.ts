@@ -341,8 +341,8 @@ describe('ViewerServer', () => {
 
   // An H.264 stream's fallback pictures are decoded from its H.264 (test/server/jpeg-fallback.test.ts);
   // the frame's pixels serve a viewer that cannot take the stream's own pictures otherwise.
-  it("sends JPEG pictures made from the frame pixels to a viewer that cannot take the stream's pictures, at most fallbackJpegFps", async () => {
-    // 0.5 a second: ten synchronous publishes cannot span the interval, however loaded the machine.
+  /** A hub at 0.5 fallback pictures a second (ten synchronous publishes cannot span the interval, however loaded the machine), one viewer of H.264 only, and ten JPEG frames published at once. */
+  async function tenJpegFramesToAnH264Viewer(run: (s: ViewerServer, v: TestViewer) => Promise<void>): Promise<void> {
     const s = await ViewerServer.start({ port: 0, token: '', staticDir, fallbackJpegFps: 0.5 });
     try {
       s.addStream(info);
@@ -357,6 +357,15 @@ describe('ViewerServer', () => {
         r.frame.pixels = pixels;
         s.publishFrame(r);
       }
+      await run(s, v);
+      v.ws.terminate();
+    } finally {
+      await s.close();
+    }
+  }
+
+  it("sends JPEG pictures made from the frame pixels to a viewer that cannot take the stream's pictures, at most fallbackJpegFps", async () => {
+    await tenJpegFramesToAnH264Viewer(async (_s, v) => {
       const f = await v.waitFor(() => v.frames[0]);
       assert.equal(f.header.codec, 'jpeg');
       assert.equal(f.header.key, true);
@@ -366,33 +375,15 @@ describe('ViewerServer', () => {
       assert.deepEqual([...f.video.subarray(0, 2)], [0xff, 0xd8]);
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(v.frames.length, 1, 'ten frames at once give one picture at 0.5 fps');
-      v.ws.terminate();
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   it("counts a viewer's frames skipped by the JPEG fallback's rate limit in the server's dropped total too", async () => {
-    const s = await ViewerServer.start({ port: 0, token: '', staticDir, fallbackJpegFps: 0.5 });
-    try {
-      s.addStream(info);
-      const v = new TestViewer(`ws://127.0.0.1:${s.port}/ws`);
-      await v.opened;
-      v.ws.send(JSON.stringify({ type: 'subscribe', streamId: 'cam', codecs: ['h264'] }));
-      await v.waitFor(() => v.text('subscribed')[0]);
-      for (let i = 0; i < 10; i++) {
-        const r = result(i, i === 0);
-        r.frame.view = { codec: 'jpeg', key: true, data: Buffer.from([0xff, 0xd8, 0xff, 0xd9]), width: 64, height: 48 };
-        r.frame.pixels = { width: 32, height: 24, data: new Uint8Array(32 * 24 * 3).fill(128) };
-        s.publishFrame(r);
-      }
+    await tenJpegFramesToAnH264Viewer(async (s, v) => {
       await v.waitFor(() => v.frames[0]);
       assert.equal(s.viewers()[0]!.framesDropped, 9, 'one picture sent, nine skipped');
       assert.match((await get(s.port, '/metrics')).body, /^sgus_viewer_hub_frames_dropped_total 9$/m);
-      v.ws.terminate();
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   it('tells listeners when viewers come and go, and can be closed twice', async () => {
