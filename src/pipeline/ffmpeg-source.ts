@@ -6,9 +6,10 @@
  *           picture) when it has no B-frames, else low-latency libx264, or MJPEG (only when asked);
  *   pipe:4  raw pictures at the source size (yuv420p or RGB24), for the annotated video (only when asked).
  * This file owns the process: spawn, flow control, stall watchdog, restart, close, events. The
- * command line is built by ffmpeg-args.ts, stderr read by ffmpeg-stderr.ts, raw pipes cut into
- * pictures by ffmpeg-frame-reader.ts, viewer video cut by ffmpeg-view-reader.ts, and the
- * parts of one picture joined by ffmpeg-frame-joiner.ts into one `Frame`.
+ * options and defaults are in ffmpeg-source-options.ts, the command line in ffmpeg-args.ts; stderr
+ * is read by ffmpeg-stderr.ts, raw pipes cut into pictures by ffmpeg-frame-reader.ts (buffers from
+ * ffmpeg-buffer-pool.ts), viewer video by ffmpeg-view-reader.ts, and the parts of one picture
+ * joined by ffmpeg-frame-joiner.ts into one `Frame`.
  *
  * Flow control: in replay mode at most `highWaterMark` frames are out (emitted and not yet
  * `release()`d); beyond that every pipe is paused, FFmpeg blocks on its writes and decoding stops,
@@ -16,6 +17,10 @@
  * frames). A live source whose FFmpeg dies or stalls restarts with exponential backoff, and so does
  * a looping replay; a plain replay reports a fatal error instead, as does any source that cannot
  * open for a reason retrying cannot fix (restart-policy.ts).
+ *
+ * Over 400 lines on purpose: what is left is one state machine (a run's spawn, its pipes wired to
+ * the readers, credits and pausing, the stall watchdog, restart and close) whose steps share the
+ * run's state; every part that stands alone has its own file, named above.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
@@ -28,7 +33,8 @@ import { TypedEmitter } from '../typed-emitter.js';
 import { fullPictureBytes } from './frame.js';
 import type { Frame } from './frame.js';
 import { ffmpegArgs, viewPlan } from './ffmpeg-args.js';
-import type { ViewMode } from './ffmpeg-args.js';
+import { resolveSourceOptions } from './ffmpeg-source-options.js';
+import type { FfmpegSourceOptions, ResolvedSourceOptions } from './ffmpeg-source-options.js';
 import type { OpenFailure } from './ffmpeg-log.js';
 import { BufferPool } from './ffmpeg-buffer-pool.js';
 import { FrameJoiner } from './ffmpeg-frame-joiner.js';
@@ -38,63 +44,10 @@ import { shouldRestart } from './restart-policy.js';
 import { ViewPictureReader } from './ffmpeg-view-reader.js';
 import { SourceClock } from './source-clock.js';
 import { describeSource } from './source-spec.js';
-import type { SourceSpec } from './source-spec.js';
 
-/** The one home of these defaults: the pipeline and the command line's `--help` read them here. */
-export const FFMPEG_SOURCE_DEFAULTS = {
-  highWaterMark: 8,
-  stallTimeoutS: 5,
-  reconnectInitialMs: 500,
-  reconnectMaxMs: 10_000,
-} as const;
-
-/** Options of an FFmpeg source. */
-export interface FfmpegSourceOptions {
-  /** Stream id put on every frame. Default 'replay' or 'live' (the mode). */
-  streamId?: string;
-  source: SourceSpec;
-  /** 'replay': lossless, paused when behind, failure is fatal. 'live': never paused, reconnects. Default 'replay'. */
-  mode?: 'replay' | 'live';
-  /** Model input size FFmpeg scales to. Default 224×224. */
-  modelWidth?: number;
-  modelHeight?: number;
-  /** Read a file at its frame rate. Default false. */
-  realtime?: boolean;
-  /** Loop a file forever. Default false. */
-  loop?: boolean;
-  /** Viewer video: 'auto' passes H.264 through when possible else libx264; 'none' saves the CPU. Default 'none'. */
-  view?: ViewMode;
-  /** Also decode full-size frames (for the annotated video). Default false. */
-  fullFrames?: boolean;
-  /** Pixel format of the full-size frames. Default 'yuv420p' (no conversion in FFmpeg or the encoder). */
-  fullFormat?: 'yuv420p' | 'rgb24';
-  /** Source facts known beforehand (ffprobe of a file): size, rate, codec, B-frames. Default: read from FFmpeg's log. */
-  known?: { width: number; height: number; fps: number; codec: string; hasBFrames: boolean };
-  /** Replay: frames out before decoding pauses. Default `FFMPEG_SOURCE_DEFAULTS.highWaterMark`. */
-  highWaterMark?: number;
-  /** No data for this many seconds (while not paused) is a failure. Default `FFMPEG_SOURCE_DEFAULTS.stallTimeoutS`. */
-  stallTimeoutS?: number;
-  /**
-   * Longest wait for the first frame of a run, s: joining a network stream mid-GOP waits for the
-   * next key frame, which can be 10 s away in scanner recordings. Default max(20, stallTimeoutS).
-   */
-  startTimeoutS?: number;
-  /** Live and looping replay: first reconnect delay, ms; doubles per failed try. Default `FFMPEG_SOURCE_DEFAULTS.reconnectInitialMs`. */
-  reconnectInitialMs?: number;
-  /** Live and looping replay: longest reconnect delay, ms. Default `FFMPEG_SOURCE_DEFAULTS.reconnectMaxMs`. */
-  reconnectMaxMs?: number;
-  /** Live and looping replay: give up after this many consecutive failed tries. Default Infinity. */
-  maxReconnects?: number;
-  /** FFmpeg binary. Default $FFMPEG_PATH or 'ffmpeg'. */
-  ffmpegPath?: string;
-  /**
-   * Live: a run whose frames keep arriving more than this behind the source (pts against the wall
-   * clock; for a second on end) has fallen behind for good, as FFmpeg's reads back up: it
-   * is reopened to join the source's present (a file given as live input is not rewound, only
-   * reported), ms. Default Infinity (never).
-   */
-  maxLagMs?: number;
-}
+// The options and their defaults live in ffmpeg-source-options.ts; importers keep these names here.
+export { FFMPEG_SOURCE_DEFAULTS } from './ffmpeg-source-options.js';
+export type { FfmpegSourceOptions } from './ffmpeg-source-options.js';
 
 export interface SourceStarted {
   width: number;
@@ -151,8 +104,8 @@ export function runningFfmpegCount(): number {
 export class FfmpegSource extends TypedEmitter<SourceEvents> {
   readonly streamId: string;
   readonly mode: 'replay' | 'live';
-  readonly #o: Required<Omit<FfmpegSourceOptions, 'known' | 'streamId' | 'mode'>>;
-  readonly #known: FfmpegSourceOptions['known'];
+  readonly #o: ResolvedSourceOptions['o'];
+  readonly #known: ResolvedSourceOptions['known'];
   readonly #where: string;
   #subscriber: Subscriber<Frame> | undefined;
   #run: Run | undefined;
@@ -177,41 +130,14 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
 
   constructor(options: FfmpegSourceOptions) {
     super();
-    if (options === null || typeof options !== 'object' || options.source === undefined) {
-      throw new SgusError(ErrorCode.InvalidArgument, 'FfmpegSource needs a source');
-    }
-    this.mode = options.mode ?? 'replay';
-    if (this.mode !== 'replay' && this.mode !== 'live') throw new SgusError(ErrorCode.InvalidArgument, `mode must be replay or live, got '${String(options.mode)}'`);
-    this.streamId = options.streamId ?? this.mode;
-    this.#o = {
-      source: options.source,
-      modelWidth: options.modelWidth ?? 224,
-      modelHeight: options.modelHeight ?? 224,
-      realtime: options.realtime ?? false,
-      loop: options.loop ?? false,
-      view: options.view ?? 'none',
-      fullFrames: options.fullFrames ?? false,
-      fullFormat: options.fullFormat ?? 'yuv420p',
-      highWaterMark: options.highWaterMark ?? FFMPEG_SOURCE_DEFAULTS.highWaterMark,
-      stallTimeoutS: options.stallTimeoutS ?? FFMPEG_SOURCE_DEFAULTS.stallTimeoutS,
-      startTimeoutS: options.startTimeoutS ?? Math.max(20, options.stallTimeoutS ?? FFMPEG_SOURCE_DEFAULTS.stallTimeoutS),
-      reconnectInitialMs: options.reconnectInitialMs ?? FFMPEG_SOURCE_DEFAULTS.reconnectInitialMs,
-      reconnectMaxMs: options.reconnectMaxMs ?? FFMPEG_SOURCE_DEFAULTS.reconnectMaxMs,
-      maxReconnects: options.maxReconnects ?? Infinity,
-      ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg',
-      maxLagMs: options.maxLagMs ?? Infinity,
-    };
+    const r = resolveSourceOptions(options);
+    this.mode = r.mode;
+    this.streamId = r.streamId;
+    this.#o = r.o;
+    this.#known = r.known;
+    this.#where = r.where;
     this.#pool = new BufferPool({ perSize: this.#o.highWaterMark + 4 });
-    this.#clock = new SourceClock({ mode: this.mode, fps: options.known?.fps ?? 25 });
-    this.#known = options.known;
-    this.#where = `${this.streamId} (${describeSource(options.source)})`;
-    const o = this.#o;
-    for (const [k, v, min] of [['modelWidth', o.modelWidth, 8], ['modelHeight', o.modelHeight, 8], ['highWaterMark', o.highWaterMark, 1]] as const) {
-      if (!Number.isInteger(v) || v < min) throw new SgusError(ErrorCode.InvalidArgument, `${k} must be an integer >= ${min}, got ${String(v)}`, { where: this.#where });
-    }
-    if (!(o.stallTimeoutS > 0)) throw new SgusError(ErrorCode.InvalidArgument, `stallTimeoutS must be > 0`, { where: this.#where });
-    if (o.fullFormat !== 'yuv420p' && o.fullFormat !== 'rgb24') throw new SgusError(ErrorCode.InvalidArgument, `fullFormat must be yuv420p or rgb24, got '${String(o.fullFormat)}'`, { where: this.#where });
-    if (!['none', 'auto', 'h264', 'jpeg'].includes(o.view)) throw new SgusError(ErrorCode.InvalidArgument, `view must be none, auto, h264 or jpeg, got '${o.view}'`, { where: this.#where });
+    this.#clock = new SourceClock({ mode: this.mode, fps: r.known?.fps ?? 25 });
   }
 
   /** Frames FFmpeg reported damaged (decoded with errors concealed, or undecodable), short reads and unmatched parts. */
