@@ -10,7 +10,8 @@ import { WebSocket } from 'ws';
 import { decodeImage } from '../../src/core/image-io.js';
 import type { RgbImage } from '../../src/core/image.js';
 import type { FrameResult, ViewerHubPort } from '../../src/pipeline/frame.js';
-import { fallbackSize, mjpegQScale } from '../../src/server/jpeg-fallback.js';
+import { FallbackPictures, fallbackSize, mjpegQScale } from '../../src/server/jpeg-fallback.js';
+import type { OutgoingHeader, ViewerSession } from '../../src/server/viewer-session.js';
 import { decodeFrameMessage } from '../../src/shared/protocol.js';
 import type { DecodedFrame } from '../../src/shared/protocol.js';
 import { ViewerServer } from '../../src/server/viewer-server.js';
@@ -67,6 +68,51 @@ describe('JPEG fallback sizes and quality', () => {
     assert.equal(mjpegQScale(100), 2);
     assert.equal(mjpegQScale(1), 31);
     assert.ok(mjpegQScale(85) <= 7);
+  });
+});
+
+/** The part of a viewer session the fallback uses, recording what it was given. */
+function fakeViewer(congested = false): { v: ViewerSession; sent: OutgoingHeader[]; drops: () => number } {
+  const sent: OutgoingHeader[] = [];
+  let drops = 0;
+  const v = {
+    congested,
+    drop: () => void drops++,
+    offerPicture: (h: OutgoingHeader) => {
+      sent.push(h);
+      return true;
+    },
+  } as unknown as ViewerSession;
+  return { v, sent, drops: () => drops };
+}
+
+describe('FallbackPictures from frame pixels', () => {
+  const header: OutgoingHeader = {
+    streamId: 's', index: 0, pts: 0, captureTs: 0, doneTs: 0, codec: 'h264', codecString: 'avc1.42c01e', width: 64, height: 48, key: false,
+    sourceWidth: 64, sourceHeight: 48, contours: [], area: 0,
+  };
+  const picture: RgbImage = { width: 32, height: 24, data: new Uint8Array(32 * 24 * 3).fill(90) };
+
+  it('sends one stand-alone JPEG per interval and counts every skipped one as dropped', () => {
+    const a = fakeViewer();
+    const fb = new FallbackPictures({ fps: 0.5, viewers: () => [] });
+    for (let i = 0; i < 5; i++) fb.fromPixels(picture, { ...header, index: i }, [a.v]);
+    assert.equal(a.sent.length, 1);
+    assert.deepEqual([a.sent[0]!.codec, a.sent[0]!.key, a.sent[0]!.width, a.sent[0]!.codecString], ['jpeg', true, 32, undefined]);
+    assert.equal(a.drops(), 4);
+    fb.close();
+    fb.close();
+  });
+
+  it('drops for a congested viewer only, and for everyone when disabled or the picture is unusable', () => {
+    const slow = fakeViewer(true);
+    const ok = fakeViewer();
+    new FallbackPictures({ fps: 10, viewers: () => [] }).fromPixels(picture, header, [slow.v, ok.v]);
+    assert.deepEqual([slow.sent.length, slow.drops(), ok.sent.length, ok.drops()], [0, 1, 1, 0]);
+    const off = fakeViewer();
+    new FallbackPictures({ fps: 0, viewers: () => [] }).fromPixels(picture, header, [off.v]);
+    new FallbackPictures({ fps: 10, viewers: () => [] }).fromPixels({ width: 1, height: 1, data: new Uint8Array(3) }, header, [off.v]);
+    assert.deepEqual([off.sent.length, off.drops()], [0, 2]);
   });
 });
 
