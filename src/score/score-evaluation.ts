@@ -98,7 +98,7 @@ export async function evaluateScores(segmenter: Segmenter, scorer: GlandScorer, 
   if (trainedOnCount > 0) {
     notes.push(`${trainedOnCount} of the ${frames.length} frames were in the score model's training data (the shipped model learned all ${scorer.card.training.frames} benchmark frames): κ on them is not a validation figure. The honest figure is the card's leave-one-centre-out κ.`);
   }
-  if (noGland.length > 0) notes.push(`${noGland.length} frame${noGland.length === 1 ? '' : 's'} without a gland found, so without a score, are left out of κ: ${noGland.join(', ')}`);
+  if (noGland.length > 0) notes.push(`${noGland.length} frame${noGland.length === 1 ? '' : 's'} without a gland found, so without a score, ${noGland.length === 1 ? 'is' : 'are'} left out of κ: ${noGland.join(', ')}`);
   return {
     model: scorer.card.name,
     segmenter: segmenter.card.name,
