@@ -17,6 +17,45 @@ export interface ScannerScreenOptions {
   seed?: number;
   /** Time in seconds (the gland moves with it, for clips). Default 0. */
   t?: number;
+  /**
+   * A depth ruler beside the image, as scanners draw theirs: labels 0, 1, 2, ... cm every `pxPerCm`
+   * from the image's top, ticks every `tickCm` (dashes, or dots as Samsung draws them), on the
+   * `side` given, with the labels `glyphHeight` pixels tall. Default: none.
+   */
+  depthRuler?: { pxPerCm: number; side?: 'left' | 'right'; tickCm?: number; dots?: boolean; glyphHeight?: number; firstLabel?: number };
+  /** Lines of settings text at equal spacing beside the image (a false ruler). Default: none. */
+  textPanel?: { lineSpacing: number; lines: number };
+}
+
+/** A 5x7 bitmap font of the digits (rows top to bottom, bit 4 = leftmost column). */
+const DIGITS: Record<string, number[]> = {
+  '0': [14, 17, 19, 21, 25, 17, 14],
+  '1': [4, 12, 4, 4, 4, 4, 14],
+  '2': [14, 17, 1, 2, 4, 8, 31],
+  '3': [31, 2, 4, 2, 1, 17, 14],
+  '4': [2, 6, 10, 18, 31, 2, 2],
+  '5': [31, 16, 30, 1, 1, 17, 14],
+  '6': [6, 8, 16, 30, 17, 17, 14],
+  '7': [31, 1, 2, 4, 8, 8, 8],
+  '8': [14, 17, 17, 14, 17, 17, 14],
+  '9': [14, 17, 17, 15, 1, 2, 12],
+};
+
+/** Draws `text` (digits; other characters as blocks) `h` pixels tall with its centre-left at (x, y). */
+function drawText(put: (x: number, y: number, v: number) => void, text: string, x: number, y: number, h: number, v = 230): number {
+  const scale = Math.max(1, Math.round(h / 7));
+  let cx = x;
+  for (const ch of text) {
+    const rows = DIGITS[ch] ?? [31, 31, 31, 31, 31, 31, 31];
+    for (let r = 0; r < 7; r++) {
+      for (let c = 0; c < 5; c++) {
+        if ((rows[r]! & (16 >> c)) === 0) continue;
+        for (let dy = 0; dy < scale; dy++) for (let dx = 0; dx < scale; dx++) put(cx + c * scale + dx, Math.round(y - 3.5 * scale) + r * scale + dy, v);
+      }
+    }
+    cx += 6 * scale;
+  }
+  return cx;
 }
 
 export interface ScannerScreen {
@@ -42,15 +81,38 @@ export function scannerScreen(options: ScannerScreenOptions): ScannerScreen {
     image[o + 1] = v;
     image[o + 2] = v;
   };
+  // Scanners keep their text clear of the depth ruler: a line that would cross its strip moves on.
+  const rulerRight = (options.depthRuler?.side ?? 'right') === 'right';
+  const strip = options.depthRuler === undefined ? undefined : rulerRight ? [fov.x + fov.width, fov.x + fov.width + 70] : [fov.x - 70, fov.x];
   for (let line = 0; line < 40; line++) {
     const x0 = Math.floor(rnd() * W);
     const y0 = Math.floor(rnd() * H);
+    if (strip !== undefined && x0 + 56 >= strip[0]! && x0 <= strip[1]!) continue;
     for (let c = 0; c < 8; c++) {
       const gx = x0 + c * 7;
       // A glyph: a 1-pixel vertical and horizontal stroke.
       for (let k = 0; k < 7; k++) put(gx, y0 + k, 220);
       for (let k = 0; k < 4; k++) put(gx + k, y0 + Math.floor(rnd() * 7), 220);
     }
+  }
+  if (options.depthRuler !== undefined) {
+    const r = options.depthRuler;
+    const right = (r.side ?? 'right') === 'right';
+    const glyph = r.glyphHeight ?? 14;
+    const tickX = right ? fov.x + fov.width + 6 : fov.x - 16;
+    const labelX = right ? tickX + 14 : tickX - 8 - Math.round(glyph / 7) * 6;
+    const tickCm = r.tickCm ?? 0.5;
+    for (let cm = 0; cm * r.pxPerCm <= fov.height; cm += tickCm) {
+      const y = Math.round(fov.y + cm * r.pxPerCm);
+      if (r.dots === true) for (let d = 0; d < 2; d++) for (let e = 0; e < 2; e++) put(tickX + 4 + d, y + e, 210);
+      else for (let k = 0; k < 8; k++) put(tickX + k, y, 210);
+    }
+    for (let cm = r.firstLabel ?? 0; cm * r.pxPerCm <= fov.height; cm++) drawText(put, String(cm), labelX, Math.round(fov.y + cm * r.pxPerCm + glyph * 0.6), glyph);
+  }
+  if (options.textPanel !== undefined) {
+    const p = options.textPanel;
+    const x = fov.x + fov.width + 10;
+    for (let l = 0; l < p.lines; l++) drawText(put, `${(l * 7 + 12) % 97}.${l}`, x, fov.y + 20 + l * p.lineSpacing, 14);
   }
   // A grey-level bar beside the image, as scanners show their map.
   const barX = Math.max(0, fov.x - 14);
