@@ -1,7 +1,8 @@
 /**
  * A minimal protobuf wire-format reader and writer: just what reading a TensorFlow `GraphDef` and
  * writing an ONNX `ModelProto` need (varints, fixed32/64, length-delimited fields, packed repeats).
- * Hand-written so that importing a model pulls in no schema compiler or runtime dependency.
+ * Hand-written on purpose, and kept so: importing a model needs no `.proto` build step (no protoc,
+ * no generated code) and pulls in no schema compiler or runtime dependency.
  */
 
 export const Wire = { Varint: 0, Fixed64: 1, Bytes: 2, Fixed32: 5 } as const;

@@ -3,6 +3,8 @@
  * `freeze_graph` / `convert_variables_to_constants`. Only the parts an importer needs: nodes (name,
  * op, inputs, attributes) and tensors (dtype, shape, `tensor_content` or the typed `*_val` fields).
  * Field numbers follow tensorflow/core/framework/{graph,node_def,attr_value,tensor,tensor_shape}.proto.
+ * The decoder is hand-written on `protobuf.ts` on purpose: no `.proto` build step, no generated code.
+ * Decoder and encoder (which the tests build graphs with) stay in one file, field by field alike.
  */
 import { ProtoError, ProtoReader, ProtoWriter, Wire } from './protobuf.js';
 
@@ -114,7 +116,7 @@ function readShape(r: ProtoReader): TfShape {
   return { dims, unknownRank };
 }
 
-function isFloatType(dtype: number): boolean {
+export function isFloatType(dtype: number): boolean {
   const d = dtype % 100;
   return d === TfDType.float || d === TfDType.half || d === TfDType.double;
 }
@@ -410,5 +412,3 @@ export function parseInputRef(ref: string): { node: string; index: number; contr
   if (m) return { node: m[1]!, index: Number(m[2]), control: false };
   return { node: ref, index: 0, control: false };
 }
-
-export { isFloatType };

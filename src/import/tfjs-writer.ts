@@ -2,12 +2,14 @@
  * Writes a folded TF graph as a TensorFlow.js graph model (`model.json` + one weights file), the
  * format `tf.loadGraphModel` reads: `modelTopology` is the GraphDef as proto3 JSON with the
  * constants' values moved to the weights manifest. TF.js runs the TF ops natively (NHWC, fused
- * batch norm, transposed convolution), so the graph is written as folded, not rewritten.
+ * batch norm, transposed convolution), so the graph is written as folded, not rewritten: each op's
+ * handler (`ops/`) says so with `tfjs: 'native'`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { graphError } from './graph-fold.js';
-import type { FoldedGraph } from './graph-fold.js';
+import { graphError } from './folded-graph.js';
+import type { FoldedGraph } from './folded-graph.js';
+import { OP_TABLE } from './ops/index.js';
 import { TfDType, dtypeName } from './tf-graphdef.js';
 import type { TfAttr, TfAttrList } from './tf-graphdef.js';
 
@@ -74,6 +76,7 @@ export function buildTfjsModel(g: FoldedGraph): { modelJson: Record<string, unkn
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (const n of g.nodes) {
+    if (OP_TABLE.get(n.op)?.tfjs !== 'native') throw graphError(`op '${n.op}' has no TF.js equivalent`, n.name);
     const attr: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(n.attr)) {
       // `_output_shapes` and friends are TF-internal.
