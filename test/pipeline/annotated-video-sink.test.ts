@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { lastValueFrom, Subject, tap, toArray } from 'rxjs';
-import { annotatedVideoSink, drawContoursYuv420 } from '../../src/pipeline/annotated-video-sink.js';
+import { annotatedVideoSink, drawContoursYuv420, encodedSize } from '../../src/pipeline/annotated-video-sink.js';
+import { probeVideo } from '../../src/pipeline/probe.js';
 import type { FrameResult } from '../../src/pipeline/frame.js';
 import { countFrames, fakeFrame, sleep, TMP } from '../helpers/pipeline.js';
 
@@ -84,5 +85,38 @@ describe('annotatedVideoSink when its encoder dies', () => {
     input.next({ frame, contours: [], area: 0, batchSize: 1, timings: { decode: 0, queue: 0, inference: 0, postprocess: 0, send: 0 }, doneTs: 0 });
     input.complete();
     await assert.rejects(done, /b\.mp4: encoder failed: cannot start ffmpeg/);
+  });
+});
+
+describe('annotatedVideoSink encoded size', () => {
+  it('encodedSize keeps the source size by default and below the limit, else scales the long side down to even sizes', () => {
+    assert.deepEqual(encodedSize(1280, 720, 0), { width: 1280, height: 720 });
+    assert.deepEqual(encodedSize(640, 360, 960), { width: 640, height: 360 }, 'never scaled up');
+    assert.deepEqual(encodedSize(1280, 720, 640), { width: 640, height: 360 });
+    assert.deepEqual(encodedSize(854, 478, 640), { width: 640, height: 358 });
+    assert.deepEqual(encodedSize(480, 640, 320), { width: 240, height: 320 }, 'portrait: the height is the long side');
+  });
+
+  it('refuses an odd or negative long side with a one-line error', () => {
+    assert.throws(() => annotatedVideoSink({ path: path.join(TMP, 'x.mp4'), longSide: 641 }), /longSide .*must be an even integer >= 0, got 641/);
+    assert.throws(() => annotatedVideoSink({ path: path.join(TMP, 'x.mp4'), niceness: 20 }), /niceness must be an integer in 0\.\.19/);
+  });
+
+  it('with longSide, writes every frame at the smaller size', async () => {
+    const file = path.join(TMP, 'annotated-long-side', 'a.mp4');
+    const w = 128;
+    const h = 96;
+    const input = new Subject<FrameResult>();
+    const done = lastValueFrom(input.pipe(annotatedVideoSink({ path: file, fps: 25, longSide: 64 }), toArray()));
+    for (let i = 0; i < 10; i++) {
+      const frame = fakeFrame('s', i);
+      frame.full = { format: 'yuv420p', width: w, height: h, data: new Uint8Array(w * h * 1.5).map((_, k) => (k + i * 7) & 0xff) };
+      input.next({ frame, contours: [{ points: [[10, 10], [100, 10], [100, 80], [10, 80]], hole: false, parent: -1 }], area: 0, batchSize: 1, timings: { decode: 0, queue: 0, inference: 0, postprocess: 0, send: 0 }, doneTs: 0 });
+    }
+    input.complete();
+    assert.equal((await done).length, 10);
+    const p = await probeVideo(file);
+    assert.deepEqual([p.width, p.height], [64, 48]);
+    assert.equal(await countFrames(file), 10);
   });
 });
