@@ -9,6 +9,7 @@ import { syntheticFrame } from '../../src/synthetic/ultrasound-frame.js';
 import { runCli } from '../helpers/cli.js';
 import { realDataOrSkip } from '../helpers/data.js';
 import { testModelSpec } from '../helpers/test-model.js';
+import { PACKAGE_ROOT } from '../../src/segmenter/model-registry.js';
 
 const modelArgs = (): string[] => {
   const m = testModelSpec();
@@ -85,5 +86,44 @@ test('segment on the real clinician frames writes the outputs of every image', a
   const r = await runCli(['segment', ...modelArgs(), '--out', outDir, '--quiet', images]);
   assert.equal(r.code, 0, r.stderr);
   const n = (await readdir(images)).length;
-  assert.equal((await readdir(outDir)).length, 4 * n);
+  // The four DeepSGUS outputs and the ultrasound score of each image.
+  assert.equal((await readdir(outDir)).length, 5 * n);
+});
+
+test('segment writes the ultrasound score of each image beside its outline, labelled a research aid; --no-score leaves it out', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sgus-seg-score-'));
+  const input = path.join(dir, 'frame.png');
+  await writeFile(input, encodePngRgb(syntheticFrame({ width: 300, height: 220, seed: 3 }).image));
+  const r = await runCli(['segment', ...modelArgs(), '--threads', '1', '--out', path.join(dir, 'a'), input]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /score sgus-score: OMERACT and De Vita grades, a research aid, not a diagnosis/);
+  const json = JSON.parse(await readFile(path.join(dir, 'a', 'frame_SG_Score.json'), 'utf8')) as { image: string; score: null | { label: string; omeract: { grade: number; confidence: number; probabilities: number[] }; deVita: { grade: number }; validation: { omeractKappa: number } } };
+  assert.equal(json.image, 'frame');
+  if (json.score !== null) {
+    assert.equal(json.score.label, 'research aid, not a diagnosis');
+    assert.ok(json.score.omeract.grade >= 0 && json.score.omeract.grade <= 3);
+    assert.equal(json.score.omeract.confidence, json.score.omeract.probabilities[json.score.omeract.grade]);
+    assert.equal(typeof json.score.validation.omeractKappa, 'number');
+    assert.match(r.stderr, /frame: OMERACT \d \(p \d\.\d\d\), De Vita \d/);
+  } else assert.match(r.stderr, /frame: no gland found, no score/);
+  const off = await runCli(['segment', ...modelArgs(), '--threads', '1', '--no-score', '--quiet', '--out', path.join(dir, 'b'), input]);
+  assert.equal(off.code, 0, off.stderr);
+  assert.ok(!(await readdir(path.join(dir, 'b'))).some((f) => f.endsWith('_SG_Score.json')));
+  assert.doesNotMatch(off.stderr, /OMERACT|research aid|score model/);
+});
+
+test('segment without a score model installed says so once and writes the outlines only', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sgus-seg-noscore-'));
+  const models = path.join(dir, 'models');
+  await import('node:fs/promises').then(async (fs) => {
+    await fs.mkdir(models);
+    await fs.symlink(path.join(PACKAGE_ROOT, 'models', 'unet-mbv2-st'), path.join(models, 'unet-mbv2-st'));
+  });
+  const inDir = path.join(dir, 'in');
+  await import('node:fs/promises').then((fs) => fs.mkdir(inDir));
+  for (const seed of [1, 2]) await writeFile(path.join(inDir, `f${seed}.png`), encodePngRgb(syntheticFrame({ width: 200, height: 160, seed }).image));
+  const r = await runCli(['segment', '--threads', '1', '--quiet', '--out', path.join(dir, 'out'), inDir], { env: { SGUS_MODELS_DIR: models } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.match(/no score model at .*sgus-score: outlines only/g)?.length, 1, r.stderr);
+  assert.equal((await readdir(path.join(dir, 'out'))).length, 8);
 });
