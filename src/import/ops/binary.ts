@@ -14,7 +14,7 @@ import type { Dim, FoldedNode } from '../folded-graph.js';
 import { onnxType } from '../onnx-builder.js';
 import type { OnnxBuilder } from '../onnx-builder.js';
 import { INT_TYPES, binaryFn, broadcastBinary, broadcastShape, checkNhwc, makeConst } from './const-math.js';
-import type { ConstValue, FoldContext, OpHandler, UniformValue, Value } from './types.js';
+import type { ConstValue, FoldContext, FoldRule, OpHandler, UniformValue, Value } from './types.js';
 
 const COMPARE = new Set(['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr']);
 
@@ -33,7 +33,7 @@ function evalBinaryDyn(c: FoldContext, node: TfNode, a: Value, b: Value, outType
   return c.keep(node, [a, b], [{ shape: broadcastShape(sa, sb, node.name), dtype: outType }]);
 }
 
-const binaryFold: NonNullable<OpHandler['fold']> = (fc, node, ins, T) => {
+const binaryFold: FoldRule = (fc, node, ins, T) => {
   const op = node.op;
   const [a, b] = [ins[0]!, ins[1]!];
   const outType = COMPARE.has(op) ? TfDType.bool : T;

@@ -9,9 +9,9 @@ import type { FoldedNode } from '../folded-graph.js';
 import { onnxType } from '../onnx-builder.js';
 import type { AttrV, OnnxBuilder } from '../onnx-builder.js';
 import { castValue, INT_TYPES, makeConst, unaryFn } from './const-math.js';
-import type { DynValue, OpHandler } from './types.js';
+import type { DynValue, FoldRule, OpHandler } from './types.js';
 
-const unaryFold: NonNullable<OpHandler['fold']> = (c, node, ins) => {
+const unaryFold: FoldRule = (c, node, ins) => {
   const op = node.op;
   const x = ins[0]!;
   const f = unaryFn(op);
@@ -50,7 +50,7 @@ const softmax = (c: OnnxBuilder, n: FoldedNode): void => {
   c.setOut(n, useNchw ? 'nchw' : 'nhwc', out);
 };
 
-export const unaryHandlers: OpHandler[] = [
+export const elementwiseHandlers: OpHandler[] = [
   ...['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Neg', 'Abs', 'Floor', 'Ceil', 'Reciprocal', 'Erf', 'Softplus', 'Elu', 'Selu'].map((op) => direct(op, op)),
   direct('LeakyRelu', 'LeakyRelu', (n) => ({ alpha: { float: n.attr.alpha?.f ?? 0.2 } })),
   composite('Relu6', (c, n) => c.unary(n, (x, out) => c.emit('Clip', [x, c.f32(`${n.name}/min`, [], [0]), c.f32(`${n.name}/max`, [], [6])], [out]))),

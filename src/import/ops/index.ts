@@ -5,7 +5,7 @@
  */
 import { binaryHandlers } from './binary.js';
 import { convHandlers } from './conv.js';
-import { unaryHandlers } from './elementwise.js';
+import { elementwiseHandlers } from './elementwise.js';
 import { generatorHandlers } from './generators.js';
 import { graphControlHandlers } from './graph-control.js';
 import { matmulHandlers } from './matmul.js';
@@ -24,7 +24,7 @@ export const OP_FAMILIES: Readonly<Record<string, readonly OpHandler[]>> = {
   generators: generatorHandlers,
   'shape-ops': shapeHandlers,
   slice: sliceHandlers,
-  elementwise: unaryHandlers,
+  elementwise: elementwiseHandlers,
   binary: binaryHandlers,
   conv: convHandlers,
   pooling: poolingHandlers,

@@ -5,12 +5,12 @@
 import { TfDType, numel } from '../tf-graphdef.js';
 import { OnnxType, TO_NCHW } from '../onnx-builder.js';
 import { castValue, makeConst, needConst } from './const-math.js';
-import type { ConstValue, OpHandler } from './types.js';
+import type { ConstValue, FoldRule, OpHandler } from './types.js';
 
 const REDUCE_CONST: Record<string, (a: number, b: number) => number> = { Sum: (a, b) => a + b, Prod: (a, b) => a * b, Max: Math.max, Min: Math.min, Mean: (a, b) => a + b, All: (a, b) => +(a !== 0 && b !== 0), Any: (a, b) => +(a !== 0 || b !== 0) };
 
 /** A reduction of a constant or a shape; `undefined` (keep the node) on a computed tensor. */
-const reduceFold: NonNullable<OpHandler['fold']> = (c, node, ins) => {
+const reduceFold: FoldRule = (c, node, ins) => {
   const op = node.op;
   if (ins[0]!.kind !== 'const' && ins[0]!.kind !== 'partial') return undefined;
   // Reductions on constants and shapes (e.g. the product of a shape for a flatten).

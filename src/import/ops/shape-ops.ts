@@ -8,10 +8,10 @@ import { graphError, unsupported } from '../folded-graph.js';
 import type { Dim } from '../folded-graph.js';
 import { TO_NCHW } from '../onnx-builder.js';
 import { concatConst, intList, makeConst, needConst, resolveReshape } from './const-math.js';
-import type { ConstValue, OpHandler } from './types.js';
+import type { ConstValue, FoldRule, OpHandler } from './types.js';
 
 /** ConcatV2 and TF 1's `Concat` (axis first): folds on constants and shapes, else kept as a `ConcatV2`. */
-const concatFold: NonNullable<OpHandler['fold']> = (c, node, ins) => {
+const concatFold: FoldRule = (c, node, ins) => {
   const op = node.op;
   const origin = node.name;
   const parts = op === 'ConcatV2' ? ins.slice(0, -1) : ins.slice(1);

@@ -2,9 +2,8 @@
  * Slicing: `StridedSlice` (on shapes it folds; on tensors it is kept) and `Slice`.
  */
 import { graphError, unsupported } from '../folded-graph.js';
-import type { Dim } from '../folded-graph.js';
+import type { Dim, FoldedNode } from '../folded-graph.js';
 import type { TfNode } from '../tf-graphdef.js';
-import type { FoldedNode } from '../folded-graph.js';
 import type { OnnxBuilder } from '../onnx-builder.js';
 import { makeConst, needConst } from './const-math.js';
 import type { OpHandler } from './types.js';

@@ -65,3 +65,6 @@ export interface OpHandler {
   /** Evaluated even when an input is dead (Merge picks its live input). */
   takesDeadInputs?: boolean;
 }
+
+/** A folding rule (`OpHandler.fold`), for handlers of several ops that share one. */
+export type FoldRule = NonNullable<OpHandler['fold']>;
