@@ -9,7 +9,6 @@
 import { describeError, ErrorCode, SgusError } from '../errors.js';
 import { Pipeline } from '../pipeline/compose.js';
 import type { PipelineOptions, PipelineSummary, StreamConfig } from '../pipeline/compose.js';
-import { renderPrometheus } from '../pipeline/prometheus.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
 import { ViewerServer } from '../server/viewer-server.js';
 import type { PipelineSettings, ServerSettings } from './stream-options.js';
@@ -59,7 +58,7 @@ export async function runSession(o: SessionOptions): Promise<number> {
     server = await ViewerServer.start({
       ...o.viewer,
       // Late-bound: /metrics may be asked for before the pipeline exists.
-      metricsText: () => renderPrometheus(pipeline?.metrics() ?? []),
+      streamMetrics: () => pipeline?.metrics() ?? [],
       ...(seg !== undefined ? { model: seg.card.name, engine: seg.engineInfo.engine, device: seg.engineInfo.device } : {}),
     });
     o.onViewer?.(server);
