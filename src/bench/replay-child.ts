@@ -23,6 +23,8 @@ export interface ReplayChildOptions {
   threads: number;
   /** false: `--no-video` (NDJSON and metrics only). */
   annotated: boolean;
+  /** The annotated video's long side, px ($SGUS_ANNOTATED_LONG_SIDE of the child); default the source's size. */
+  videoLongSide?: number;
   /** Kill the child after this long. Default 30 min. */
   timeoutMs?: number;
 }
@@ -30,6 +32,8 @@ export interface ReplayChildOptions {
 export interface ReplayChildResult {
   /** 'all outputs' or 'no annotated video'. */
   outputs: string;
+  /** The annotated video's long side when it was scaled down. */
+  videoLongSide?: number;
   model: string;
   frames: number;
   /** Wall clock, spawn → exit. */
@@ -75,7 +79,10 @@ export async function runReplayChild(o: ReplayChildOptions): Promise<ReplayChild
         .finally(() => (polling = false));
     }, 5);
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      const env = { ...process.env };
+      if (o.videoLongSide !== undefined) env.SGUS_ANNOTATED_LONG_SIDE = String(o.videoLongSide);
+      else delete env.SGUS_ANNOTATED_LONG_SIDE;
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
       const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 30 * 60_000);
@@ -96,6 +103,7 @@ export async function runReplayChild(o: ReplayChildOptions): Promise<ReplayChild
     const videoBytes = o.annotated ? (await stat(path.join(dir, `${stem}.annotated.mp4`)).catch(() => undefined))?.size : undefined;
     return {
       outputs: o.annotated ? 'all outputs' : 'no annotated video',
+      ...(o.annotated && o.videoLongSide !== undefined ? { videoLongSide: o.videoLongSide } : {}),
       model: o.model,
       frames,
       seconds: round(seconds),

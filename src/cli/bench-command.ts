@@ -149,6 +149,8 @@ async function liveFeed(video: BenchVideo, seconds: number, notes: string[], qui
 
 /** The model the peer section compares on: OpenCV 4.6's importer refuses the MobileNetV2 exports (dynamic Pad). */
 const PEER_MODEL = process.env.SGUS_BENCH_PEER_MODEL ?? 'unet-m';
+/** The smaller annotated video the e2e section also measures ($SGUS_ANNOTATED_LONG_SIDE). */
+const SMALL_VIDEO_LONG_SIDE = 640;
 /** Seconds of video the quick run's command-line and peer runs replay. */
 const QUICK_CLI_SECONDS = 8;
 
@@ -270,10 +272,13 @@ const command: CliCommand = {
           progress(quiet, `e2e: ${e.frames} frames at ${e.fps} fps; raw model ${rawFps} fps at batch ${batch}`);
           const cliVideo = quick ? await quickCut(video, QUICK_CLI_SECONDS, notes, quiet) : video;
           const cli: CliReplayRow[] = [];
-          for (const annotated of [true, false]) {
-            const c = await runReplayChild({ video: cliVideo.path, model: main.cardPath, batch, threads, annotated });
+          // Every output, without the video, and every output with the video scaled down (the annotated video's main lever).
+          const runs: Array<{ annotated: boolean; videoLongSide?: number }> = [{ annotated: true }, { annotated: false }];
+          if (Math.max(cliVideo.probe.width, cliVideo.probe.height) > SMALL_VIDEO_LONG_SIDE) runs.push({ annotated: true, videoLongSide: SMALL_VIDEO_LONG_SIDE });
+          for (const run of runs) {
+            const c = await runReplayChild({ video: cliVideo.path, model: main.cardPath, batch, threads, ...run });
             cli.push({ ...c, model: main.card.name, overhead: overhead(c.fps) });
-            progress(quiet, `e2e: sgus replay --out (${c.outputs}): ${c.frames} frames in ${c.seconds} s wall: ${c.fps} fps, start-up ${c.startupS ?? '–'} s`);
+            progress(quiet, `e2e: sgus replay --out (${c.outputs}${c.videoLongSide !== undefined ? `, video ${c.videoLongSide} px long side` : ''}): ${c.frames} frames in ${c.seconds} s wall: ${c.fps} fps, start-up ${c.startupS ?? '–'} s`);
           }
           results.e2e.cli = cli;
         }

@@ -9,6 +9,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { renderMarkdown, renderSummary, RESULTS_SCHEMA } from '../../src/bench/report.js';
+import type { BenchResults } from '../../src/bench/report.js';
 import { renderScaleSvg } from '../../src/bench/scale.js';
 import { listModels, resolveModel } from '../../src/segmenter/model-registry.js';
 import { runCli } from '../helpers/cli.js';
@@ -186,4 +188,30 @@ test('bench --only peer runs the OpenCV peer and ours on the same clip and repor
   } finally {
     await rm(out, { recursive: true, force: true });
   }
+});
+
+test('the summary the README quotes carries the replay command with every output, start-up, the OpenCV peer ratio and the scale figures', () => {
+  const lat = { p50: 10, p95: 20, p99: 30, max: 40, count: 1 } as any;
+  const cliRow = (outputs: string, fps: number, videoLongSide?: number) => ({ outputs, model: 'm', frames: 1830, seconds: 1830 / fps, fps, pipelineFps: fps + 2, startupS: 0.8, videoBytes: undefined, overhead: 0.05, ...(videoLongSide !== undefined ? { videoLongSide } : {}) });
+  const scaleRow = (streams: number, viewers: number) => ({ streams, viewers, fpsPerStream: 25, fpsPerViewer: 24.5, p99: 33, cpuPercent: 120, dropped: 0 });
+  const r: BenchResults = {
+    schema: RESULTS_SCHEMA, tool: 'sgus bench', date: '2026-12-02T00:00:00.000Z', machine: 'test machine, 2 cores', loadAverage: [0.1], quick: false,
+    sections: ['e2e', 'peer', 'scale'], models: ['m'], peakReference: 'x', peers: [], notes: [], seconds: 1,
+    e2e: { video: 'v', videoKind: 'real exam', width: 1280, height: 720, batch: 4, frames: 1830, seconds: 30, fps: 61, meanBatch: 4, latency: lat, stages: { decode: 1, queue: 1, inferencePerBatch: 40, postprocess: 2, send: 0 }, cappedAtSeconds: undefined, model: 'm', rawFpsSameBatch: 64, overhead: 0.05,
+      cli: [cliRow('all outputs', 41.5), cliRow('no annotated video', 58.25), cliRow('all outputs', 47.75, 640)] },
+    peer: { model: 'unet-m', video: 'real exam', ours: cliRow('all outputs', 20.5), peer: { frames: 1830, seconds: 146, fps: 12.5, firstFrameS: 0.5, opencv: '4.6.0' }, ratio: 1.64 },
+    scale: { model: 'm', video: 'feed', cellSeconds: 10, streams: [1, 2, 4, 8].map((n) => scaleRow(n, n)), viewers: [1, 10, 50, 100, 200].map((v) => scaleRow(1, v)), svg: 'scale.svg' },
+  };
+  const sum = renderSummary(r);
+  assert.match(sum, /every output \(NDJSON, annotated MP4, metrics\) \*\*41\.5 fps\*\* \(target ≥ 40/);
+  assert.match(sum, /with the video at 640 px long side \*\*47\.8 fps\*\*/);
+  assert.match(sum, /without the annotated video \*\*58\.3 fps\*\* \(target ≥ 60/);
+  assert.match(sum, /start-up \(command start → first frame segmented\) \*\*0\.80 s\*\* \(target < 1 s\)/);
+  assert.match(sum, /OpenCV 4\.6\.0.*SGUS Live \*\*20\.5 fps\*\*.*OpenCV peer \*\*12\.5 fps\*\*: \*\*1\.64×\*\* \(goal ≥ 1\.5×\)/);
+  assert.match(sum, /8 streams 25\.0 fps each, p99 33 ms/);
+  assert.match(sum, /200: 24\.5 fps, CPU 120 %.*bench\/scale\.svg/);
+  const md = renderMarkdown(r);
+  assert.equal((md.match(/\| NDJSON \+ annotated MP4/g) ?? []).length, 2);
+  assert.ok(md.includes('Ratio SGUS Live / OpenCV peer: **1.64×**'));
+  assert.ok(md.includes('![scale: fps and latency by streams, fps and CPU by viewers](scale.svg)'));
 });
