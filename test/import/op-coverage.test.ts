@@ -12,16 +12,52 @@ import { after, before, describe, test } from 'node:test';
 import { createEngine } from '../../src/engine/engine-factory.js';
 import ort from 'onnxruntime-node';
 import { convertFrozenGraph, importFrozen, parseFrozenGraph } from '../../src/import/import-frozen.js';
+import type { ImportResult } from '../../src/import/import-frozen.js';
 import { KEPT_OPS, OP_TABLE } from '../../src/import/ops/index.js';
 import { deepSgusLikeGraph, randomArray } from '../helpers/tf-graph-builder.js';
 import { elementwiseZooGraph, foldZooGraph, opZooGraph } from './op-graphs.js';
+import { hasTfjs } from './tfjs-available.js';
 
-async function hasTfjs(): Promise<boolean> {
+/** Imports a graph x → out; a vector of every op's results, not a segmentation output: imported for the comparison only. */
+async function importForComparison(dir: string, name: string, bytes: Uint8Array): Promise<ImportResult> {
+  const file = path.join(dir, `${name}.pb`);
+  await writeFile(file, bytes);
+  const r = await importFrozen(file, { modelsDir: dir, name, input: 'x', output: 'out', requireSegmentation: false });
+  assert.equal(r.tfjsModel, 'tfjs/model.json', r.notes.join('; '));
+  return r;
+}
+
+interface EngineDiff {
+  dims: readonly number[];
+  /** Largest |onnx - tfjs|, divided by max(1, |tfjs|) when relative. */
+  max: number;
+  /** Where it is (flat index). */
+  worst: number;
+  /** The ONNX Runtime output. */
+  onnx: Float32Array;
+}
+
+/** Runs an imported model in ONNX Runtime and in TF.js (WASM) on the same input `x` and compares output `out`. */
+async function compareEngines(modelDir: string, input: { data: Float32Array; dims: number[] }, relative: boolean): Promise<EngineDiff> {
+  const onnx = await createEngine(path.join(modelDir, 'model.onnx'), { threads: 1 });
+  const tfjs = await createEngine(path.join(modelDir, 'model.onnx'), { engine: 'tfjs', device: 'wasm', threads: 1 });
   try {
-    await import('@tensorflow/tfjs-core' as string);
-    return true;
-  } catch {
-    return false;
+    const a = await onnx.run({ x: input }, 'out');
+    const b = await tfjs.run({ x: input }, 'out');
+    assert.deepEqual(a.dims, b.dims);
+    let max = 0;
+    let worst = -1;
+    for (let i = 0; i < a.data.length; i++) {
+      const d = Math.abs(a.data[i]! - b.data[i]!) / (relative ? Math.max(1, Math.abs(b.data[i]!)) : 1);
+      if (!(d <= max)) {
+        max = d;
+        worst = i;
+      }
+    }
+    return { dims: a.dims, max, worst, onnx: a.data as Float32Array };
+  } finally {
+    await onnx.dispose();
+    await tfjs.dispose();
   }
 }
 
@@ -36,63 +72,14 @@ describe('op coverage: ONNX Runtime vs TensorFlow.js on the same imported graph'
 
   test('depthwise, dilated and strided convs, resizes, pads, reductions, matmul and softmax agree within 1e-4', async (t) => {
     if (!(await hasTfjs())) return t.skip('@tensorflow/tfjs-core not installed');
-    const zoo = opZooGraph();
-    const file = path.join(dir, 'zoo.pb');
-    await writeFile(file, zoo.bytes);
-    // A vector of every op's results, not a segmentation output: imported for the comparison only.
-    const r = await importFrozen(file, { modelsDir: dir, name: 'zoo', input: 'x', output: 'out', requireSegmentation: false });
-    assert.equal(r.tfjsModel, 'tfjs/model.json', r.notes.join('; '));
-    const n = 2;
-    const input = { data: randomArray(n * 12 * 12 * 3, 9, 2), dims: [n, 12, 12, 3] };
-    const onnx = await createEngine(path.join(r.modelDir, 'model.onnx'), { threads: 1 });
-    const tfjs = await createEngine(path.join(r.modelDir, 'model.onnx'), { engine: 'tfjs', device: 'wasm', threads: 1 });
-    try {
-      const a = await onnx.run({ x: input }, 'out');
-      const b = await tfjs.run({ x: input }, 'out');
-      assert.deepEqual(a.dims, b.dims);
-      const width = a.dims[1]!;
-      assert.equal(width, 924 + 5 + 256 + 32 + 4 + 864 + 220 + 231 + 105 + 256);
-      let max = 0;
-      let worst = -1;
-      for (let i = 0; i < a.data.length; i++) {
-        const d = Math.abs(a.data[i]! - b.data[i]!);
-        if (!(d <= max)) {
-          max = d;
-          worst = i;
-        }
-      }
-      assert.ok(max < 1e-4, `max abs diff ${max} at column ${worst % width}`);
-      process.stdout.write(`# ONNX vs TF.js max abs diff ${max.toExponential(2)}; ONNX ops ${JSON.stringify(r.onnx.opCounts)}; sample ${Array.from(a.data.subarray(925, 930), (v) => v.toFixed(4)).join(" ")}\n`);
-    } finally {
-      await onnx.dispose();
-      await tfjs.dispose();
-    }
+    const r = await importForComparison(dir, 'zoo', opZooGraph().bytes);
+    const { dims, max, worst, onnx } = await compareEngines(r.modelDir, { data: randomArray(2 * 12 * 12 * 3, 9, 2), dims: [2, 12, 12, 3] }, false);
+    const width = dims[1]!;
+    assert.equal(width, 924 + 5 + 256 + 32 + 4 + 864 + 220 + 231 + 105 + 256);
+    assert.ok(max < 1e-4, `max abs diff ${max} at column ${worst % width}`);
+    process.stdout.write(`# ONNX vs TF.js max abs diff ${max.toExponential(2)}; ONNX ops ${JSON.stringify(r.onnx.opCounts)}; sample ${Array.from(onnx.subarray(925, 930), (v) => v.toFixed(4)).join(' ')}\n`);
   });
 });
-
-/** Largest |a - b| / max(1, |b|) over two engine outputs of the same model. */
-async function compareEngines(modelDir: string, input: { data: Float32Array; dims: number[] }): Promise<{ dims: readonly number[]; max: number; worst: number }> {
-  const onnx = await createEngine(path.join(modelDir, 'model.onnx'), { threads: 1 });
-  const tfjs = await createEngine(path.join(modelDir, 'model.onnx'), { engine: 'tfjs', device: 'wasm', threads: 1 });
-  try {
-    const a = await onnx.run({ x: input }, 'out');
-    const b = await tfjs.run({ x: input }, 'out');
-    assert.deepEqual(a.dims, b.dims);
-    let max = 0;
-    let worst = -1;
-    for (let i = 0; i < a.data.length; i++) {
-      const d = Math.abs(a.data[i]! - b.data[i]!) / Math.max(1, Math.abs(b.data[i]!));
-      if (!(d <= max)) {
-        max = d;
-        worst = i;
-      }
-    }
-    return { dims: a.dims, max, worst };
-  } finally {
-    await onnx.dispose();
-    await tfjs.dispose();
-  }
-}
 
 describe('op coverage: the op table', () => {
   let dir = '';
@@ -132,11 +119,8 @@ describe('op coverage: the op table', () => {
   test('every one- and two-input op, batch norm without a convolution, AvgPool, PadV2, Min and a transposed conv agree with TF.js within 1e-4', async (t) => {
     if (!(await hasTfjs())) return t.skip('@tensorflow/tfjs-core not installed');
     const zoo = elementwiseZooGraph();
-    const file = path.join(dir, 'elementwise.pb');
-    await writeFile(file, zoo.bytes);
-    const r = await importFrozen(file, { modelsDir: dir, name: 'elementwise', input: 'x', output: 'out', requireSegmentation: false });
-    assert.equal(r.tfjsModel, 'tfjs/model.json', r.notes.join('; '));
-    const { dims, max, worst } = await compareEngines(r.modelDir, { data: randomArray(2 * 6 * 6 * 3, 22, 2), dims: [2, 6, 6, 3] });
+    const r = await importForComparison(dir, 'elementwise', zoo.bytes);
+    const { dims, max, worst } = await compareEngines(r.modelDir, { data: randomArray(2 * 6 * 6 * 3, 22, 2), dims: [2, 6, 6, 3] }, true);
     assert.deepEqual(dims, [2, zoo.width]);
     assert.ok(max < 1e-4, `max relative diff ${max} at column ${worst % zoo.width}`);
     process.stdout.write(`# elementwise zoo: ONNX vs TF.js max relative diff ${max.toExponential(2)}; ONNX ops ${JSON.stringify(r.onnx.opCounts)}\n`);

@@ -9,15 +9,7 @@ import { importFrozen } from '../../src/import/import-frozen.js';
 import { createSegmenter } from '../../src/segmenter/segmenter.js';
 import { syntheticFrame } from '../../src/synthetic/ultrasound-frame.js';
 import { deepSgusLikeGraph, randomArray } from '../helpers/tf-graph-builder.js';
-
-async function hasTfjs(): Promise<boolean> {
-  try {
-    await import('@tensorflow/tfjs-core' as string);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasTfjs } from './tfjs-available.js';
 
 describe('TF.js engine on an imported frozen graph', () => {
   let dir = '';
