@@ -9,13 +9,19 @@ import type { OptionSpec } from './args.js';
 
 export const CALIBRATION_OPTIONS: OptionSpec = {
   'mm-per-px': { type: 'string' },
+  'no-ruler': { type: 'boolean' },
 };
 
 export const CALIBRATION_OPTIONS_HELP = `Calibration options:
       --mm-per-px X[,Y]   millimetres per source pixel (X horizontally, Y vertically; one value: both),
                           e.g. from the scanner's depth scale: the viewer shows the gland area in cm²,
                           perimeter, length and depth in mm, "from --mm-per-px" (default: none, the
-                          figures stay in pixels, labelled uncalibrated; a scale is never guessed)`;
+                          figures stay in pixels, labelled uncalibrated; a scale is never guessed)
+      --no-ruler          do not read the scale off the scanner's depth ruler. By default a recorded
+                          file without --mm-per-px is scaled by its ruler when one is clearly there
+                          (centimetre labels at equal spacing beside the image, with their ticks;
+                          read on the frame at 1 s, said as the figures' source); live sources need
+                          --mm-per-px or a preset's mmPerPx`;
 
 /** Largest plausible pixel: 10 mm (a 1 mm scale is already coarse for ultrasound); catches cm given as mm. */
 const MAX_MM_PER_PX = 10;

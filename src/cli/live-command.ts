@@ -128,6 +128,7 @@ const command: CliCommand = {
       viewCodec: view,
     };
     if (settings.stallTimeoutS !== undefined) stream.stallTimeoutS = settings.stallTimeoutS;
+    if (calibration !== undefined) stream.calibration = calibration;
     let timer: NodeJS.Timeout | undefined;
     return runSession({
       settings,

@@ -8,6 +8,7 @@ import type { VideoProbe } from '../pipeline/probe.js';
 import { describeSource, sourceFromArgument } from '../pipeline/source-spec.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import { CALIBRATION_OPTIONS, CALIBRATION_OPTIONS_HELP, calibrationOption } from './calibration-option.js';
+import { rulerCalibration } from './ruler-calibration.js';
 import type { CliCommand } from './command.js';
 import { DICOM_REPLAY_HELP, isDicomReplay, runDicomReplay } from './dicom-replay.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
@@ -85,7 +86,7 @@ const command: CliCommand = {
     const serve = values.serve === true;
     const viewer = serve ? await serverSettings(values) : undefined;
     // Checked with the other options, before the model loads.
-    const calibration = calibrationOption(values);
+    let calibration = calibrationOption(values);
     const realtime = values.realtime === true || (serve && values['max-speed'] !== true);
     const loop = values.loop === true;
     // Real time: the next frame is a frame interval away, waiting for it only adds latency.
@@ -95,6 +96,11 @@ const command: CliCommand = {
     // Datagram protocols (udp, rtp, srt) have no end to probe against and would block ffprobe; the
     // source reads their size from FFmpeg's log instead.
     if (source.type === 'file' || (source.type === 'url' && !/^(udp|rtp|srt):/i.test(source.url))) probe = await probeVideo(source.type === 'file' ? source.path : source.url);
+
+    if (calibration === undefined && values['no-ruler'] !== true && source.type === 'file' && probe !== undefined) {
+      calibration = await rulerCalibration(source.path, probe.width, probe.height, probe.duration);
+    }
+    if (!settings.quiet) process.stderr.write(`sgus: scale ${calibration !== undefined ? `${calibration.mmPerPxX.toFixed(4)} x ${calibration.mmPerPxY.toFixed(4)} mm/pixel ${calibration.source}` : 'unknown: figures in pixels (give --mm-per-px)'}\n`);
 
     const out = values.out as string | undefined;
     const stem = path.basename(describeSource(source)).replace(/\.[^.]*$/, '').replace(/[^\w.@+-]+/g, '_') || 'stream';
@@ -108,6 +114,7 @@ const command: CliCommand = {
     const stream: StreamConfig = { id: 'replay', title: path.basename(describeSource(source)), source, mode: 'replay', realtime, loop, outputs };
     if (settings.stallTimeoutS !== undefined) stream.stallTimeoutS = settings.stallTimeoutS;
     if (probe !== undefined) stream.probe = probe;
+    if (calibration !== undefined) stream.calibration = calibration;
     const total = !loop && probe?.frames !== undefined ? probe.frames : undefined;
     const bar = total !== undefined && !settings.quiet ? new ProgressBar(total, { label: 'replay' }) : undefined;
     let note = '';

@@ -5,6 +5,7 @@ import { probeVideo } from '../pipeline/probe.js';
 import { loadPreset, presetToStream, STREAMS_DIR } from '../pipeline/stream-preset.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, parse } from './args.js';
 import { CALIBRATION_OPTIONS, CALIBRATION_OPTIONS_HELP, calibrationOption, streamCalibration } from './calibration-option.js';
+import { rulerCalibration } from './ruler-calibration.js';
 import type { CliCommand } from './command.js';
 import { runSession } from './session.js';
 import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, SERVER_OPTIONS, serverOptionsHelp, serverSettings, STREAM_COMMAND_DEFAULTS, summaryLine } from './stream-options.js';
@@ -89,6 +90,14 @@ const command: CliCommand = {
               throw new SgusError(ErrorCode.SourceFailure, describeError(err), { where: p.file, cause: err });
             }
           }
+          // A recorded file with no scale given is scaled by its depth ruler when one is clearly there.
+          let cal = calibrations.get(p.name);
+          if (cal === undefined && values['no-ruler'] !== true && s.source.type === 'file' && s.probe !== undefined) {
+            cal = await rulerCalibration(s.source.path, s.probe.width, s.probe.height, s.probe.duration);
+            if (cal !== undefined) server?.setCalibration(p.name, cal);
+          }
+          if (cal !== undefined) s.calibration = cal;
+          if (!settings.quiet) process.stderr.write(`sgus: ${p.name}: scale ${cal !== undefined ? `${cal.mmPerPxX.toFixed(4)} mm/pixel ${cal.source}` : 'unknown: figures in pixels'}\n`);
           if (settings.stallTimeoutS !== undefined) s.stallTimeoutS ??= settings.stallTimeoutS;
           streams.push(s);
           if (lastTenth >= 0) server?.setStreamState(p.name, 'starting', { reason: 'loading the model' });

@@ -54,6 +54,11 @@ export interface StreamConfig {
   probe?: VideoProbe;
   /** Output files of this stream. Default: none. */
   outputs?: { ndjson?: string; annotated?: string };
+  /**
+   * The source's pixel size (the user's --mm-per-px, a preset's, the scanner's depth ruler), for
+   * the figures the NDJSON gives per frame. Default: none (figures in pixels, labelled so).
+   */
+  calibration?: { mmPerPxX: number; mmPerPxY: number; source: string };
   /** Viewer video codec when a hub is attached: 'auto' (H.264 pass-through or libx264) or 'jpeg'. Default 'auto'. */
   viewCodec?: 'auto' | 'jpeg';
   /** Seconds without data before the source counts as stalled. Default `FFMPEG_SOURCE_DEFAULTS.stallTimeoutS`. */
@@ -390,7 +395,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     for (const st of this.#streams.values()) {
       const out = st.config.outputs ?? {};
       const ops: OperatorFunction<FrameResult, FrameResult>[] = [];
-      if (out.ndjson !== undefined) ops.push(ndjsonSink({ path: out.ndjson }));
+      if (out.ndjson !== undefined) ops.push(ndjsonSink({ path: out.ndjson, ...(st.config.calibration !== undefined ? { calibration: st.config.calibration } : {}) }));
       if (out.annotated !== undefined) {
         const probe = st.config.probe;
         ops.push(

@@ -1,8 +1,13 @@
-/** Per-frame NDJSON: one line per segmented frame (index, pts, contours in source pixels, area, latency). */
+/**
+ * Per-frame NDJSON: one line per segmented frame (index, pts, contours in source pixels, area, the
+ * gland's figures — area, perimeter, length, depth — in mm when the source's scale is known, else in
+ * pixels, and latency).
+ */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { OperatorFunction } from 'rxjs';
+import { measureOutline } from '../core/outline-figures.js';
 import { describeError, ErrorCode, SgusError } from '../errors.js';
 import type { FrameResult } from './frame.js';
 import { serialSink } from './serial-sink.js';
@@ -12,12 +17,15 @@ export interface NdjsonSinkOptions {
   path: string;
   /** Decimals kept on contour coordinates. Default 1. */
   decimals?: number;
+  /** Millimetres per source pixel and where that came from. Default: none (figures in pixels). */
+  calibration?: { mmPerPxX: number; mmPerPxY: number; source: string };
 }
 
 export function ndjsonSink(options: NdjsonSinkOptions): OperatorFunction<FrameResult, FrameResult> {
   if (typeof options?.path !== 'string' || options.path === '') throw new SgusError(ErrorCode.InvalidArgument, 'ndjson sink needs a path', { where: 'ndjson sink' });
   const file = options.path;
   const k = 10 ** (options.decimals ?? 1);
+  const cal = options.calibration;
   let out: ReturnType<typeof createWriteStream> | undefined;
   let failure: Error | undefined;
   const open = async (): Promise<NonNullable<typeof out>> => {
@@ -41,6 +49,7 @@ export function ndjsonSink(options: NdjsonSinkOptions): OperatorFunction<FrameRe
         width: r.frame.sourceWidth,
         height: r.frame.sourceHeight,
         area: r.area,
+        measurements: { ...measureOutline(r.contours, r.area, cal), ...(cal !== undefined ? { scaleSource: cal.source } : {}) },
         contours: r.contours.map((c) => ({ hole: c.hole, parent: c.parent, points: c.points.map(([x, y]) => [Math.round(x * k) / k, Math.round(y * k) / k]) })),
         batch: r.batchSize,
         latencyMs: {
