@@ -48,8 +48,10 @@ async function compareEngines(modelDir: string, input: { data: Float32Array; dim
     let max = 0;
     let worst = -1;
     for (let i = 0; i < a.data.length; i++) {
-      const d = Math.abs(a.data[i]! - b.data[i]!) / (relative ? Math.max(1, Math.abs(b.data[i]!)) : 1);
-      if (!(d <= max)) {
+      const diff = Math.abs(a.data[i]! - b.data[i]!) / (relative ? Math.max(1, Math.abs(b.data[i]!)) : 1);
+      // A NaN on either side (even on both) is a failure: the graphs are built to stay finite.
+      const d = Number.isNaN(diff) ? Infinity : diff;
+      if (d > max) {
         max = d;
         worst = i;
       }

@@ -116,9 +116,9 @@ export function elementwiseZooGraph(): OpGraph & { width: number } {
   g.const('vec', [3], randomArray(3, 12, 1));
   g.const('two', [], [2]);
   for (const op of ZOO_BINARY) {
-    // Divisors and exponent bases are p (≥ 0.5).
+    // Divisors and exponent bases are p (≥ 0.5), so that every result is finite.
     // BiasAdd takes a per-channel vector only.
-    if (op !== 'BiasAdd') outs.push([g.add(`b_${op}`, op, ['c', 'p'], { T }), per]);
+    if (op !== 'BiasAdd') outs.push([g.add(`b_${op}`, op, op === 'Pow' ? ['p', 'c'] : ['c', 'p'], { T }), per]);
     outs.push([g.add(`bv_${op}`, op, [op === 'Pow' ? 'p' : 'c', 'vec'], { T, data_format: NHWC }), per]);
     if (op !== 'BiasAdd') outs.push([g.add(`bs_${op}`, op, ['p', 'two'], { T }), per]);
   }
