@@ -10,6 +10,8 @@ import { describeError, ErrorCode, SgusError } from '../errors.js';
 import { Pipeline } from '../pipeline/compose.js';
 import type { PipelineOptions, PipelineSummary, StreamConfig } from '../pipeline/compose.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
+import { ScoreSummaryCollector } from '../score/score-summary.js';
+import { GlandScorer, scoreModelPath } from '../score/scorer.js';
 import { ViewerServer } from '../server/viewer-server.js';
 import type { PipelineSettings, ServerSettings } from './stream-options.js';
 
@@ -44,6 +46,10 @@ export interface SessionOptions {
 
 export interface SessionRun extends RunResult {
   seg: Segmenter;
+  /** The score model, where frames were scored (not --no-score, model installed). */
+  scorer: GlandScorer | undefined;
+  /** Per-exam score summaries of the streams (frames scored so far). */
+  scores: ScoreSummaryCollector;
   streams: StreamConfig[];
   server: ViewerServer | undefined;
 }
@@ -53,6 +59,8 @@ export async function runSession(o: SessionOptions): Promise<number> {
   let pipeline: Pipeline | undefined;
   let server: ViewerServer | undefined;
   let seg: Segmenter | undefined;
+  let scorer: GlandScorer | undefined;
+  const scores = new ScoreSummaryCollector();
   const openViewer = async (): Promise<void> => {
     if (o.viewer === undefined) return;
     server = await ViewerServer.start({
@@ -75,20 +83,26 @@ export async function runSession(o: SessionOptions): Promise<number> {
       seg = await o.loadSegmenter();
       await openViewer();
     }
-    if (!o.settings.quiet) process.stderr.write(`${o.banner(seg, streams)}\n`);
+    if (o.settings.score) scorer = await GlandScorer.createIfPresent();
+    if (!o.settings.quiet) {
+      process.stderr.write(`${o.banner(seg, streams)}\n`);
+      if (o.settings.score) process.stderr.write(scorer === undefined ? `sgus: no score model at ${scoreModelPath()}: outlines only\n` : `sgus: score ${scorer.card.name}: OMERACT and De Vita grade per frame — research aid, not a diagnosis\n`);
+    }
     const defaultMaxDelayMs = typeof o.defaultMaxDelayMs === 'function' ? o.defaultMaxDelayMs(streams) : o.defaultMaxDelayMs;
     const hooks = o.hooks ?? {};
-    const result = await runPipeline(pipelineOptions(o.settings, seg, streams, { defaultMaxDelayMs, hub: server, isolateFailures: o.isolateFailures ?? false }), {
+    const result = await runPipeline(pipelineOptions(o.settings, seg, streams, { defaultMaxDelayMs, hub: server, isolateFailures: o.isolateFailures ?? false, scorer }), {
       ...hooks,
       quiet: o.settings.quiet,
       onStart: (p) => {
         pipeline = p;
+        if (scorer !== undefined) p.on('frame', (r) => scores.add(r.frame.streamId, r.area, r.score));
         hooks.onStart?.(p);
       },
     });
-    return await o.report({ ...result, seg, streams, server });
+    return await o.report({ ...result, seg, scorer, scores, streams, server });
   } finally {
     await (server as ViewerServer | undefined)?.close();
+    await (scorer as GlandScorer | undefined)?.close();
     await (seg as Segmenter | undefined)?.close();
   }
 }
@@ -98,7 +112,7 @@ export function pipelineOptions(
   settings: PipelineSettings,
   segmenter: Segmenter,
   streams: StreamConfig[],
-  extra: { defaultMaxDelayMs: number; hub?: ViewerServer | undefined; isolateFailures?: boolean },
+  extra: { defaultMaxDelayMs: number; hub?: ViewerServer | undefined; isolateFailures?: boolean; scorer?: GlandScorer | undefined },
 ): PipelineOptions {
   return {
     streams,
@@ -109,6 +123,7 @@ export function pipelineOptions(
     postprocess: settings.postprocess,
     ...(extra.hub !== undefined ? { hub: extra.hub } : {}),
     ...(extra.isolateFailures === true ? { isolateFailures: true } : {}),
+    ...(extra.scorer !== undefined ? { scorer: extra.scorer } : {}),
   };
 }
 

@@ -30,6 +30,7 @@ export const PIPELINE_OPTIONS: OptionSpec = {
   simplify: { type: 'string' },
   'all-regions': { type: 'boolean' },
   'stall-timeout': { type: 'string' },
+  'no-score': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
 };
 
@@ -61,6 +62,8 @@ export const PIPELINE_OPTIONS_HELP = `Pipeline options:
       --simplify PX       Douglas-Peucker tolerance of contour points in pixels (default ${c.simplifyPx})
       --all-regions       keep every gland region, not only the largest (default: as the model card says)
       --stall-timeout S   no data for S seconds counts as a failure (default ${FFMPEG_SOURCE_DEFAULTS.stallTimeoutS})
+      --no-score          no ultrasound score (OMERACT / De Vita grade per frame, a research aid, not a
+                          diagnosis; default: scored where models/sgus-score is installed)
   -q, --quiet             no progress or status lines`;
 
 export const SERVER_OPTIONS: OptionSpec = {
@@ -147,6 +150,8 @@ export interface PipelineSettings {
   postprocess: PostprocessStageOptions;
   /** Undefined when not given: the source's default applies. */
   stallTimeoutS: number | undefined;
+  /** Score each frame's gland where the score model is installed (false: --no-score). */
+  score: boolean;
   quiet: boolean;
 }
 
@@ -169,6 +174,7 @@ export function pipelineSettings(values: Record<string, unknown>): PipelineSetti
       ...(values['all-regions'] === true ? { singleRegion: false } : {}),
     },
     stallTimeoutS: values['stall-timeout'] === undefined ? undefined : numberOption(values['stall-timeout'], 'stall-timeout', 0.1, FFMPEG_SOURCE_DEFAULTS.stallTimeoutS),
+    score: values['no-score'] !== true,
     quiet: values.quiet === true,
   };
 }

@@ -16,6 +16,7 @@ import { TypedEmitter } from '../typed-emitter.js';
 import { annotatedVideoSink } from './annotated-video-sink.js';
 import { BATCH_STAGE_DEFAULTS, batchStage } from './batch-stage.js';
 import { CreditFlow } from './credit-flow.js';
+import { dicomFeed } from './dicom-source.js';
 import { FfmpegSource } from './ffmpeg-source.js';
 import type { ViewMode } from './ffmpeg-args.js';
 import type { SourceStarted } from './ffmpeg-source.js';
@@ -27,6 +28,8 @@ import { LogThrottle } from './log-throttle.js';
 import { startMetricsTimer } from './metrics-timer.js';
 import { ndjsonSink } from './ndjson-sink.js';
 import { postprocessStage } from './postprocess-stage.js';
+import { scoreStage } from './score-stage.js';
+import type { FrameScorer } from './score-stage.js';
 import { staleStage } from './stale-stage.js';
 import { postprocessDefaults } from '../segmenter/postprocess.js';
 import type { PostprocessStageOptions } from './postprocess-stage.js';
@@ -84,6 +87,8 @@ export interface PipelineOptions {
   maxAgeMs?: number;
   /** Post-processing (threshold, working size, smoothing). */
   postprocess?: PostprocessStageOptions;
+  /** The gland's ultrasound score of every segmented frame (a GlandScorer). Default none: outlines only. */
+  scorer?: FrameScorer;
   /** Viewer hub; when set, viewer video is decoded and every result is published. Default none. */
   hub?: ViewerHubPort;
   /** A failing stream ends alone (serve) instead of failing the pipeline (replay CLI). Default false. */
@@ -186,6 +191,8 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         ...(cfg.stallTimeoutS !== undefined ? { stallTimeoutS: cfg.stallTimeoutS } : {}),
         ...(cfg.reconnectInitialMs !== undefined ? { reconnectInitialMs: cfg.reconnectInitialMs } : {}),
         ...(cfg.reconnectMaxMs !== undefined ? { reconnectMaxMs: cfg.reconnectMaxMs } : {}),
+        // A DICOM cine loop: FFmpeg reads its frames from stdin (dicom-source.ts).
+        ...(cfg.source.type === 'dicom' ? { stdin: dicomFeed(cfg.source) } : {}),
         // Latest frame wins all the way to the source: FFmpeg's reads must not back up. A frame
         // that leaves FFmpeg half its age allowance late rarely makes it through inference.
         ...(mode === 'live' ? { maxLagMs: (options.maxAgeMs ?? BATCH_STAGE_DEFAULTS.maxAgeMs) / 2 } : {}),
@@ -286,6 +293,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
     // A recoverable engine failure costs its batch only: the frames leave the credit loop as if
     // dropped (viewers still get their pictures), counted per stream, one (bounded) log line.
     const failedLog = new LogThrottle();
+    const scoreLog = new LogThrottle();
     const batchFailed = (batch: Batch, error: SgusError): void => {
       const streams = new Set<string>();
       for (const frame of batch.frames) {
@@ -311,6 +319,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
       flow.admit(),
       inferenceStage({ model: o.segmenter, onBatchFailed: batchFailed, onBusy: flow.engineBusy, onIdle: flow.engineIdle }),
       this.#postprocess,
+      (src$: Observable<FrameResult>) => (o.scorer !== undefined ? src$.pipe(scoreStage({ scorer: o.scorer, onError: (e, r) => scoreLog.push(`${r.frame.streamId}: frame ${r.frame.index} not scored: ${describeError(e)}`).forEach((l) => this.emit('log', l)) })) : src$),
       // Live: aged past the limit in inference: dropped and counted, never shown.
       staleStage({
         maxAgeMs,

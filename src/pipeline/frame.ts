@@ -5,6 +5,7 @@
 import type { Contour } from '../core/contours.js';
 import type { ModelWindow } from '../core/field-of-view.js';
 import type { RgbImage } from '../core/image.js';
+import type { GlandScore } from '../score/scorer.js';
 
 /** Compressed video for viewers, one access unit (H.264 Annex B) or one JPEG per frame. */
 export interface ViewPayload {
@@ -64,6 +65,11 @@ export interface Frame {
   full?: FullPicture;
   /** When every part of the frame had arrived and it left the source, same clock as `captureTs`. */
   decodedTs?: number;
+  /**
+   * How many times a viewer moved the replay (seek, play after a pause) before this frame was read;
+   * absent: never. Frames of an older epoch still in flight are no longer what viewers asked for.
+   */
+  epoch?: number;
 }
 
 /** Per-stage timings of one frame, ms. */
@@ -87,6 +93,8 @@ export interface FrameResult {
   timings: StageTimings;
   /** End of post-processing, same clock as `captureTs`. */
   doneTs: number;
+  /** The gland's ultrasound score (score stage), when scored: a research aid, not a diagnosis. */
+  score?: GlandScore;
 }
 
 /** What the viewer hub needs to know about a stream when it starts. */

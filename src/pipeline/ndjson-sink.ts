@@ -1,7 +1,8 @@
 /**
  * Per-frame NDJSON: one line per segmented frame (index, pts, contours in source pixels, area, the
  * gland's figures — area, perimeter, length, depth — in mm when the source's scale is known, else in
- * pixels, and latency).
+ * pixels, the gland's ultrasound score when scored (grade and confidence per score, labelled a
+ * research aid), and latency).
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -51,6 +52,15 @@ export function ndjsonSink(options: NdjsonSinkOptions): OperatorFunction<FrameRe
         area: r.area,
         measurements: { ...measureOutline(r.contours, r.area, cal), ...(cal !== undefined ? { scaleSource: cal.source } : {}) },
         contours: r.contours.map((c) => ({ hole: c.hole, parent: c.parent, points: c.points.map(([x, y]) => [Math.round(x * k) / k, Math.round(y * k) / k]) })),
+        ...(r.score !== undefined
+          ? {
+              score: {
+                omeract: { grade: r.score.omeract.grade, confidence: round4(r.score.omeract.confidence) },
+                deVita: { grade: r.score.deVita.grade, confidence: round4(r.score.deVita.confidence) },
+                label: r.score.label,
+              },
+            }
+          : {}),
         batch: r.batchSize,
         latencyMs: {
           decode: ms(t.decode),
@@ -69,6 +79,10 @@ export function ndjsonSink(options: NdjsonSinkOptions): OperatorFunction<FrameRe
       if (failure !== undefined) throw new SgusError(ErrorCode.SinkFailure, `cannot write: ${describeError(failure)}`, { where: file });
     },
   );
+}
+
+function round4(v: number): number {
+  return Math.round(v * 1e4) / 1e4;
 }
 
 function ms(v: number): number {
