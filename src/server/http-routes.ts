@@ -13,7 +13,11 @@ import { PROMETHEUS_CONTENT_TYPE } from '../pipeline/prometheus.js';
 import { presentedToken, tokenMatches } from './access.js';
 import type { FrameRecord } from './frame-records.js';
 import { parseFramePath } from './frame-records.js';
+import type { AreaSeriesBody } from './area-series.js';
+import { parseAreasPath } from './area-series.js';
 import type { HostAllowlist } from './host-allowlist.js';
+import { handleRecordingRequest, isRecordingPath } from './recording-routes.js';
+import type { RecordingRoutesOptions } from './recording-routes.js';
 import { lookupStatic } from './static-files.js';
 
 /** The answer to a Host this server was not configured for (DNS rebinding, or a missing --allowed-host). */
@@ -35,8 +39,12 @@ export interface HttpRoutesOptions {
   health: () => { status: number; body: string };
   /** The /metrics text now. Required. */
   metrics: () => Promise<string>;
+  /** A stream's gland area per frame so far (the viewer's timeline). Default: none (404). */
+  areas?: (streamId: string) => AreaSeriesBody | undefined;
   /** A held frame's record, undefined when no longer held. Required. */
   frameRecord: (streamId: string, index: number) => FrameRecord | undefined;
+  /** The recordings' routes (/recordings…, behind the token). Default none (404). */
+  recordings?: Omit<RecordingRoutesOptions, 'hosts'>;
   /** A file could not be read (the request is cut). Default none. */
   onError?: (error: SgusError) => void;
 }
@@ -61,6 +69,15 @@ export class HttpRoutes {
       res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(`${HOST_REFUSED}\n`);
       return;
     }
+    const authorized = o.token === undefined || tokenMatches(o.token, presentedToken(req, url));
+    const tokenRequired = (): void => {
+      res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer' }).end('token required\n');
+    };
+    // Before the GET-only rule: starting and stopping a recording are POSTs.
+    if (o.recordings !== undefined && isRecordingPath(rawPath)) {
+      if (!authorized) return tokenRequired();
+      return handleRecordingRequest(req, res, rawPath, url, { ...o.recordings, hosts: o.hosts });
+    }
     if (req.method !== 'GET' && !head) {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
       return;
@@ -70,14 +87,22 @@ export class HttpRoutes {
       res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(head ? undefined : body);
       return;
     }
-    const authorized = o.token === undefined || tokenMatches(o.token, presentedToken(req, url));
-    const tokenRequired = (): void => {
-      res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer' }).end('token required\n');
-    };
     if (rawPath === '/metrics') {
       if (!authorized) return tokenRequired();
       const body = await o.metrics();
       res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' }).end(head ? undefined : body);
+      return;
+    }
+    const areasOf = parseAreasPath(rawPath);
+    if (areasOf !== undefined) {
+      // The area curve is exam data too.
+      if (!authorized) return tokenRequired();
+      const body = o.areas?.(areasOf);
+      if (body === undefined) {
+        res.writeHead(404, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' }).end('no frame of that stream segmented yet\n');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(head ? undefined : JSON.stringify(body));
       return;
     }
     const framePath = parseFramePath(rawPath);

@@ -95,6 +95,15 @@ export interface ViewerServerOptions {
    * periods). Default `STALL_WATCHDOG_DEFAULTS.stallAfterS` (2, src/server/stall-watchdog.ts).
    */
   stallAfterS?: number;
+  /**
+   * Folder the viewers' recordings (key r) are written to; the server names the files. Default
+   * `RECORDINGS_DEFAULTS.dir` ('sgus-recordings' in the working directory).
+   */
+  recordingsDir?: string;
+  /** Longest recording, s; it stops there. Default `RECORDINGS_DEFAULTS.maxSeconds` (600). */
+  recordingMaxSeconds?: number;
+  /** Largest recording, bytes; it stops there. Default `RECORDINGS_DEFAULTS.maxBytes` (1 GiB). */
+  recordingMaxBytes?: number;
 }
 
 /** The options with every default applied, checked. */

@@ -15,7 +15,10 @@ import type { WebSocket } from 'ws';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
 import type { Frame, FrameResult, StreamInfo, StreamMetrics, StreamStateDetail, StreamStateKind, ViewerHubPort } from '../pipeline/frame.js';
 import { CloseCode, PROTOCOL_VERSION } from '../shared/protocol.js';
-import type { ServerMessage, SubscribeMessage, WireCalibration } from '../shared/protocol.js';
+import type { ControlMessage, ServerMessage, SubscribeMessage, WireCalibration } from '../shared/protocol.js';
+import { AreaSeries } from './area-series.js';
+import type { ReplayControlHandler } from './replay-control.js';
+import { controlRefusal } from './replay-control.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { FrameRecords } from './frame-records.js';
 import { healthReply } from './health.js';
@@ -23,6 +26,7 @@ import { HostAllowlist } from './host-allowlist.js';
 import { HubMetrics } from './hub-metrics.js';
 import { HttpRoutes, refuseUpgradeEarly, upgradeRefusal } from './http-routes.js';
 import { FallbackPictures } from './jpeg-fallback.js';
+import { Recordings } from './recordings.js';
 import { StreamStates, placeholderStream } from './stream-states.js';
 import { VideoContinuity } from './video-continuity.js';
 import { listen, resolveViewerServerOptions } from './viewer-server-options.js';
@@ -52,10 +56,12 @@ interface StreamState {
   video: VideoContinuity;
   /** JPEG pictures for its viewers without the stream's codec; made when first needed. */
   fallback: FallbackPictures | undefined;
+  /** Replay controls: frames read before the last seek / play (an older epoch) are not shown. */
+  epoch: number;
 }
 
 function streamState(info: StreamInfo, video: VideoContinuity, metrics: StreamMetrics | undefined): StreamState {
-  return { info, live: true, endReason: undefined, metrics, framesPublished: 0, video, fallback: undefined };
+  return { info, live: true, endReason: undefined, metrics, framesPublished: 0, video, fallback: undefined, epoch: 0 };
 }
 
 export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements ViewerHubPort {
@@ -80,7 +86,10 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   readonly #states: StreamStates;
   readonly #records = new FrameRecords();
   readonly #calibrations = new Map<string, WireCalibration>();
+  readonly #areas = new AreaSeries();
+  #control: ReplayControlHandler | undefined;
   readonly #metrics: HubMetrics;
+  readonly #recordings: Recordings;
   #model: string;
   #engine: string;
   #device: string;
@@ -109,12 +118,26 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     this.printableUrl = this.url + (o.token !== undefined ? '?token=<your token>' : '');
     // The hard cap only guards memory; anything above maxMessageBytes is answered with an error frame.
     this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Math.max(64 * 1024, o.maxMessageBytes * 4) });
+    this.#recordings = new Recordings({
+      ...(o.recordingsDir !== undefined ? { dir: o.recordingsDir } : {}),
+      ...(o.recordingMaxSeconds !== undefined ? { maxSeconds: o.recordingMaxSeconds } : {}),
+      ...(o.recordingMaxBytes !== undefined ? { maxBytes: o.recordingMaxBytes } : {}),
+      onError: (message) => this.#reportError(new SgusError(ErrorCode.SinkFailure, message, { fatal: false, where: 'recordings' })),
+    });
     const routes = new HttpRoutes({
+      recordings: {
+        recordings: this.#recordings,
+        start: (streamId) => {
+          const s = this.#streams.get(streamId);
+          return s === undefined || !s.live ? undefined : this.#recordings.start(streamId, s.info.fps);
+        },
+      },
       hosts: this.#hosts,
       token: o.token,
       staticDir: o.staticDir,
       health: () => healthReply(this.#states.health(), this.#viewers.size),
       metrics: () => this.#metrics.render(),
+      areas: (streamId) => this.#areas.get(streamId),
       frameRecord: (streamId, index) => this.#records.get(streamId, index, this.#calibrations.get(streamId)),
       onError: (err) => this.#reportError(err),
     });
@@ -144,11 +167,13 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   addStream(info: StreamInfo): void {
     const prev = this.#streams.get(info.id);
     prev?.fallback?.close();
+    this.#recordings.streamEnded(info.id);
     const state = streamState(info, new VideoContinuity(prev?.video.parameterSets), prev?.metrics);
     this.#streams.set(info.id, state);
     // A restarted stream (a looped replay) counts its frames from 0 again.
     this.#records.reset(info.id);
     this.#states.opened(info.id, info.kind, info.fps);
+    if (this.#control !== undefined && info.kind === 'replay') this.#states.setPlayback(info.id, { paused: false, speed: 1, index: 0, pts: 0 }, true);
     for (const v of this.#viewers) if (v.streamId === info.id) v.rejoin();
     this.#broadcast({ type: 'stream-added', stream: this.#wireStream(state) });
   }
@@ -210,7 +235,10 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     }
     stream.framesPublished++;
     this.#records.add(result);
+    this.#areas.add(frame.streamId, frame.index, frame.pts, result.area);
     this.#states.frame(frame.streamId);
+    // Read before a viewer moved the replay: segmented (kept above), no longer to be shown.
+    if ((frame.epoch ?? 0) < stream.epoch) return;
     // Pictures of frames dropped before this one go out first, in index order.
     if (frame.view?.codec === 'h264') for (const held of stream.video.takeHeld(frame.index)) this.#publish(stream, held, undefined);
     this.#publish(stream, frame, result);
@@ -225,7 +253,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
    */
   publishVideo(frame: Frame): void {
     const stream = this.#streams.get(frame.streamId);
-    if (stream === undefined || frame.view?.codec !== 'h264') return;
+    if (stream === undefined || frame.view?.codec !== 'h264' || (frame.epoch ?? 0) < stream.epoch) return;
     stream.video.hold(frame);
   }
 
@@ -247,9 +275,18 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       stream.video.clear();
       stream.fallback?.close();
       stream.fallback = undefined;
+      this.#recordings.streamEnded(streamId);
       this.#states.set(streamId, 'ended', { reason });
     }
     this.#broadcast({ type: 'stream-ended', streamId, reason });
+  }
+
+  /**
+   * Beyond `ViewerHubPort`: who carries out viewers' replay controls (the session: the pipeline's
+   * source). Without one, controls are refused.
+   */
+  setReplayControl(handler: ReplayControlHandler | undefined): void {
+    this.#control = handler;
   }
 
   // ---------------------------------------------------------------- inspection
@@ -266,12 +303,13 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     this.#states.close();
     for (const s of this.#streams.values()) s.fallback?.close();
     for (const v of this.#viewers) v.close(CloseCode.GoingAway, 'server shutting down');
+    const recordings = this.#recordings.close();
     this.#closed = new Promise<void>((resolve) => {
       // Give the close frames a moment, then cut whatever is left so close() cannot hang.
       setTimeout(() => {
         for (const v of this.#viewers) v.terminate();
         this.#wss.close();
-        this.#http.close(() => resolve());
+        this.#http.close(() => void recordings.then(() => resolve()));
         this.#http.closeAllConnections();
       }, this.#viewers.size > 0 ? 50 : 0);
     });
@@ -300,6 +338,10 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       }
     } else if (view !== undefined) {
       video = view.data;
+    }
+    if (this.#recordings.recording(frame.streamId)) {
+      if (view?.codec === 'h264' && video !== undefined) this.#recordings.video(frame.streamId, video, view.key, frame.sourceWidth, frame.sourceHeight, result);
+      else if (result !== undefined) this.#recordings.frame(result);
     }
     const targets: ViewerSession[] = [];
     const fallbackTargets: ViewerSession[] = [];
@@ -369,6 +411,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       maxQueueFrames: this.#o.maxViewerQueueFrames,
       maxMessageBytes: this.#o.maxMessageBytes,
       onSubscribe: (m) => this.#subscribe(viewer, m),
+      onControl: (m) => this.#onControl(viewer, m),
       onDropped: () => this.#metrics.frameDropped(),
       onBytesSent: (bytes) => this.#metrics.bytesSent(bytes),
       onError: (err) => this.#reportError(err),
@@ -389,6 +432,32 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       limits: { maxMessageBytes: this.#o.maxMessageBytes },
     });
     this.emit('viewer-connected', viewer.info);
+  }
+
+  /** A viewer's replay control: refused with one error to that viewer, or done for all viewers of the stream. */
+  #onControl(viewer: ViewerSession, m: ControlMessage): void {
+    const stream = this.#streams.get(m.streamId);
+    const refusal = controlRefusal(m, stream === undefined ? undefined : { kind: stream.info.kind, live: stream.live }, this.#control !== undefined);
+    if (refusal !== undefined) {
+      viewer.sendError(refusal.code, refusal.message);
+      return;
+    }
+    let state;
+    try {
+      state = this.#control!(m.streamId, { action: m.action, ...(m.t !== undefined ? { t: m.t } : {}), ...(m.speed !== undefined ? { speed: m.speed } : {}), ...(m.frames !== undefined ? { frames: m.frames } : {}) });
+    } catch (err) {
+      viewer.sendError('control-refused', describeError(err));
+      return;
+    }
+    const s = stream!;
+    if (state.epoch > s.epoch) {
+      // FFmpeg restarted elsewhere in the file: a new H.264 stream, every viewer waits for its key frame.
+      s.epoch = state.epoch;
+      s.video = new VideoContinuity(s.video.parameterSets);
+      s.fallback?.reset();
+      for (const v of this.#viewers) if (v.streamId === m.streamId) v.rejoin();
+    }
+    this.#states.setPlayback(m.streamId, { paused: state.paused, speed: state.speed, index: state.index, pts: state.pts });
   }
 
   #subscribe(viewer: ViewerSession, message: SubscribeMessage): void {
