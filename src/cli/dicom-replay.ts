@@ -1,9 +1,10 @@
 /**
- * `sgus replay exam.dcm`: a DICOM cine loop replayed frame by frame through the Segmenter (frames
- * decoded in Node, not by FFmpeg), at the loop's own frame rate with --realtime, writing the same
- * per-frame NDJSON as a video replay plus each frame's measurements, and with --dicom-out its
- * Segmentation and measurement report. The viewer (--serve) and the annotated video are for video
- * sources only for now.
+ * `sgus replay exam.dcm --dicom-out DIR`: a DICOM cine loop replayed frame by frame through the
+ * Segmenter (frames decoded in Node), at the loop's own frame rate with --realtime, writing the
+ * same per-frame NDJSON as a video replay plus each frame's measurements, and its Segmentation and
+ * measurement report. Without --dicom-out a DICOM replay goes through the pipeline like a video
+ * (pipeline/dicom-source.ts); this loop stays for --dicom-out because the Segmentation needs each
+ * frame's mask at the source size, and the pipeline carries outlines at the model's working size.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -19,11 +20,16 @@ import { createSegmenter } from '../segmenter/segmenter.js';
 import { engineOptions, intOption, MODEL_OPTIONS, numberOption, parse, thresholdOption } from './args.js';
 import { PIPELINE_OPTIONS, SERVER_OPTIONS, writeJson } from './stream-options.js';
 
-export const DICOM_REPLAY_HELP = `DICOM cine loops (FILE.dcm: US Image / US Multi-frame Image Storage) are replayed frame by frame:
-      --dicom-out DIR     write <stem>.seg.dcm (Segmentation) and <stem>.sr.dcm (TID 1500 report)
-  --realtime paces frames at the file's Frame Time / Frame Time Vector / Cine Rate; NDJSON lines
-  carry 'measurements' (mm from the file's calibration, pixels when it has none). Not yet for
-  DICOM: --serve, --loop, the annotated video.`;
+export const DICOM_REPLAY_HELP = `DICOM cine loops (FILE.dcm: US Image / US Multi-frame Image Storage) replay like a video file:
+  FFmpeg reads the frames from its stdin (JPEG Baseline as they are, other transfer syntaxes
+  decoded first), timed by the file's Frame Time / Frame Time Vector / Cine Rate (25 frames/s when
+  it says none), so --realtime, --loop, --serve, the annotated video and presets work as for an
+  MP4. The file's calibration (ultrasound region, else Pixel Spacing) scales the figures in the
+  NDJSON and the viewer (mm; pixels, labelled, when it has none; --mm-per-px overrides it).
+      --dicom-out DIR     write <stem>.seg.dcm (Segmentation) and <stem>.sr.dcm (TID 1500 report);
+                          the frames are then segmented one by one at the source size (the
+                          Segmentation needs full-size masks): NDJSON and metrics only, no
+                          --serve, --loop or annotated video`;
 
 /** Whether the replay's argument is a DICOM file (any argument that is one). */
 export async function isDicomReplay(args: readonly string[]): Promise<boolean> {
@@ -39,7 +45,7 @@ export async function runDicomReplay(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { ...MODEL_OPTIONS, ...PIPELINE_OPTIONS, ...SERVER_OPTIONS, out: { type: 'string', short: 'o' }, 'dicom-out': { type: 'string' }, 'no-video': { type: 'boolean' }, realtime: { type: 'boolean' }, 'max-speed': { type: 'boolean' }, serve: { type: 'boolean' }, loop: { type: 'boolean' } });
   if (positionals.length !== 1) throw new SgusError(ErrorCode.InvalidArgument, `replay takes one FILE or URL, got ${positionals.length} (see --help)`);
   const file = positionals[0]!;
-  if (values.serve === true || values.loop === true) throw new SgusError(ErrorCode.InvalidArgument, `${file}: --serve and --loop are not available for DICOM replay yet; use --out`);
+  if (values.serve === true || values.loop === true) throw new SgusError(ErrorCode.InvalidArgument, `${file}: --serve and --loop do not go with --dicom-out (full-size masks are made frame by frame); replay without --dicom-out for them`);
   if (values.realtime === true && values['max-speed'] === true) throw new SgusError(ErrorCode.InvalidArgument, '--realtime and --max-speed exclude each other');
   const batch = intOption(values.batch, 'batch', 1, 4);
   const threshold = thresholdOption(values.threshold, 0.5);

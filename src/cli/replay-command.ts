@@ -11,6 +11,7 @@ import { CALIBRATION_OPTIONS, CALIBRATION_OPTIONS_HELP, calibrationOption } from
 import { rulerCalibration } from './ruler-calibration.js';
 import type { CliCommand } from './command.js';
 import { DICOM_REPLAY_HELP, isDicomReplay, runDicomReplay } from './dicom-replay.js';
+import { DICOM_DEFAULT_FPS, openDicomSource } from '../pipeline/dicom-source.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { inputDamage } from './input-damage.js';
 import { outputLines } from './output-report.js';
@@ -65,7 +66,10 @@ Examples:
 const command: CliCommand = {
   help,
   async run(args: string[]): Promise<number> {
-    if (await isDicomReplay(args)) return runDicomReplay(args);
+    // --dicom-out needs each frame's mask at the source size: the direct loop keeps it (the
+    // pipeline carries outlines only); every other DICOM replay goes through the pipeline.
+    const dicom = await isDicomReplay(args);
+    if (dicom && args.some((a) => a === '--dicom-out' || a.startsWith('--dicom-out='))) return runDicomReplay(args);
     const { values, positionals } = parse(args, {
       ...MODEL_OPTIONS,
       ...PIPELINE_OPTIONS,
@@ -81,7 +85,10 @@ const command: CliCommand = {
     if (positionals.length !== 1) throw new SgusError(ErrorCode.InvalidArgument, `replay takes one FILE or URL, got ${positionals.length} (see --help)`);
     if (values.realtime === true && values['max-speed'] === true) throw new SgusError(ErrorCode.InvalidArgument, '--realtime and --max-speed exclude each other');
     const settings = pipelineSettings(values);
-    const source = sourceFromArgument(positionals[0]!);
+    const opened = dicom ? await openDicomSource(positionals[0]!) : undefined;
+    const source = opened?.spec ?? sourceFromArgument(positionals[0]!);
+    for (const w of opened?.instance.warnings ?? []) process.stderr.write(`sgus replay: ${positionals[0]!}: warning: ${w}\n`);
+    if (opened !== undefined && opened.instance.frameTimeMs === undefined && opened.instance.frames > 1) process.stderr.write(`sgus replay: ${positionals[0]!}: no Frame Time, Frame Time Vector or Cine Rate; timing frames at ${DICOM_DEFAULT_FPS} frames/s\n`);
     if (source.type === 'device') throw new SgusError(ErrorCode.InvalidArgument, `${source.path} is a capture device: use 'sgus live --device ${source.path}'`);
     const serve = values.serve === true;
     const viewer = serve ? await serverSettings(values) : undefined;
@@ -92,11 +99,14 @@ const command: CliCommand = {
     // Real time: the next frame is a frame interval away, waiting for it only adds latency.
     const maxDelayMs = settings.maxDelayMs ?? (realtime ? STREAM_COMMAND_DEFAULTS.realtimeMaxDelayMs : BATCH_STAGE_DEFAULTS.maxDelayMs);
 
-    let probe: VideoProbe | undefined;
+    // A DICOM file's facts come from its header (ffprobe does not read DICOM cine loops).
+    let probe: VideoProbe | undefined = opened?.probe;
     // Datagram protocols (udp, rtp, srt) have no end to probe against and would block ffprobe; the
     // source reads their size from FFmpeg's log instead.
-    if (source.type === 'file' || (source.type === 'url' && !/^(udp|rtp|srt):/i.test(source.url))) probe = await probeVideo(source.type === 'file' ? source.path : source.url);
+    if (opened === undefined && (source.type === 'file' || (source.type === 'url' && !/^(udp|rtp|srt):/i.test(source.url)))) probe = await probeVideo(source.type === 'file' ? source.path : source.url);
 
+    // The scanner's own calibration (ultrasound region, else Pixel Spacing) when no --mm-per-px.
+    if (calibration === undefined && opened?.calibration !== undefined) calibration = { ...opened.calibration, source: `DICOM ${opened.calibration.source}` };
     if (calibration === undefined && values['no-ruler'] !== true && source.type === 'file' && probe !== undefined) {
       calibration = await rulerCalibration(source.path, probe.width, probe.height, probe.duration);
     }

@@ -24,6 +24,8 @@ export interface InputArgOptions {
   loop: boolean;
   /** Seconds of silence after which a network read gives up (FFmpeg's own timeout). */
   ioTimeoutS: number;
+  /** A source fed through stdin (DICOM): its input format arguments before `-i pipe:0`. Default none. */
+  stdinFormat?: readonly string[];
 }
 
 /** The whole command line (every field required: the source applies its defaults). */
@@ -60,6 +62,11 @@ export function ffmpegInputArgs(spec: SourceSpec, o: InputArgOptions): string[] 
       if (o.loop) args.push('-stream_loop', '-1');
       if (o.realtime) args.push('-re');
       args.push('-i', spec.path);
+      break;
+    case 'dicom':
+      // Looping is the feed's (it writes the frames again), timestamps then keep rising.
+      if (o.realtime) args.push('-re');
+      args.push(...(o.stdinFormat ?? []), '-i', 'pipe:0');
       break;
     case 'lavfi':
       if (o.realtime) args.push('-re');
@@ -100,7 +107,7 @@ export function ffmpegArgs(o: FfmpegArgsOptions, plan: ViewPlan, fps: number): s
   // when the input probe could not tell it (a network stream joined before its next key frame).
   // 'level+' prefixes every line with its level, so only warnings and errors reach messages.
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+verbose'];
-  args.push(...ffmpegInputArgs(o.source, { realtime: o.realtime, loop: o.loop, ioTimeoutS: o.ioTimeoutS }));
+  args.push(...ffmpegInputArgs(o.source, { realtime: o.realtime, loop: o.loop, ioTimeoutS: o.ioTimeoutS, ...(o.stdinFormat !== undefined ? { stdinFormat: o.stdinFormat } : {}) }));
   args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-vf', `scale=${o.modelWidth}:${o.modelHeight}:flags=bilinear,showinfo=checksum=0`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
   if (plan.mode === 'copy') {
     args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb,h264_metadata=aud=insert', '-f', 'h264', 'pipe:3');

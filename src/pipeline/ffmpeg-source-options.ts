@@ -4,6 +4,7 @@
  */
 import { ErrorCode, SgusError } from '../errors.js';
 import type { ViewMode } from './ffmpeg-args.js';
+import type { StdinFeed } from './dicom-source.js';
 import { describeSource } from './source-spec.js';
 import type { SourceSpec } from './source-spec.js';
 
@@ -61,6 +62,8 @@ export interface FfmpegSourceOptions {
    * reported), ms. Default Infinity (never).
    */
   maxLagMs?: number;
+  /** What FFmpeg reads from its stdin, for a source that is not a file FFmpeg opens (a DICOM cine loop). Default none. */
+  stdin?: StdinFeed;
 }
 
 /** The options with every default applied, checked. */
@@ -70,7 +73,7 @@ export interface ResolvedSourceOptions {
   /** '<stream id> (<source as the user named it>)', for error messages. */
   where: string;
   known: FfmpegSourceOptions['known'];
-  o: Required<Omit<FfmpegSourceOptions, 'known' | 'streamId' | 'mode'>>;
+  o: Required<Omit<FfmpegSourceOptions, 'known' | 'streamId' | 'mode' | 'stdin'>> & { stdin: StdinFeed | undefined };
 }
 
 /** Applies the defaults and checks the values; an `SgusError` (InvalidArgument) naming the stream when one is wrong. */
@@ -98,6 +101,7 @@ export function resolveSourceOptions(options: FfmpegSourceOptions): ResolvedSour
     maxReconnects: options.maxReconnects ?? Infinity,
     ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg',
     maxLagMs: options.maxLagMs ?? Infinity,
+    stdin: options.stdin,
   };
   const where = `${streamId} (${describeSource(options.source)})`;
   for (const [k, v, min] of [['modelWidth', o.modelWidth, 8], ['modelHeight', o.modelHeight, 8], ['highWaterMark', o.highWaterMark, 1]] as const) {
@@ -105,6 +109,7 @@ export function resolveSourceOptions(options: FfmpegSourceOptions): ResolvedSour
   }
   if (!(o.stallTimeoutS > 0)) throw new SgusError(ErrorCode.InvalidArgument, `stallTimeoutS must be > 0`, { where });
   if (o.fullFormat !== 'yuv420p' && o.fullFormat !== 'rgb24') throw new SgusError(ErrorCode.InvalidArgument, `fullFormat must be yuv420p or rgb24, got '${String(o.fullFormat)}'`, { where });
+  if (o.source.type === 'dicom' && o.stdin === undefined) throw new SgusError(ErrorCode.InvalidArgument, 'a DICOM source needs its stdin feed', { where });
   if (!['none', 'auto', 'h264', 'jpeg'].includes(o.view)) throw new SgusError(ErrorCode.InvalidArgument, `view must be none, auto, h264 or jpeg, got '${o.view}'`, { where });
   return { mode, streamId, where, known: options.known, o };
 }

@@ -80,6 +80,8 @@ interface Run {
   abort?: string;
   /** The run's picture parts and timestamps, joined into frames. */
   joiner: FrameJoiner;
+  /** Stops writing FFmpeg's stdin (a fed source). */
+  stopFeed?: () => void;
 }
 
 /** Every FFmpeg this process started and has not seen exit, killed if the process exits first. */
@@ -209,13 +211,15 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const known = this.#known;
     // Without probe facts, a live network source gets a re-encoded view (safe for any codec).
     const plan = viewPlan(o.view, o.source, o.loop, known ?? { codec: 'unknown', hasBFrames: true });
-    const args = ffmpegArgs({ ...o, ioTimeoutS: o.stallTimeoutS }, plan, known?.fps ?? 25);
+    const args = ffmpegArgs({ ...o, ioTimeoutS: o.stallTimeoutS, ...(o.stdin !== undefined ? { stdinFormat: o.stdin.inputArgs } : {}) }, plan, known?.fps ?? 25);
     // Its own process group: Ctrl-C reaches sgus only, which stops it quietly (helper-process.ts).
-    const proc = spawnHelper(o.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    const proc = spawnHelper(o.ffmpegPath, args, { stdio: [o.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     track(proc);
     // Joined parts are bounded by the pause logic (replay) or by dropping (live).
     const joiner = new FrameJoiner({ mode: this.mode, withView: plan.mode !== 'none', withFull: o.fullFrames });
     const run: Run = { proc, pipes: [], exited: false, joiner };
+    // A fed source: paused pipes make FFmpeg block, which stops it reading stdin, which the feed awaits.
+    if (o.stdin !== undefined && proc.stdin !== null) run.stopFeed = o.stdin.start(proc.stdin, o.loop, (line) => this.emit('log', line));
     this.#run = run;
     const thisRun = this.#runCount++;
     this.#lateSince = undefined;
@@ -484,6 +488,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const run = this.#run;
     if (run === undefined) return;
     this.#run = undefined;
+    run.stopFeed?.();
     // Killed before its pipes close, so it has no time to complain about them ('Broken pipe').
     if (!run.exited && run.proc.exitCode === null) run.proc.kill('SIGKILL');
     for (const p of run.pipes) p.destroy();

@@ -100,7 +100,7 @@ export class FfmpegStderr {
         news.push({ kind: 'log', line });
         continue;
       }
-      if (level !== 'warning') this.#open ??= openFailure(line, this.#kind);
+      if (level !== 'warning') this.#open ??= openFailure(line, this.#kind === 'dicom' ? 'file' : this.#kind);
       this.#held.push(line);
       if (this.#held.length > this.#keep) this.#held.shift();
     }

@@ -1,8 +1,9 @@
 /**
  * What a stream reads from (its FFmpeg input arguments: ffmpeg-args.ts). Every kind FFmpeg reads:
  * recorded files, V4L2 capture devices, network streams (RTSP, RTP/UDP, SRT, HTTP(S)) and lavfi
- * test sources. `synthetic` sources are turned into files by the preset layer before they get here.
+ * test sources, and DICOM cine loops FFmpeg reads from its stdin (dicom-source.ts). `synthetic` sources are turned into files by the preset layer before they get here.
  */
+import type { DicomInstance } from '../dicom/dicom-file.js';
 import { ErrorCode, SgusError } from '../errors.js';
 
 export type SourceSpec =
@@ -19,6 +20,13 @@ export type SourceSpec =
       pixelFormat?: string;
     }
   | { type: 'url'; url: string }
+  | {
+      type: 'dicom';
+      /** A DICOM Part 10 ultrasound file (single or multi-frame). */
+      path: string;
+      /** The file opened beforehand (openDicomSource: codecs loaded, read once). Default: read when the source starts. */
+      instance?: DicomInstance;
+    }
   | {
       type: 'lavfi';
       /** A lavfi source graph, e.g. 'testsrc2=size=640x480:rate=25'. */
@@ -41,6 +49,7 @@ export function describeSource(spec: SourceSpec): string {
   switch (spec.type) {
     case 'file':
     case 'device':
+    case 'dicom':
       return spec.path;
     case 'url':
       return spec.url;
