@@ -19,6 +19,14 @@ export interface ContourTransform {
   offsetY?: number;
 }
 
+interface Edge {
+  yStart: number;
+  yEnd: number;
+  x0: number;
+  y0: number;
+  dxdy: number;
+}
+
 export class ContourMask {
   #mask: GreyImage | undefined;
   #dirty: { y0: number; y1: number } | undefined;
@@ -38,39 +46,40 @@ export class ContourMask {
     }
     const ox = t.offsetX ?? 0;
     const oy = t.offsetY ?? 0;
-    const polys: Float64Array[] = [];
-    let minY = Infinity, maxY = -Infinity;
+    // Edge table: each edge spans the rows y with min(ya, yb) <= y < max(ya, yb) (half-open, so a
+    // vertex on a scan line counts once); rows visit only the edges that span them.
+    const edges: Edge[] = [];
     for (const c of contours) {
-      if (c.points.length < 3) continue;
-      const p = new Float64Array(c.points.length * 2);
-      c.points.forEach(([x, y], k) => {
-        p[2 * k] = (x + 0.5) * t.scaleX - 0.5 - ox;
-        const py = (y + 0.5) * t.scaleY - 0.5 - oy;
-        p[2 * k + 1] = py;
-        if (py < minY) minY = py;
-        if (py > maxY) maxY = py;
-      });
-      polys.push(p);
+      const pts = c.points;
+      if (pts.length < 3) continue;
+      let [px, py] = pts[pts.length - 1]!;
+      px = (px + 0.5) * t.scaleX - 0.5 - ox;
+      py = (py + 0.5) * t.scaleY - 0.5 - oy;
+      for (const [sx, sy] of pts) {
+        const x = (sx + 0.5) * t.scaleX - 0.5 - ox;
+        const y = (sy + 0.5) * t.scaleY - 0.5 - oy;
+        if (y !== py) {
+          const lo = Math.min(y, py), hi = Math.max(y, py);
+          const yStart = Math.ceil(lo), yEnd = Math.ceil(hi) - 1;
+          if (yEnd >= yStart) edges.push({ yStart, yEnd, x0: px, y0: py, dxdy: (x - px) / (y - py) });
+        }
+        px = x;
+        py = y;
+      }
     }
-    const ys0 = Math.max(0, Math.ceil(minY));
-    const ys1 = Math.min(height - 1, Math.floor(maxY));
+    edges.sort((a, b) => a.yStart - b.yStart);
     let x0 = Infinity, x1 = -1, y0 = Infinity, y1 = -1, area = 0;
     const xs = this.#xs;
     const d = mask.data;
-    for (let y = ys0; y <= ys1; y++) {
+    let active: Edge[] = [];
+    let next = 0;
+    const first = edges.length > 0 ? Math.max(0, edges[0]!.yStart) : height;
+    for (let y = first; y < height && (next < edges.length || active.length > 0); y++) {
+      while (next < edges.length && edges[next]!.yStart <= y) active.push(edges[next++]!);
+      active = active.filter((e) => e.yEnd >= y);
+      if (active.length < 2) continue;
       xs.length = 0;
-      for (const p of polys) {
-        const n = p.length / 2;
-        for (let k = 0, j = n - 1; k < n; j = k++) {
-          const ya = p[2 * j + 1]!, yb = p[2 * k + 1]!;
-          // Half-open on y, so a vertex on the scan line counts once.
-          if ((ya <= y) !== (yb <= y)) {
-            const xa = p[2 * j]!, xb = p[2 * k]!;
-            xs.push(xa + ((y - ya) / (yb - ya)) * (xb - xa));
-          }
-        }
-      }
-      if (xs.length < 2) continue;
+      for (const e of active) xs.push(e.x0 + (y - e.y0) * e.dxdy);
       xs.sort((a, b) => a - b);
       const row = y * width;
       for (let k = 0; k + 1 < xs.length; k += 2) {
