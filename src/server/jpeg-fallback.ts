@@ -15,6 +15,7 @@ import { encodeJpegRgb } from '../core/image-io.js';
 import type { RgbImage } from '../core/image.js';
 import { describeError } from '../errors.js';
 import { spawnHelper } from '../helper-process.js';
+import { AdaptiveRate } from './adaptive-rate.js';
 import type { OutgoingHeader, ViewerSession } from './viewer-session.js';
 
 /** Defaults of the fallback pictures; the hub's options document them, `sgus --help` shows them. */
@@ -174,7 +175,10 @@ export class JpegFallback<T> {
 }
 
 export interface FallbackPicturesOptions {
-  /** Most pictures a second; 0 disables them. Default 10. */
+  /**
+   * Most pictures a second; 0 disables them. Default 10. Each viewer's own rate adapts below it to
+   * what its connection carries (adaptive-rate.ts), never below 2 a second.
+   */
   fps?: number;
   /** JPEG quality 1–100. Default JPEG_FALLBACK_DEFAULTS.quality. */
   quality?: number;
@@ -203,6 +207,8 @@ export class FallbackPictures {
   #transcoder: JpegFallback<FallbackTag> | undefined;
   /** When the last picture went out (performance.now()). */
   #lastMs = -Infinity;
+  /** Each viewer's picture rate, adapted to its socket's backlog. */
+  readonly #rates = new WeakMap<ViewerSession, AdaptiveRate>();
   #closed = false;
 
   constructor(options: FallbackPicturesOptions) {
@@ -244,7 +250,8 @@ export class FallbackPictures {
       return !v.congested;
     });
     if (ready.length === 0) return;
-    this.#lastMs = performance.now();
+    const now = performance.now();
+    this.#lastMs = now;
     let jpeg: Uint8Array;
     try {
       jpeg = encodeJpegRgb(picture, this.#o.quality);
@@ -253,7 +260,23 @@ export class FallbackPictures {
       return;
     }
     const base = jpegHeader(header, picture.width, picture.height);
-    for (const v of ready) v.offerPicture(base, jpeg);
+    for (const v of ready) this.#offer(v, base, jpeg, now);
+  }
+
+  /** A viewer's picture rate now (pictures a second), adapted to its connection. */
+  rateOf(viewer: ViewerSession): number {
+    return this.#rates.get(viewer)?.fps ?? this.#o.fps;
+  }
+
+  /** Sends the picture if this viewer's adapted rate lets it go now; else it is a frame dropped for it. */
+  #offer(v: ViewerSession, header: OutgoingHeader, jpeg: Uint8Array, now: number): void {
+    let rate = this.#rates.get(v);
+    if (rate === undefined) {
+      rate = new AdaptiveRate({ maxFps: this.#o.fps });
+      this.#rates.set(v, rate);
+    }
+    if (rate.admit(now, v.queuedBytes ?? 0, jpeg.byteLength)) v.offerPicture(header, jpeg);
+    else v.drop();
   }
 
   /** The decoder lost a picture, or nobody needs the pictures: stop; it starts again at a key frame. */
@@ -283,7 +306,7 @@ export class FallbackPictures {
     this.#lastMs = now;
     const size = fallbackSize(tag.header.width, tag.header.height, this.#o.longSide);
     const base = jpegHeader(tag.header, size.width, size.height);
-    for (const v of viewers) v.offerPicture(base, jpeg);
+    for (const v of viewers) this.#offer(v, base, jpeg, now);
   }
 }
 

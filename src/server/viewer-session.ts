@@ -127,6 +127,11 @@ export class ViewerSession {
     return this.#ws.bufferedAmount > this.#o.maxQueueBytes || this.#inFlight >= this.#o.maxQueueFrames;
   }
 
+  /** Bytes its socket holds not yet sent (ws `bufferedAmount`): how far its connection lags. */
+  get queuedBytes(): number {
+    return this.#ws.bufferedAmount;
+  }
+
   /** Open and subscribed to `streamId`. */
   watches(streamId: string): boolean {
     return this.#info.streamId === streamId && this.open;

@@ -72,11 +72,12 @@ describe('JPEG fallback sizes and quality', () => {
 });
 
 /** The part of a viewer session the fallback uses, recording what it was given. */
-function fakeViewer(congested = false): { v: ViewerSession; sent: OutgoingHeader[]; drops: () => number } {
+function fakeViewer(congested = false, queuedBytes = 0): { v: ViewerSession; sent: OutgoingHeader[]; drops: () => number } {
   const sent: OutgoingHeader[] = [];
   let drops = 0;
   const v = {
     congested,
+    queuedBytes,
     drop: () => void drops++,
     offerPicture: (h: OutgoingHeader) => {
       sent.push(h);
@@ -113,6 +114,21 @@ describe('FallbackPictures from frame pixels', () => {
     new FallbackPictures({ fps: 0, viewers: () => [] }).fromPixels(picture, header, [off.v]);
     new FallbackPictures({ fps: 10, viewers: () => [] }).fromPixels({ width: 1, height: 1, data: new Uint8Array(3) }, header, [off.v]);
     assert.deepEqual([off.sent.length, off.drops()], [0, 2]);
+  });
+
+  it("lowers a viewer's picture rate while its socket backs up, and only that viewer's", async () => {
+    const slow = fakeViewer(false, 10_000_000);
+    const fast = fakeViewer();
+    const fb = new FallbackPictures({ fps: 10, viewers: () => [] });
+    const t0 = performance.now();
+    for (let i = 0; performance.now() - t0 < 1600; i++) {
+      fb.fromPixels(picture, { ...header, index: i }, [slow.v, fast.v]);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    assert.equal(fb.rateOf(fast.v), 10);
+    assert.ok(fb.rateOf(slow.v) < 10 && fb.rateOf(slow.v) >= 2, `slow viewer at ${fb.rateOf(slow.v)} fps`);
+    assert.ok(slow.sent.length < fast.sent.length, `${slow.sent.length} vs ${fast.sent.length} pictures`);
+    fb.close();
   });
 });
 
