@@ -92,6 +92,11 @@ const command: CliCommand = {
           }
           // A recorded file with no scale given is scaled by its depth ruler when one is clearly there.
           let cal = calibrations.get(p.name);
+          // A DICOM preset carries the scanner's own calibration (its header), unless the preset gives one.
+          if (cal === undefined && s.calibration !== undefined) {
+            cal = s.calibration;
+            server?.setCalibration(p.name, cal);
+          }
           if (cal === undefined && values['no-ruler'] !== true && s.source.type === 'file' && s.probe !== undefined) {
             cal = await rulerCalibration(s.source.path, s.probe.width, s.probe.height, s.probe.duration);
             if (cal !== undefined) server?.setCalibration(p.name, cal);

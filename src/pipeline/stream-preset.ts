@@ -12,6 +12,9 @@ import { ErrorCode, SgusError } from '../errors.js';
 import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
 import type { StreamConfig } from './compose.js';
 import { writeSyntheticClip } from './synthetic-clip.js';
+import { isDicomFile } from '../dicom/dicom-inputs.js';
+import { openDicomSource } from './dicom-source.js';
+import type { OpenedDicomSource } from './dicom-source.js';
 
 export const STREAMS_DIR = path.join(PACKAGE_ROOT, 'streams');
 /** Generated media (the synthetic sample exam); git-ignored. */
@@ -138,6 +141,7 @@ export async function loadPreset(nameOrPath: string): Promise<StreamPreset & { f
 export async function presetToStream(preset: StreamPreset & { file: string }, onGenerate?: (file: string) => void, onProgress?: (done: number, total: number) => void): Promise<StreamConfig> {
   const s = preset.source;
   let source: StreamConfig['source'];
+  let dicom: OpenedDicomSource | undefined;
   if (s.type === 'synthetic') {
     const w = s.width ?? 640;
     const h = s.height ?? 480;
@@ -150,6 +154,9 @@ export async function presetToStream(preset: StreamPreset & { file: string }, on
     source = { type: 'file', path: file };
   } else if (s.type === 'file') {
     source = { type: 'file', path: path.resolve(path.dirname(preset.file), s.path) };
+    // A DICOM cine loop is fed to FFmpeg through stdin, with its header's size, rate and calibration.
+    if (await isDicomFile(source.path)) dicom = await openDicomSource(source.path);
+    if (dicom !== undefined) source = dicom.spec;
   } else {
     source = s;
   }
@@ -161,6 +168,10 @@ export async function presetToStream(preset: StreamPreset & { file: string }, on
     loop: preset.loop ?? false,
     realtime: preset.realtime ?? true,
   };
+  if (dicom !== undefined) {
+    cfg.probe = dicom.probe;
+    if (dicom.calibration !== undefined) cfg.calibration = { ...dicom.calibration, source: `DICOM ${dicom.calibration.source}` };
+  }
   const st = preset.settings ?? {};
   if (st.viewCodec !== undefined) cfg.viewCodec = st.viewCodec;
   if (st.stallTimeoutS !== undefined) cfg.stallTimeoutS = st.stallTimeoutS;
