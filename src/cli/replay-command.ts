@@ -18,6 +18,7 @@ import { outputLines } from './output-report.js';
 import { ProgressBar } from './progress.js';
 import { BATCH_STAGE_DEFAULTS } from '../pipeline/batch-stage.js';
 import { runSession } from './session.js';
+import { formatScoreSummary } from '../score/score-summary.js';
 import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, STREAM_COMMAND_DEFAULTS, summaryLine, writeJson } from './stream-options.js';
 
 const help = `
@@ -30,7 +31,10 @@ Replay is lossless: when inference falls behind, decoding pauses; no frame is sk
 Options:
   -o, --out DIR           write <stem>.annotated.mp4 (contours drawn on every frame, H.264),
                           <stem>.contours.ndjson (one line per frame: index, pts, contours in source
-                          pixels, area, latency) and <stem>.metrics.json (default: no files)
+                          pixels, area, score, latency), <stem>.metrics.json and, when scored,
+                          <stem>.score-summary.json: the exam's OMERACT and De Vita grade (median
+                          over the frames whose gland area is >= 0.5 of the clip's largest and whose
+                          grade's probability is >= 0.5) with its spread (default: no files)
       --no-video          with --out, skip the annotated video (saves decoding full frames and encoding)
       --realtime          pace at the file's frame rate, as if live (default with --serve)
       --max-speed         as fast as the machine allows (default without --serve)
@@ -170,9 +174,16 @@ const command: CliCommand = {
           });
         }
         for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
+        // The exam's score over the frames where the gland is clearly seen (src/score/score-summary.ts).
+        let scoreFile: string | undefined;
+        if (result.scorer !== undefined) {
+          const summary = result.scores.summary('replay', result.scorer.card);
+          process.stderr.write(`sgus: ${formatScoreSummary(summary)}\n`);
+          if (out !== undefined) await writeJson((scoreFile = path.join(out, `${stem}.score-summary.json`)), summary);
+        }
         const report = await outputLines({
           command: 'replay',
-          files: out !== undefined ? [outputs.annotated, outputs.ndjson, path.join(out, `${stem}.metrics.json`)].filter((x) => x !== undefined) : [],
+          files: out !== undefined ? [outputs.annotated, outputs.ndjson, path.join(out, `${stem}.metrics.json`), scoreFile].filter((x) => x !== undefined) : [],
           incomplete: result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs,
           ndjson: outputs.ndjson,
         });
