@@ -76,6 +76,8 @@ export const SERVER_OPTIONS: OptionSpec = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'max-viewers': { type: 'string' },
+  'fallback-size': { type: 'string' },
+  recordings: { type: 'string' },
 };
 
 /** The viewer options' help; `withServe` false (serve) leaves out the "(with --serve)" of replay and live. */
@@ -96,13 +98,17 @@ export function serverOptionsHelp(withServe = true): string {
       --tls-cert FILE     serve HTTPS and WSS with this PEM certificate (needs --tls-key; default:
                           plain HTTP, for loopback or behind a TLS reverse proxy)
       --tls-key FILE      the certificate's PEM private key
-      --max-viewers N     most viewers at once; more are turned away (default ${d.maxViewers})`;
+      --max-viewers N     most viewers at once; more are turned away (default ${d.maxViewers})
+      --fallback-size N   long side, px, of the JPEG pictures sent to browsers without WebCodecs
+                          (default ${d.fallbackLongSide === 0 ? 'the source size' : d.fallbackLongSide}; at most ${d.fallbackFps} a second, fewer on a slow link)
+      --recordings DIR    folder of the clips viewers record (key r; the server names the files;
+                          default ./${d.recordingsDir}; a clip stops at ${d.recordingMaxSeconds / 60} min or ${d.recordingMaxBytes / 1024 ** 3} GiB)`;
 }
 
 export const SERVER_OPTIONS_HELP = serverOptionsHelp();
 
 /** What `startServer` needs, checked from the command line before any model is loaded. */
-export type ServerSettings = Pick<ViewerServerOptions, 'host' | 'port' | 'token' | 'insecure' | 'allowedHosts' | 'allowedOrigins' | 'tls' | 'maxViewers'>;
+export type ServerSettings = Pick<ViewerServerOptions, 'host' | 'port' | 'token' | 'insecure' | 'allowedHosts' | 'allowedOrigins' | 'tls' | 'maxViewers' | 'fallbackJpegLongSide' | 'recordingsDir'>;
 
 function listOption(value: unknown): string[] {
   return ((value as string[] | undefined) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
@@ -137,7 +143,13 @@ export async function serverSettings(values: Record<string, unknown>): Promise<S
   const certFile = values['tls-cert'] as string | undefined;
   const keyFile = values['tls-key'] as string | undefined;
   if ((certFile === undefined) !== (keyFile === undefined)) throw new SgusError(ErrorCode.InvalidArgument, '--tls-cert and --tls-key go together');
-  const settings: ServerSettings = { host, port, token, insecure, allowedHosts, allowedOrigins, maxViewers: intOption(values['max-viewers'], 'max-viewers', 1, VIEWER_SERVER_DEFAULTS.maxViewers) };
+  const settings: ServerSettings = {
+    host, port, token, insecure, allowedHosts, allowedOrigins,
+    maxViewers: intOption(values['max-viewers'], 'max-viewers', 1, VIEWER_SERVER_DEFAULTS.maxViewers),
+    fallbackJpegLongSide: intOption(values['fallback-size'], 'fallback-size', 0, VIEWER_SERVER_DEFAULTS.fallbackLongSide),
+    recordingsDir: (values.recordings as string | undefined) ?? VIEWER_SERVER_DEFAULTS.recordingsDir,
+  };
+  if (settings.recordingsDir === '') throw new SgusError(ErrorCode.InvalidArgument, '--recordings needs a folder');
   if (certFile !== undefined && keyFile !== undefined) settings.tls = { cert: await readPem(certFile, 'tls-cert'), key: await readPem(keyFile, 'tls-key') };
   return settings;
 }

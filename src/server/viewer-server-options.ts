@@ -13,12 +13,21 @@ import type { StreamMetrics } from '../pipeline/frame.js';
 import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
 import { HostAllowlist, exposureProblem } from './host-allowlist.js';
 import { JPEG_FALLBACK_DEFAULTS } from './jpeg-fallback.js';
+import { RECORDINGS_DEFAULTS } from './recordings.js';
 
 /** The defaults the CLI's --help shows; `ViewerServer.start` applies them. */
 export const VIEWER_SERVER_DEFAULTS = {
   host: '127.0.0.1',
   port: 8080,
   maxViewers: 64,
+  /** Long side of the JPEG fallback pictures, px; 0 = the source's size. */
+  fallbackLongSide: JPEG_FALLBACK_DEFAULTS.longSide,
+  /** Most JPEG fallback pictures a second (each viewer's rate adapts below it). */
+  fallbackFps: 10,
+  /** Folder of the viewers' recordings (relative to the working directory). */
+  recordingsDir: RECORDINGS_DEFAULTS.dir,
+  recordingMaxSeconds: RECORDINGS_DEFAULTS.maxSeconds,
+  recordingMaxBytes: RECORDINGS_DEFAULTS.maxBytes,
 } as const;
 
 export interface ViewerServerOptions {
@@ -155,9 +164,9 @@ export function resolveViewerServerOptions(options: ViewerServerOptions): Resolv
     maxViewerQueueFrames: positive('maxViewerQueueFrames', options.maxViewerQueueFrames, 8),
     maxViewers: positive('maxViewers', options.maxViewers, VIEWER_SERVER_DEFAULTS.maxViewers),
     keepAliveSeconds: positive('keepAliveSeconds', options.keepAliveSeconds, 15),
-    fallbackJpegFps: options.fallbackJpegFps ?? 10,
+    fallbackJpegFps: options.fallbackJpegFps ?? VIEWER_SERVER_DEFAULTS.fallbackFps,
     fallbackJpegQuality: options.fallbackJpegQuality ?? JPEG_FALLBACK_DEFAULTS.quality,
-    fallbackJpegLongSide: options.fallbackJpegLongSide ?? JPEG_FALLBACK_DEFAULTS.longSide,
+    fallbackJpegLongSide: options.fallbackJpegLongSide ?? VIEWER_SERVER_DEFAULTS.fallbackLongSide,
     staticDir: path.resolve(options.staticDir ?? path.join(PACKAGE_ROOT, 'web-viewer')),
     model: options.model ?? '',
     engine: options.engine ?? '',
