@@ -1,8 +1,12 @@
 /** `sgus models`: the shipped models, their measured accuracy and speed; `--measure` re-measures speed. */
 import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { listModels, MODELS_DIR } from '../segmenter/model-registry.js';
 import { machineDescription, measureSpeed } from '../segmenter/model-speed.js';
 import { defaultThreads } from '../engine/onnx-engine.js';
+import { loadScoreCard } from '../score/score-card.js';
+import { replaceMarkedBlock, SCORE_DOCS_END, SCORE_DOCS_START, scoreMarkdown } from '../score/score-docs.js';
+import { SCORE_MODEL_NAME } from '../score/scorer.js';
 import { parse } from './args.js';
 import type { CliCommand } from './command.js';
 
@@ -16,7 +20,9 @@ Options:
       --only NAME         with --measure: only this model
       --json              print the cards as JSON
       --markdown          print the table as Markdown
-      --update-docs FILE  write the Markdown table between the sgus-models markers of FILE (e.g. README.md)
+      --update-docs FILE  write the Markdown table between the sgus-models markers of FILE (e.g. README.md),
+                          and the score model's figures (models/sgus-score/card.json) between its
+                          sgus-score markers where FILE has them
       --dir DIR           models folder (default: the package's models/)`;
 
 const fmt = (x: unknown, d = 3): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–');
@@ -137,8 +143,19 @@ const command: CliCommand = {
         process.stderr.write(`sgus models: ${target}: no '${MODELS_START}' ... '${MODELS_END}' markers\n`);
         return 1;
       }
-      await writeFile(target, `${text.slice(0, a + MODELS_START.length)}\n${md}\n${text.slice(b)}`);
-      process.stderr.write(`sgus models: table written into ${target}\n`);
+      let next = `${text.slice(0, a + MODELS_START.length)}\n${md}\n${text.slice(b)}`;
+      // The score's figures, from its own card (the registry lists segmenters only).
+      if (next.includes(SCORE_DOCS_START)) {
+        const { card } = await loadScoreCard(path.join(dir, SCORE_MODEL_NAME));
+        const withScore = replaceMarkedBlock(next, SCORE_DOCS_START, SCORE_DOCS_END, scoreMarkdown(card));
+        if (withScore === undefined) {
+          process.stderr.write(`sgus models: ${target}: '${SCORE_DOCS_START}' without '${SCORE_DOCS_END}' after it\n`);
+          return 1;
+        }
+        next = withScore;
+      }
+      await writeFile(target, next);
+      process.stderr.write(`sgus models: table${next.includes(SCORE_DOCS_START) ? ' and score figures' : ''} written into ${target}\n`);
       return 0;
     }
     const rows = models.map((m) => {
