@@ -151,9 +151,11 @@ export class HttpRoutes {
 /**
  * The viewer page's policy. connect-src names the allowed hosts' ws:/wss: explicitly (older browsers
  * do not let 'self' cover WebSockets), from the configuration: a request's Host header never reaches it.
+ * frame-ancestors 'self': the grid layout shows each stream in a frame of this same page; no other
+ * site may frame it (clickjacking).
  */
 export function contentSecurityPolicy(hosts: HostAllowlist): string {
-  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${hosts.webSocketSources().join(' ')}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
+  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${hosts.webSocketSources().join(' ')}; object-src 'none'; base-uri 'none'; frame-ancestors 'self'`;
 }
 
 /**

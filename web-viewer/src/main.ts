@@ -17,6 +17,7 @@ import { figuresOf, showFigures } from './figures.js';
 import type { ShownFigures } from './figures.js';
 import { saveSnapshot } from './snapshot.js';
 import type { ViewerDebugState } from './debug-state.js';
+import './clinic-extras.js';
 
 declare global {
   interface Window {
