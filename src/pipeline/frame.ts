@@ -5,6 +5,7 @@
 import type { Contour } from '../core/contours.js';
 import type { ModelWindow } from '../core/field-of-view.js';
 import type { RgbImage } from '../core/image.js';
+import type { ScoreFigures } from '../score/score-record.js';
 import type { GlandScore } from '../score/scorer.js';
 
 /** Compressed video for viewers, one access unit (H.264 Annex B) or one JPEG per frame. */
@@ -94,7 +95,7 @@ export interface FrameResult {
   /** End of post-processing, same clock as `captureTs`. */
   doneTs: number;
   /** The gland's ultrasound score (score stage), when scored: a research aid, not a diagnosis. */
-  score?: GlandScore;
+  score?: GlandScore & { validation?: ScoreFigures };
 }
 
 /** What the viewer hub needs to know about a stream when it starts. */

@@ -18,11 +18,15 @@ import type { GreyImage, RgbImage } from '../core/image.js';
 import { ContourMask } from '../score/contour-mask.js';
 import type { ContourTransform } from '../score/contour-mask.js';
 import type { GlandRegion } from '../score/gland-features.js';
+import type { ScoreCard } from '../score/score-card.js';
+import { scoreFigures } from '../score/score-record.js';
 import type { GlandScore } from '../score/scorer.js';
 import type { Frame, FrameResult } from './frame.js';
 
 /** What the stage needs of a scorer (GlandScorer, or a stand-in in tests). */
 export interface FrameScorer {
+  /** Its card, when it has one: its validation figures travel with each score (viewers show them). */
+  readonly card?: ScoreCard;
   score(frame: GreyImage | RgbImage, mask: GreyImage, region?: GlandRegion): Promise<GlandScore | undefined>;
 }
 
@@ -59,6 +63,8 @@ export function scoreStage(options: ScoreStageOptions): OperatorFunction<FrameRe
   // One mask and one grey buffer per picture size, reused: the stage runs one frame at a time.
   const masks = new ContourMask();
   let grey: GreyImage | undefined;
+  // One object for every frame: the figures do not change during a run.
+  const validation = scorer.card !== undefined ? scoreFigures(scorer.card) : undefined;
 
   const pictureOf = (f: Frame): ScorePicture => {
     const full = picture === 'auto' ? f.full : undefined;
@@ -88,7 +94,7 @@ export function scoreStage(options: ScoreStageOptions): OperatorFunction<FrameRe
       if (pic.image === grey && r.frame.full !== undefined) lumaToGrey(r.frame.full.data, grey, region);
       const score = await scorer.score(pic.image, mask, region);
       if (score === undefined) return r;
-      return { ...r, score, timings: { ...r.timings, postprocess: r.timings.postprocess + (performance.now() - t0) } };
+      return { ...r, score: validation !== undefined ? { ...score, validation } : score, timings: { ...r.timings, postprocess: r.timings.postprocess + (performance.now() - t0) } };
     } catch (err) {
       options.onError?.(err, r);
       return r;

@@ -17,6 +17,30 @@ export interface ScoreRecord {
   validation: { method: 'leave-one-centre-out'; omeractKappa: number | null; deVitaKappa: number | null };
 }
 
+/** The card's figures a viewer shows one click away: the model's κ by leave one centre out beside
+ *  the published ones (per frame, weighted κ against the reference score). */
+export interface ScoreFigures {
+  method: 'leave-one-centre-out';
+  omeractKappa: number | null;
+  deVitaKappa: number | null;
+  /** Published: the radiomics MLP against the reference, clinicians on average, one clinician with herself. */
+  publishedModelKappa: number;
+  cliniciansKappa: number;
+  intraReaderKappa: number;
+}
+
+export function scoreFigures(card: ScoreCard): ScoreFigures {
+  const v = card.validation;
+  return {
+    method: 'leave-one-centre-out',
+    omeractKappa: v.leaveOneCentreOut.omeract.overall.kappa,
+    deVitaKappa: v.leaveOneCentreOut.deVita.overall.kappa,
+    publishedModelKappa: v.published.radiomicsMlpKappaVsReference,
+    cliniciansKappa: v.published.cliniciansMeanKappa,
+    intraReaderKappa: v.published.intraReaderKappa,
+  };
+}
+
 export function scoreRecord(score: GlandScore, card: ScoreCard): ScoreRecord {
   const round = (g: Grade): Grade => ({ grade: g.grade, confidence: Number(g.confidence.toFixed(4)), probabilities: g.probabilities.map((p) => Number(p.toFixed(4))) });
   return {

@@ -60,6 +60,15 @@ export function frameHeader(frame: Frame, view: Frame['view'], result: FrameResu
     area: result?.area ?? 0,
   };
   if (result === undefined) header.noOverlay = true;
+  const s = result?.score;
+  if (s !== undefined) {
+    header.score = {
+      omeract: { grade: s.omeract.grade, confidence: Math.round(s.omeract.confidence * 1000) / 1000 },
+      deVita: { grade: s.deVita.grade, confidence: Math.round(s.deVita.confidence * 1000) / 1000 },
+      label: s.label,
+      ...(s.validation !== undefined ? { validation: s.validation } : {}),
+    };
+  }
   const codecString = view?.codecString ?? stream.codecString;
   if (codecString !== undefined) header.codecString = codecString;
   return header;

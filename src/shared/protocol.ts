@@ -122,6 +122,24 @@ export interface FrameHeader {
    * since the next H.264 pictures reference it, but show it only while the outline is off.
    */
   noOverlay?: true;
+  /** The gland's ultrasound score, when the server scores frames: a research aid, not a diagnosis. */
+  score?: WireScore;
+}
+
+/** A frame's OMERACT and De Vita grade (0–3) with the probability of that grade, and the score
+ *  model's validation (weighted κ, leave one centre out) beside the clinicians' published κ. */
+export interface WireScore {
+  omeract: { grade: number; confidence: number };
+  deVita: { grade: number; confidence: number };
+  label: string;
+  validation?: {
+    method: 'leave-one-centre-out';
+    omeractKappa: number | null;
+    deVitaKappa: number | null;
+    publishedModelKappa: number;
+    cliniciansKappa: number;
+    intraReaderKappa: number;
+  };
 }
 
 /** Figures about a stream, as the pipeline publishes them. */
