@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Dict, List, Set
 
@@ -129,11 +130,15 @@ def pick_range(entry: Dict, method: str):
     raise ValueError(f"unknown range method {method!r} (minmax | percentile)")
 
 
-def quantize(model_path: str, ranges_path: str, out_path: str, method: str = "percentile") -> Dict:
+def quantize(model_path: str, ranges_path: str, out_path: str, method: str = "percentile",
+             keep_float: str | None = None) -> Dict:
+    """`keep_float`: a regular expression; activations whose name matches stay float, and so do the
+    Convs that read them (mixed precision for the layers int8 hurts most)."""
     model = onnx.load(model_path)
     g = model.graph
     ranges = json.load(open(ranges_path))["tensors"]
-    tensors = [t for t in activation_tensors(model) if t in ranges]
+    skip = re.compile(keep_float) if keep_float else None
+    tensors = [t for t in activation_tensors(model) if t in ranges and not (skip and skip.search(t))]
     missing = [t for t in activation_tensors(model) if t not in ranges]
     if missing:
         raise SystemExit(f"quantize.py: {ranges_path} has no range for {len(missing)} tensors, e.g. "
@@ -207,7 +212,7 @@ def quantize(model_path: str, ranges_path: str, out_path: str, method: str = "pe
     g.initializer.extend(kept + new_inits)
     onnx.checker.check_model(model)
     onnx.save(model, out_path)
-    return {"activations": len(act), "convs": convs, "range": method}
+    return {"activations": len(act), "convs": convs, "range": method, "keepFloat": keep_float}
 
 
 def main() -> None:
@@ -223,12 +228,14 @@ def main() -> None:
     q.add_argument("--out", required=True)
     q.add_argument("--range", default="percentile", choices=("percentile", "minmax"),
                    help="which calibrated range sets an activation's scale (default percentile)")
+    q.add_argument("--keep-float", default=None, metavar="REGEX",
+                   help="activations whose tensor name matches stay float, with the Convs reading them")
     args = ap.parse_args()
     if args.cmd == "prepare":
         t = prepare(args.model, args.out, args.tensors_out)
         print(json.dumps({"tensors": len(t)}))
     else:
-        print(json.dumps(quantize(args.model, args.ranges, args.out, args.range)))
+        print(json.dumps(quantize(args.model, args.ranges, args.out, args.range, args.keep_float)))
 
 
 if __name__ == "__main__":
