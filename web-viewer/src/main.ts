@@ -16,6 +16,7 @@ import { describeStream, streamState } from './stream-status.js';
 import { figuresOf, showFigures } from './figures.js';
 import type { ShownFigures } from './figures.js';
 import { saveSnapshot } from './snapshot.js';
+import { ScoreBadge } from './score-badge.js';
 import type { ViewerDebugState } from './debug-state.js';
 import './clinic-extras.js';
 
@@ -104,6 +105,7 @@ class Viewer implements PictureSink {
   #engine = '';
   #device = '';
   #lastFigures: ShownFigures | undefined;
+  readonly #scoreBadge = new ScoreBadge();
   readonly #token: string | null;
   #connState: ConnectionState = { kind: 'connecting', attempt: 0 };
   #countdown: number | undefined;
@@ -249,6 +251,7 @@ class Viewer implements PictureSink {
     this.#decoderDroppedBase = this.#decoder?.dropped ?? 0;
     this.#metrics = undefined;
     this.#lastFigures = undefined;
+    this.#scoreBadge.reset();
     this.#stats.reset();
     this.#connection.send({ type: 'subscribe', streamId, codecs: hasWebCodecs() && !this.#h264Unsupported ? ['h264', 'jpeg'] : ['jpeg'] });
     this.#updateNotice();
@@ -312,6 +315,7 @@ class Viewer implements PictureSink {
     this.#debug.lastDrawnIndex = h.index;
     this.#debug.lastDrawnStream = h.streamId;
     if (h.noOverlay !== true) this.#lastFigures = figuresOf(h, this.#streams.find((x) => x.id === h.streamId)?.calibration);
+    if (h.noOverlay !== true) this.#scoreBadge.update(h.score);
     if (this.#notice.dataset['kind'] === 'waiting-video') this.#updateNotice();
   }
 
