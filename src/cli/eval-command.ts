@@ -3,6 +3,8 @@ import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { formatMeasurements } from '../core/gland-measurements.js';
+import type { PixelScale } from '../core/gland-measurements.js';
 import { encodePngRgb } from '../core/image-io.js';
 import { expandFrames } from '../dicom/dicom-inputs.js';
 import { describeError } from '../errors.js';
@@ -18,7 +20,9 @@ const help = `Usage: sgus eval --images DIR --masks DIR [options]
        sgus eval --images DIR --scores CSV [--masks DIR] [options]
 
 Test mode: segments every image in DIR and compares it with the mask of the same stem in the masks
-folder (non-zero = gland); frame N of a DICOM cine loop <stem>.dcm is matched with mask <stem>-f<N>. Prints IoU and Dice per image, the mean, and per device when a
+folder (non-zero = gland); frame N of a DICOM cine loop <stem>.dcm is matched with mask <stem>-f<N>. Prints IoU and Dice per image with
+the predicted gland's area, perimeter, length and depth (mm from a DICOM file's calibration, else
+pixels, labelled so), the mean, and per device when a
 manifest.json (list of {id, device}) sits in or beside the images folder. Writes a JSON and a
 Markdown report.
 
@@ -67,8 +71,11 @@ const command: CliCommand = {
     const expanded = await expandFrames(listed);
     for (const e of [...expanded.errors, ...expanded.warnings]) process.stderr.write(`sgus eval: ${e}\n`);
     const files: string[] = [];
+    // A DICOM frame's measurements are in mm from its file's calibration (the PNG has none).
+    const calibrations = new Map<string, PixelScale>();
     let frameDir: string | undefined;
     for (const f of expanded.frames) {
+      if (f.calibration !== undefined) calibrations.set(f.stem, f.calibration);
       if (f.dicom === undefined) {
         files.push(f.file);
         continue;
@@ -111,6 +118,7 @@ const command: CliCommand = {
     let report;
     try {
       report = await evaluate(segmenter, files, masksDir, imagesDir, {
+        calibrationOf: (id) => calibrations.get(id),
         onImage: (id, score, error) => {
           if (error !== undefined) bar.log(`sgus eval: ${error}`);
           bar.tick(score !== undefined ? `${id} IoU ${score.iou.toFixed(3)}` : id);
@@ -131,7 +139,7 @@ const command: CliCommand = {
     await writeFile(mdPath, reportMarkdown(report));
     for (const s of report.images) {
       const extra = `${s.publishedModelIou !== undefined ? `  (published model ${s.publishedModelIou.toFixed(3)})` : ''}${s.trainedOn === true ? '  [trained on this frame]' : ''}`;
-      process.stdout.write(`${s.id.padEnd(12)} ${(s.device ?? '').padEnd(16)} IoU ${s.iou.toFixed(3)}  Dice ${s.dice.toFixed(3)}${extra}\n`);
+      process.stdout.write(`${s.id.padEnd(12)} ${(s.device ?? '').padEnd(16)} IoU ${s.iou.toFixed(3)}  Dice ${s.dice.toFixed(3)}${extra}  ${formatMeasurements(s.measurements)}\n`);
     }
     for (const [d, s] of Object.entries(report.perDevice)) process.stdout.write(`device ${d}: ${s.count} images, mean IoU ${s.meanIou.toFixed(3)}, mean Dice ${s.meanDice.toFixed(3)}\n`);
     process.stdout.write(`mean IoU ${report.overall.meanIou.toFixed(3)}, mean Dice ${report.overall.meanDice.toFixed(3)} over ${report.overall.count} images (model ${report.model})\n`);

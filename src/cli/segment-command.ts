@@ -24,7 +24,9 @@ image <stem>, the four outputs of the published DeepSGUS into the output folder:
   <stem>_SG_Black&White.png           mask, 0 / 255
   <stem>_SG_ContourOverInput.png      the outline drawn over the input
   <stem>_SG_Contour_Points.txt        outline points in input pixels, one 'x y' pair a line
-                                      ('# contour ...' lines separate outlines and holes)
+                                      ('# contour ...' lines separate outlines and holes; a first
+                                      '# gland area ... perimeter ... length ... depth ...' line
+                                      gives the figures, mm when calibrated, else px)
   <stem>_SG_Score.json                the gland's ultrasound score: OMERACT and De Vita grade 0–3, each
                                       with its confidence and class probabilities, and the model's
                                       leave-one-centre-out κ (a research aid, not a diagnosis; null
@@ -142,7 +144,9 @@ const command: CliCommand = {
         for (let k = 0; k < ok.length; k++) {
           const d = ok[k]!;
           try {
-            await writeOutputs(out, d.file.stem, d.image, segs[k]!);
+            // In mm for a calibrated DICOM frame, else in pixels (labelled so in the header).
+            const m = measureGland(segs[k]!, d.file.calibration);
+            await writeOutputs(out, d.file.stem, d.image, segs[k]!, {}, m);
             if (scorer !== undefined) {
               const seg = segs[k]!;
               const region = regionFromContours(seg.contours, seg.area);
@@ -152,7 +156,6 @@ const command: CliCommand = {
               if (quiet !== true && files.length <= 20) bar.log(`${d.file.stem}: ${record === null ? 'no gland found, no score' : formatScore(record)}`);
             }
             if (d.file.dicom !== undefined) {
-              const m = measureGland(segs[k]!, d.file.calibration);
               await writeFrameMeasurements(out, d.file, m);
               dicomOut?.add(d.file.dicom.instance, stemOfFile(d.file.file), d.file.dicom.frame, segs[k]!.classMap, m);
               if (quiet !== true && files.length <= 20) bar.log(`${d.file.stem}: ${formatMeasurements(m)}`);

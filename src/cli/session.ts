@@ -10,7 +10,7 @@ import { describeError, ErrorCode, SgusError } from '../errors.js';
 import { Pipeline } from '../pipeline/compose.js';
 import type { PipelineOptions, PipelineSummary, StreamConfig } from '../pipeline/compose.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
-import { ScoreSummaryCollector } from '../score/score-summary.js';
+import { ScoreSummaryCollector, scoreStatusLine } from '../score/score-summary.js';
 import { GlandScorer, scoreModelPath } from '../score/scorer.js';
 import { ViewerServer } from '../server/viewer-server.js';
 import type { PipelineSettings, ServerSettings } from './stream-options.js';
@@ -90,8 +90,12 @@ export async function runSession(o: SessionOptions): Promise<number> {
     }
     const defaultMaxDelayMs = typeof o.defaultMaxDelayMs === 'function' ? o.defaultMaxDelayMs(streams) : o.defaultMaxDelayMs;
     const hooks = o.hooks ?? {};
+    // The exam's score so far rides on the status lines (serve and live: on demand, every second).
+    const statusWithScore = (lines: string[]): string[] =>
+      scorer === undefined ? lines : [...lines, ...scores.streams().map((id) => scoreStatusLine(scores.summary(id)))];
     const result = await runPipeline(pipelineOptions(o.settings, seg, streams, { defaultMaxDelayMs, hub: server, isolateFailures: o.isolateFailures ?? false, scorer }), {
       ...hooks,
+      onStatus: (lines) => (hooks.onStatus !== undefined ? hooks.onStatus(statusWithScore(lines)) : statusWithScore(lines).forEach((l) => process.stderr.write(`${l}\n`))),
       quiet: o.settings.quiet,
       onStart: (p) => {
         pipeline = p;

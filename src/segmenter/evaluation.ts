@@ -4,6 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { measureGland } from '../core/gland-measurements.js';
+import type { GlandMeasurements, PixelScale } from '../core/gland-measurements.js';
 import { rgbToGrey } from '../core/image.js';
 import { readImage } from '../core/image-io.js';
 import { overlap } from '../core/overlap.js';
@@ -22,6 +24,8 @@ export interface ImageScore {
   predictedArea: number;
   referenceArea: number;
   ms: number;
+  /** The predicted gland's area, perimeter, length and depth: mm when the frame is calibrated (a DICOM frame), else pixels, labelled by `calibrated` and each unit. */
+  measurements: GlandMeasurements;
 }
 
 export interface Summary {
@@ -96,6 +100,8 @@ export function trainingFrames(segmenter: Segmenter): Set<string> {
 export interface EvaluateOptions {
   /** Called after each image (for progress bars). */
   onImage?: (id: string, score: ImageScore | undefined, error?: string) => void;
+  /** The pixel size of an image by id (a calibrated DICOM frame). Default: none (figures in pixels). */
+  calibrationOf?: (id: string) => PixelScale | undefined;
 }
 
 /** Pairs `images` with masks by stem and scores each pair. Missing masks and bad files are listed in `errors`. */
@@ -130,6 +136,7 @@ export async function evaluate(segmenter: Segmenter, imageFiles: readonly string
       const m = manifest.get(id) ?? {};
       const score: ImageScore = {
         id, iou: o.iou, dice: o.dice, predictedArea: o.predicted, referenceArea: o.reference, ms,
+        measurements: measureGland(seg, options.calibrationOf?.(id)),
         ...(m.device !== undefined ? { device: m.device } : {}),
         ...(m.publishedModelIou !== undefined ? { publishedModelIou: m.publishedModelIou } : {}),
         ...(trained.has(id) ? { trainedOn: true } : {}),
@@ -161,6 +168,11 @@ export async function evaluate(segmenter: Segmenter, imageFiles: readonly string
 }
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '–');
+const UNIT: Record<string, string> = { mm2: 'mm²', cm2: 'cm²', mm: 'mm', px2: 'px²', px: 'px' };
+/** A measured figure with its unit, as read in a report ("314.2 mm²", "5196 px²"). */
+export function figure(f: { value: number; unit: string }): string {
+  return `${f.unit === 'px2' ? String(Math.round(f.value)) : f.value.toFixed(1)} ${UNIT[f.unit] ?? f.unit}`;
+}
 
 export function reportMarkdown(r: EvaluationReport): string {
   const lines = [
@@ -186,8 +198,12 @@ export function reportMarkdown(r: EvaluationReport): string {
     for (const [d, s] of devs) lines.push(`| ${d} | ${s.count} | ${f3(s.meanIou)} | ${f3(s.meanDice)} |`);
     lines.push('');
   }
-  lines.push('| image | device | IoU | Dice | published model IoU | trained on it | predicted px | reference px | ms |', '| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
-  for (const s of r.images) lines.push(`| ${s.id} | ${s.device ?? ''} | ${f3(s.iou)} | ${f3(s.dice)} | ${s.publishedModelIou !== undefined ? f3(s.publishedModelIou) : ''} | ${s.trainedOn === true ? 'yes' : ''} | ${s.predictedArea} | ${s.referenceArea} | ${s.ms.toFixed(0)} |`);
+  lines.push('| image | device | IoU | Dice | published model IoU | trained on it | predicted px | reference px | gland area | perimeter | length | depth | ms |', '| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const s of r.images) {
+    const m = s.measurements;
+    lines.push(`| ${s.id} | ${s.device ?? ''} | ${f3(s.iou)} | ${f3(s.dice)} | ${s.publishedModelIou !== undefined ? f3(s.publishedModelIou) : ''} | ${s.trainedOn === true ? 'yes' : ''} | ${s.predictedArea} | ${s.referenceArea} | ${figure(m.area)} | ${figure(m.perimeter)} | ${figure(m.length)} | ${figure(m.depth)} | ${s.ms.toFixed(0)} |`);
+  }
+  if (r.images.some((s) => !s.measurements.calibrated)) lines.push('', 'Figures in px are of uncalibrated frames (no scale in the file): pixels, not millimetres.');
   if (r.errors.length > 0) lines.push('', '## Errors', '', ...r.errors.map((e) => `- ${e}`));
   return `${lines.join('\n')}\n`;
 }

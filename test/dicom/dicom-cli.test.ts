@@ -46,6 +46,8 @@ test('segment on a JPEG cine loop: per-frame outputs, mm² from the calibration,
     assert.equal(json.pixels, pixels);
     assert.ok(Math.abs(json.area.value - pixels * 0.1 * 0.125) < 1e-3, 'area = pixels x pixel area');
     assert.equal(areas[k], json.area.value, 'the report holds the same area');
+    const header = (await readFile(path.join(out, `exam-f${k + 1}_SG_Contour_Points.txt`), 'utf8')).split('\n')[0]!;
+    assert.match(header, new RegExp(`^# gland area ${json.area.value} mm2 \\(${json.areaCm2.value} cm2\\) perimeter [\\d.]+ mm length ${json.length.value} mm depth ${json.depth.value} mm calibrated$`), 'the contour points carry the figures in mm');
   }
   if (dciodvfy) for (const f of ['exam.seg.dcm', 'exam.sr.dcm']) assert.deepEqual(dciodvfyErrors(path.join(dcm, f)), [], f);
 });
@@ -92,7 +94,7 @@ test('replay of a DICOM cine loop writes NDJSON with per-frame mm² and a Segmen
   if (dciodvfy) for (const f of ['loop.seg.dcm', 'loop.sr.dcm']) assert.deepEqual(dciodvfyErrors(path.join(out, f)), [], f);
 });
 
-test('eval scores each frame of a DICOM cine loop against the mask named <stem>-f<N>', async () => {
+test('eval scores each frame of a DICOM cine loop against the mask named <stem>-f<N> and reports its gland in mm from the calibration', async () => {
   const { syntheticFrame } = await import('../../src/synthetic/ultrasound-frame.js');
   const { encodePngGrey } = await import('../../src/core/image-io.js');
   const { mkdir, writeFile } = await import('node:fs/promises');
@@ -102,7 +104,7 @@ test('eval scores each frame of a DICOM cine loop against the mask named <stem>-
   await mkdir(images);
   await mkdir(masks);
   const synth = [0, 1].map((i) => syntheticFrame({ width: 160, height: 120, t: i * 0.04 }));
-  writeTemp(images, 'loop.dcm', writeUltrasoundDicom(synth.map((s) => s.image)));
+  writeTemp(images, 'loop.dcm', writeUltrasoundDicom(synth.map((s) => s.image), { calibration: CAL }));
   for (let k = 0; k < 2; k++) await writeFile(path.join(masks, `loop-f${k + 1}.png`), encodePngGrey(synth[k]!.mask));
   const report = path.join(dir, 'report.json');
   const r = await runCli(['eval', '--images', images, '--masks', masks, '--report', report, '-q', ...MODEL]);
@@ -110,4 +112,12 @@ test('eval scores each frame of a DICOM cine loop against the mask named <stem>-
   const json = JSON.parse(await readFile(report, 'utf8'));
   assert.deepEqual(json.images.map((s: { id: string }) => s.id), ['loop-f1', 'loop-f2']);
   assert.equal(json.overall.count, 2);
+  for (const s of json.images) {
+    assert.equal(s.measurements.calibrated, true);
+    assert.equal(s.measurements.area.unit, 'mm2');
+    assert.ok(Math.abs(s.measurements.area.value - s.predictedArea * 0.1 * 0.125) < 1e-3, 'area = predicted pixels x the file pixel area');
+    assert.equal(s.measurements.length.unit, 'mm');
+  }
+  assert.match(r.stdout, /loop-f1 .* IoU [\d.]+ .*area [\d.]+ cm² \([\d.]+ mm²\)/);
+  assert.match(await readFile(report.replace(/\.json$/, '.md'), 'utf8'), /\| gland area \| perimeter \| length \| depth \|[\s\S]*mm²/);
 });

@@ -106,6 +106,8 @@ function parseContourPoints(text: string): ContourBlock[] {
   const blocks: ContourBlock[] = [];
   for (const l of text.split('\n')) {
     if (l === '') continue;
+    // The gland's figures (area, perimeter...), not an outline.
+    if (l.startsWith('# gland ')) continue;
     if (l.startsWith('#')) {
       const m = /^# contour \d+ (outer|hole) parent -?\d+ points (\d+)$/.exec(l);
       assert.ok(m !== null, `contour header '${l}'`);
