@@ -118,6 +118,12 @@ export function cropToModel(img: RgbImage, mw: ModelWindow, dstW: number, dstH: 
   return { width: dstW, height: dstH, data: out };
 }
 
+/** A whole frame resized to `dstW`×`dstH` with the same antialiasing filter (Pillow's BILINEAR). */
+export function resizeAntialiased(img: RgbImage, dstW: number, dstH: number): RgbImage {
+  const whole = { x: 0, y: 0, width: img.width, height: img.height };
+  return cropToModel(img, { frameWidth: img.width, frameHeight: img.height, fov: whole, window: whole }, dstW, dstH);
+}
+
 /**
  * The 0/1 class map at the window's frame size from a probability map of what the model saw:
  * `prob > threshold` inside the field of view, 0 outside it.

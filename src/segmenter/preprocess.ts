@@ -4,13 +4,15 @@
  */
 import { suppressColourOverlay } from '../core/colour-overlay.js';
 import type { RgbImage } from '../core/image.js';
-import { resizeRgb } from '../core/resize.js';
+import { resizeAntialiased } from '../core/window-resample.js';
 import type { ModelCard } from './model-card.js';
 
 /** Writes image `img` as sample `index` of a batch tensor laid out as the card says. */
 export function writeSample(card: ModelCard, img: RgbImage, batch: Float32Array, index: number): void {
   const { width: w, height: h, normalization: n, layout, channelOrder } = card.input;
-  const sized = img.width === w && img.height === h ? img : resizeRgb(img, w, h);
+  // Pillow's antialiased bilinear, the filter the training tool resized with (data.py): a 2-tap
+  // bilinear aliases the speckle of a 3–5x larger frame into an input the model never saw.
+  const sized = img.width === w && img.height === h ? img : resizeAntialiased(img, w, h);
   // At the model's size: 50 k pixels, whatever the source resolution.
   const src = card.input.suppressColourOverlay === true ? suppressColourOverlay(sized).image : sized;
   const plane = w * h;

@@ -50,3 +50,36 @@ test('the training tool crops a scanner screen to the same model window and pixe
   // Pillow works in fixed point: one grey level apart at most.
   assert.ok(max <= 1, `largest difference ${max} grey levels`);
 });
+
+test('a whole-frame model sees the frame resized as the training tool resized it (Pillow bilinear, antialiased), not a 2-tap bilinear', { timeout: 120_000 }, async (t) => {
+  if (spawnSync(PYTHON, ['-c', 'import PIL, numpy'], { stdio: 'ignore' }).status !== 0) {
+    t.skip(`Pillow not importable by ${PYTHON} (run scripts/setup.sh)`);
+    return;
+  }
+  const { preprocessBatch } = await import('../../src/segmenter/preprocess.js');
+  const { resizeRgb } = await import('../../src/core/resize.js');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sgus-resize-parity-'));
+  const screen = scannerScreen({ width: 800, height: 555, fov: { x: 160, y: 75, width: 620, height: 470 }, seed: 4 });
+  const png = path.join(dir, 'frame.png');
+  const out = path.join(dir, 'net-in.png');
+  await writeFile(png, encodePngRgb(screen.image));
+  // data.py make_item: net_in = view.resize((SIZE, SIZE), Image.BILINEAR) of the whole frame.
+  const r = spawnSync(PYTHON, ['-c', `from PIL import Image; Image.open(${JSON.stringify(png)}).convert("RGB").resize((224, 224), Image.BILINEAR).save(${JSON.stringify(out)})`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const py = await readImage(out);
+  // The runtime's input tensor, read back to grey levels (scale 1/255, mean 0, std 1: identity).
+  const card = { input: { width: 224, height: 224, channels: 3, channelOrder: 'RGB', layout: 'NCHW', dtype: 'float32', normalization: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] } } } as unknown as Parameters<typeof preprocessBatch>[0];
+  const { data } = preprocessBatch(card, [screen.image]);
+  const plane = 224 * 224;
+  let max = 0;
+  let twoTap = 0;
+  const bl = resizeRgb(screen.image, 224, 224);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) {
+      max = Math.max(max, Math.abs(data[c * plane + p]! - py.data[p * 3 + c]!));
+      twoTap = Math.max(twoTap, Math.abs(bl.data[p * 3 + c]! - py.data[p * 3 + c]!));
+    }
+  }
+  assert.ok(max <= 1, `largest difference ${max} grey levels`);
+  assert.ok(twoTap > 10, `a 2-tap bilinear differs by ${twoTap}: the check can tell them apart`);
+});
