@@ -12,6 +12,7 @@ import type { CliCommand } from './command.js';
 import { ExitCode } from './exit-codes.js';
 import { outputLines } from './output-report.js';
 import { runSession } from './session.js';
+import { formatScoreSummary } from '../score/score-summary.js';
 import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverSettings, STREAM_COMMAND_DEFAULTS, summaryLine, writeJson } from './stream-options.js';
 
 const backoff = `${FFMPEG_SOURCE_DEFAULTS.reconnectInitialMs / 1000} s doubling to ${FFMPEG_SOURCE_DEFAULTS.reconnectMaxMs / 1000} s`;
@@ -42,7 +43,8 @@ Source (one of):
 Options:
       --serve             serve the web viewer and print its URL
       --view CODEC        viewer video: auto (H.264, passed through when possible) | jpeg (default auto)
-  -o, --out DIR           also write live.contours.ndjson, live.annotated.mp4 and live.metrics.json
+  -o, --out DIR           also write live.contours.ndjson, live.annotated.mp4, live.metrics.json and,
+                          when scored, live.score-summary.json (the exam's score, as sgus replay's)
       --no-video          with --out, skip the annotated video
       --duration S        stop after S seconds (default: until Ctrl-C)
 ${SERVER_OPTIONS_HELP}
@@ -156,9 +158,16 @@ const command: CliCommand = {
         if (!nothing) for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, seconds)}\n`);
         const incomplete = result.summary?.incompleteOutputs ?? result.pipeline.incompleteOutputs;
         if (out !== undefined) await writeJson(path.join(out, 'live.metrics.json'), { source: describeSource(source), model: seg.card.name, engine: seg.engineInfo, seconds, error: result.error?.message, incompleteOutputs: incomplete, streams: metrics });
+        // The exam's score over the frames where the gland was clearly seen (src/score/score-summary.ts).
+        let scoreFile: string | undefined;
+        if (result.scorer !== undefined && !nothing) {
+          const summary = result.scores.summary('live', result.scorer.card);
+          process.stderr.write(`sgus: ${formatScoreSummary(summary)}\n`);
+          if (out !== undefined) await writeJson((scoreFile = path.join(out, 'live.score-summary.json')), summary);
+        }
         const report = await outputLines({
           command: 'live',
-          files: out !== undefined ? [outputs.annotated, outputs.ndjson, path.join(out, 'live.metrics.json')].filter((x) => x !== undefined) : [],
+          files: out !== undefined ? [outputs.annotated, outputs.ndjson, path.join(out, 'live.metrics.json'), scoreFile].filter((x) => x !== undefined) : [],
           incomplete,
           ndjson: outputs.ndjson,
         });

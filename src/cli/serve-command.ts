@@ -8,6 +8,7 @@ import { CALIBRATION_OPTIONS, CALIBRATION_OPTIONS_HELP, calibrationOption, strea
 import { rulerCalibration } from './ruler-calibration.js';
 import type { CliCommand } from './command.js';
 import { runSession } from './session.js';
+import { formatScoreSummary } from '../score/score-summary.js';
 import { loadSegmenter, PIPELINE_OPTIONS, PIPELINE_OPTIONS_HELP, pipelineSettings, SERVER_OPTIONS, serverOptionsHelp, serverSettings, STREAM_COMMAND_DEFAULTS, summaryLine } from './stream-options.js';
 
 const help = `
@@ -124,6 +125,8 @@ const command: CliCommand = {
       report: async (result) => {
         const metrics = result.summary?.metrics ?? result.pipeline.metrics();
         for (const m of metrics) process.stderr.write(`sgus: ${summaryLine(m, result.summary?.seconds ?? 0)}\n`);
+        // Each stream's exam score (its status lines carried it while it ran).
+        if (result.scorer !== undefined) for (const id of result.scores.streams()) process.stderr.write(`sgus: ${formatScoreSummary(result.scores.summary(id, result.scorer.card))}\n`);
         if (result.error !== undefined) throw result.error;
         return 0;
       },

@@ -154,6 +154,12 @@ export function formatScoreSummary(s: ScoreSummary): string {
   return `${s.stream}: exam score ${part('OMERACT', s.omeract)}, ${part('De Vita', s.deVita)} over ${s.framesScored} scored frames — ${s.label}`;
 }
 
+/** A short status line of a summary so far (streams' status every second). */
+export function scoreStatusLine(s: ScoreSummary): string {
+  const g = (k: ScoreSummaryOfKey): string => (k.grade === null ? '–' : `${k.grade} (${k.frames} frames, ${Math.round((k.agreeing ?? 0) * 100)} % agree)`);
+  return `${s.stream}: exam score so far OMERACT ${g(s.omeract)}, De Vita ${g(s.deVita)} — research aid`;
+}
+
 function round(v: number): number {
   return Math.round(v * 1e4) / 1e4;
 }
