@@ -99,6 +99,12 @@ export async function runSession(o: SessionOptions): Promise<number> {
       quiet: o.settings.quiet,
       onStart: (p) => {
         pipeline = p;
+        // Viewers' pause / step / seek / speed act on the stream's source (a file replayed in real time).
+        server?.setReplayControl((id, command) => {
+          const source = p.source(id);
+          if (source === undefined) throw new SgusError(ErrorCode.InvalidArgument, `no stream ${id}`, { fatal: false });
+          return source.control(command);
+        });
         if (scorer !== undefined) p.on('frame', (r) => scores.add(r.frame.streamId, r.area, r.score));
         hooks.onStart?.(p);
       },

@@ -24,6 +24,10 @@ export interface InputArgOptions {
   loop: boolean;
   /** Seconds of silence after which a network read gives up (FFmpeg's own timeout). */
   ioTimeoutS: number;
+  /** A file: start this many seconds in (`-ss` before `-i`: a fast seek, then exact). Default 0. */
+  seekS?: number;
+  /** Realtime pace against the file's rate (`-readrate`; 1 is `-re`). Default 1. */
+  speed?: number;
   /** A source fed through stdin (DICOM): its input format arguments before `-i pipe:0`. Default none. */
   stdinFormat?: readonly string[];
 }
@@ -43,14 +47,15 @@ export interface FfmpegArgsOptions extends InputArgOptions {
  * The viewer video of a run. `info`: the input's codec and whether it has B-frames (probed; an
  * unknown input counts as 'unknown' with B-frames, which re-encodes, safe for any codec).
  */
-export function viewPlan(view: ViewMode, source: SourceSpec, loop: boolean, info: { codec: string; hasBFrames: boolean }): ViewPlan {
+export function viewPlan(view: ViewMode, source: SourceSpec, loop: boolean, info: { codec: string; hasBFrames: boolean }, seeked = false): ViewPlan {
   if (view === 'none') return { mode: 'none', codec: undefined };
   if (view === 'jpeg') return { mode: 'encode', codec: 'jpeg' };
   // Pass-through only when packet order = picture order, so AU k pairs with decoded frame k.
   // Not when looping: FFmpeg 5.1 signals EOF to the copied stream's bitstream filters at the
   // first loop ('A non-NULL packet sent after an EOF') and the viewer video stops for good, while
   // every later frame waits for its missing video part (latency +2.6 s). Encoding is not affected.
-  if (info.codec === 'h264' && !info.hasBFrames && source.type !== 'url' && !loop) return { mode: 'copy', codec: 'h264' };
+  // Nor after a seek: the copy starts at the key frame before the target, the decode at the target.
+  if (info.codec === 'h264' && !info.hasBFrames && source.type !== 'url' && !loop && !seeked) return { mode: 'copy', codec: 'h264' };
   return { mode: 'encode', codec: 'h264' };
 }
 
@@ -60,7 +65,12 @@ export function ffmpegInputArgs(spec: SourceSpec, o: InputArgOptions): string[] 
   switch (spec.type) {
     case 'file':
       if (o.loop) args.push('-stream_loop', '-1');
-      if (o.realtime) args.push('-re');
+      if (o.realtime) {
+        if (o.speed !== undefined && o.speed !== 1) args.push('-readrate', String(o.speed));
+        else args.push('-re');
+      }
+      // Before -i: FFmpeg jumps to the key frame before it and drops the decoded frames up to it.
+      if (o.seekS !== undefined && o.seekS > 0) args.push('-ss', o.seekS.toFixed(6));
       args.push('-i', spec.path);
       break;
     case 'dicom':
@@ -107,7 +117,7 @@ export function ffmpegArgs(o: FfmpegArgsOptions, plan: ViewPlan, fps: number): s
   // when the input probe could not tell it (a network stream joined before its next key frame).
   // 'level+' prefixes every line with its level, so only warnings and errors reach messages.
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+verbose'];
-  args.push(...ffmpegInputArgs(o.source, { realtime: o.realtime, loop: o.loop, ioTimeoutS: o.ioTimeoutS, ...(o.stdinFormat !== undefined ? { stdinFormat: o.stdinFormat } : {}) }));
+  args.push(...ffmpegInputArgs(o.source, { realtime: o.realtime, loop: o.loop, ioTimeoutS: o.ioTimeoutS, ...(o.seekS !== undefined ? { seekS: o.seekS } : {}), ...(o.speed !== undefined ? { speed: o.speed } : {}), ...(o.stdinFormat !== undefined ? { stdinFormat: o.stdinFormat } : {}) }));
   args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-vf', `scale=${o.modelWidth}:${o.modelHeight}:flags=bilinear,showinfo=checksum=0`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
   if (plan.mode === 'copy') {
     args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb,h264_metadata=aud=insert', '-f', 'h264', 'pipe:3');

@@ -60,6 +60,28 @@ export interface SourceStarted {
   run: number;
 }
 
+/** A viewer's command to a replay source (checked by the viewer protocol first, again here). */
+export interface PlaybackCommand {
+  action: 'pause' | 'play' | 'step' | 'seek' | 'speed';
+  /** seek: seconds from the start. */
+  t?: number;
+  /** speed: pace against the file's rate. */
+  speed?: number;
+  /** step: +1 or -1 frame. */
+  frames?: 1 | -1;
+}
+
+/** A replay's playback after a command. */
+export interface PlaybackState {
+  paused: boolean;
+  speed: number;
+  /** Index and pts the playback moved to, or of the last frame out. */
+  index: number;
+  pts: number;
+  /** Frames read before this epoch are stale (see `Frame.epoch`). */
+  epoch: number;
+}
+
 export interface SourceEvents {
   started: [info: SourceStarted];
   reconnecting: [info: { attempt: number; delayMs: number; reason: string }];
@@ -127,6 +149,16 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   #draining = false;
   #drainAgain = false;
   #drainFinal = false;
+  /** Replay controls: paused by a viewer (not by credits), frames a step may still let out. */
+  #userPaused = false;
+  #stepCredits = 0;
+  #speed = 1;
+  #epoch = 0;
+  /** The next run starts here (a seek), and the frame index it starts at. */
+  #seek: { s: number; index: number; pts: number } | undefined;
+  #seeked = false;
+  /** Where the playback is: the last frame out, or where a restart will start. */
+  #position = { index: 0, pts: 0 };
   /** Reusable pixel buffers by size (bounded: a few sizes, highWaterMark + 4 each). */
   readonly #pool: BufferPool;
 
@@ -181,7 +213,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     if (this.#outstanding < this.#o.highWaterMark) {
       // Frames already read but held back by the credit limit go first.
       if ((this.#run?.joiner.waiting ?? 0) > 0) this.#drain();
-      if (this.#paused && this.#outstanding < this.#o.highWaterMark) this.#setPaused(false);
+      if (this.#paused && this.#outstanding < this.#o.highWaterMark && !this.#heldByUser()) this.#setPaused(false);
     }
   }
 
@@ -210,8 +242,10 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const o = this.#o;
     const known = this.#known;
     // Without probe facts, a live network source gets a re-encoded view (safe for any codec).
-    const plan = viewPlan(o.view, o.source, o.loop, known ?? { codec: 'unknown', hasBFrames: true });
-    const args = ffmpegArgs({ ...o, ioTimeoutS: o.stallTimeoutS, ...(o.stdin !== undefined ? { stdinFormat: o.stdin.inputArgs } : {}) }, plan, known?.fps ?? 25);
+    const plan = viewPlan(o.view, o.source, o.loop, known ?? { codec: 'unknown', hasBFrames: true }, this.#seeked);
+    const seek = this.#seek;
+    this.#seek = undefined;
+    const args = ffmpegArgs({ ...o, ioTimeoutS: o.stallTimeoutS, ...(seek !== undefined ? { seekS: seek.s } : {}), speed: this.#speed, ...(o.stdin !== undefined ? { stdinFormat: o.stdin.inputArgs } : {}) }, plan, known?.fps ?? 25);
     // Its own process group: Ctrl-C reaches sgus only, which stops it quietly (helper-process.ts).
     const proc = spawnHelper(o.ffmpegPath, args, { stdio: [o.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     track(proc);
@@ -223,7 +257,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     this.#run = run;
     const thisRun = this.#runCount++;
     this.#lateSince = undefined;
-    this.#clock.startRun(known?.fps);
+    this.#clock.startRun(known?.fps, seek?.pts);
+    if (seek !== undefined) this.#nextIndex = seek.index;
     this.#lastDataTs = performance.now();
     let gotData = false;
     let failure: string | undefined;
@@ -407,6 +442,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     while (joiner.waiting > 0) {
       // Replay: no more frames out than credits (a pipe chunk can hold several small frames).
       if (this.mode === 'replay' && this.#outstanding >= this.#o.highWaterMark && !final) break;
+      if (this.#userPaused && this.#stepCredits === 0) break;
       const joined = joiner.next(final);
       if (joined === undefined) break;
       if (joined.kind === 'no-full') {
@@ -451,6 +487,9 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       }
       if (m.full !== undefined) frame.full = { format: this.#o.fullFormat, width: info.width, height: info.height, data: m.full };
       frame.decodedTs = performance.timeOrigin + performance.now();
+      if (this.#epoch > 0) frame.epoch = this.#epoch;
+      this.#position = { index, pts: frame.pts };
+      if (this.#userPaused && this.#stepCredits > 0 && --this.#stepCredits === 0) this.#setPaused(true);
       if (this.mode === 'replay') {
         this.#outstanding++;
         if (!this.#paused && this.#outstanding >= this.#o.highWaterMark) this.#setPaused(true);
@@ -473,6 +512,92 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     }
     run.abort = `fell ${why}`;
     run.proc.kill('SIGKILL');
+  }
+
+  /** Paused by a viewer with no step to let out. */
+  #heldByUser(): boolean {
+    return this.#userPaused && this.#stepCredits === 0;
+  }
+
+  /** The playback now (replay controls). */
+  get playback(): PlaybackState {
+    return { paused: this.#userPaused, speed: this.#speed, index: this.#position.index, pts: this.#position.pts, epoch: this.#epoch };
+  }
+
+  /**
+   * A viewer's playback command, for a file replayed in real time. Pause holds the pipes (FFmpeg
+   * blocks); play, seek, a step back and a new speed restart FFmpeg at the position (`-ss` before
+   * `-i`), as FFmpeg's own pacing would rush to catch up with the time spent paused. Throws an
+   * SgusError (InvalidArgument, not fatal) for a command this source cannot do.
+   */
+  control(c: PlaybackCommand): PlaybackState {
+    const refuse = (why: string): never => {
+      throw new SgusError(ErrorCode.InvalidArgument, why, { fatal: false, where: this.#where });
+    };
+    if (this.mode !== 'replay' || this.#o.source.type !== 'file') refuse('only a replayed file can be paused or seeked');
+    if (!this.#o.realtime) refuse('a replay at full speed has no playback to control (use --realtime)');
+    if (this.#closed) refuse('the replay has ended');
+    const fps = this.#run?.info?.fps ?? this.#known?.fps ?? 25;
+    const here = this.playback;
+    switch (c.action) {
+      case 'pause':
+        this.#userPaused = true;
+        this.#stepCredits = 0;
+        this.#setPaused(true);
+        break;
+      case 'play':
+        if (!this.#userPaused) break;
+        this.#userPaused = false;
+        this.#restartAt(here.index + 1, fps);
+        break;
+      case 'speed': {
+        const v = c.speed;
+        if (v === undefined || !(v >= 0.25 && v <= 4)) return refuse(`speed must be from 0.25 to 4, got ${String(v)}`);
+        if (v === this.#speed) break;
+        this.#speed = v;
+        // Paused: the new pace applies from the next play.
+        if (!this.#userPaused) this.#restartAt(here.index + 1, fps);
+        break;
+      }
+      case 'step':
+        if (c.frames === -1) {
+          this.#userPaused = true;
+          this.#stepCredits = 1;
+          this.#restartAt(Math.max(0, here.index - 1), fps);
+        } else {
+          this.#userPaused = true;
+          this.#stepCredits++;
+          this.#setPaused(false);
+          this.#drain();
+        }
+        break;
+      case 'seek': {
+        const t = c.t;
+        if (t === undefined || !Number.isFinite(t) || t < 0 || t > 86_400) return refuse(`seek needs t from 0 to 86400 s, got ${String(t)}`);
+        // Paused, the seek still shows the frame it lands on.
+        if (this.#userPaused) this.#stepCredits = 1;
+        this.#restartAt(Math.round(t * fps), fps);
+        break;
+      }
+      default:
+        refuse(`unknown playback action ${JSON.stringify(String((c as { action: unknown }).action)).slice(0, 40)}`);
+    }
+    return this.playback;
+  }
+
+  /** Stops the run and starts one at frame `index` (its pts `index / fps`: a constant-rate file). */
+  #restartAt(index: number, fps: number): void {
+    const pts = index / fps;
+    this.#epoch++;
+    this.#seeked = true;
+    // A quarter frame early: the frame at `pts` is the first FFmpeg keeps, whatever the rounding.
+    this.#seek = { s: Math.max(0, pts - 0.25 / fps), index, pts };
+    this.#position = { index, pts };
+    clearTimeout(this.#retryTimer);
+    this.#stopRun();
+    this.#paused = false;
+    if (this.#heldByUser()) this.#paused = true;
+    this.#start();
   }
 
   #setPaused(p: boolean): void {

@@ -48,6 +48,8 @@ export class SourceClock {
   /** Stream pts where the current run starts, and the run's first raw pts. */
   #runBase = 0;
   #runFirst: number | undefined;
+  /** Where the current run starts in the stream (a seek), s; undefined: right after the last frame. */
+  #startPts: number | undefined;
   #lastRaw: number | undefined;
   #lastPts: number | undefined;
   #deltas: number[] = [];
@@ -65,8 +67,9 @@ export class SourceClock {
   }
 
   /** A new FFmpeg run: its timestamps start afresh. `fps` of the new run when known. */
-  startRun(fps?: number): void {
+  startRun(fps?: number, startPts?: number): void {
     if (fps !== undefined && fps > 0) this.#fps = fps;
+    this.#startPts = startPts;
     this.#runFirst = undefined;
     this.#lastRaw = undefined;
     this.#deltas = [];
@@ -91,7 +94,10 @@ export class SourceClock {
     if (this.#runFirst === undefined) {
       this.#runFirst = raw;
       // A later run starts where the wall clock says the stream is now (live), else right after the last frame.
-      if (this.#lastPts !== undefined) {
+      if (this.#startPts !== undefined) {
+        // A replay seeked to this point: FFmpeg counts from the seek, the stream from its start.
+        this.#runBase = this.#startPts;
+      } else if (this.#lastPts !== undefined) {
         this.#runBase = this.#live && Number.isFinite(this.#anchor) ? Math.max(this.#lastPts + interval, (arrivalTs - this.#anchor) / 1000) : this.#lastPts + interval;
         // Live: what the source showed between the runs was lost upstream.
         this.#missing += Math.max(0, Math.round((this.#runBase - this.#lastPts) / interval) - 1);

@@ -6,7 +6,7 @@
  * one `stream-state` message (web-viewer/PROTOCOL.md).
  */
 import type { StreamInfo, StreamStateDetail, StreamStateKind } from '../pipeline/frame.js';
-import type { StreamStateMessage, WireStreamStatus } from '../shared/protocol.js';
+import type { StreamStateMessage, WirePlayback, WireStreamStatus } from '../shared/protocol.js';
 import { StallWatchdog } from './stall-watchdog.js';
 
 export interface StreamStatesOptions {
@@ -60,7 +60,8 @@ export class StreamStates {
       ...(options.stallAfterS !== undefined ? { stallAfterS: options.stallAfterS } : {}),
       onStall: (id) => {
         const e = this.#entries.get(id);
-        if (e === undefined || !isFlowing(e.status.state)) return;
+        // A replay a viewer paused sends no frames on purpose.
+        if (e === undefined || !isFlowing(e.status.state) || e.status.playback?.paused === true) return;
         const silentS = (Date.now() - (e.status.lastFrameTs ?? e.status.since)) / 1000;
         this.set(id, 'stalled', { reason: `no frame for ${silentS.toFixed(1)} s` });
       },
@@ -104,6 +105,7 @@ export class StreamStates {
       if (detail.retryInMs !== undefined) next.retryInMs = detail.retryInMs;
     }
     if (e.status.lastFrameTs !== undefined) next.lastFrameTs = e.status.lastFrameTs;
+    if (e.status.playback !== undefined) next.playback = e.status.playback;
     // An end already announced stays as it was (the pipeline says 'ended' first, then endStream again).
     if (e.status.state === 'ended' && state === 'ended') return;
     if (sameStatus(e.status, next)) return;
@@ -111,6 +113,17 @@ export class StreamStates {
     if (isFlowing(state)) this.#watchdog.watch(streamId, e.fps);
     else if (state !== 'stalled') this.#watchdog.unwatch(streamId);
     this.#onChange({ type: 'stream-state', streamId, status: { ...next } });
+  }
+
+  /**
+   * A controllable replay's playback (viewers' pause, seek, speed): kept in its status and, unless
+   * `silent` (the stream is about to be announced with it), sent to every viewer.
+   */
+  setPlayback(streamId: string, playback: WirePlayback, silent = false): void {
+    const e = this.#entries.get(streamId);
+    if (e === undefined) return;
+    e.status = { ...e.status, playback: { ...playback } };
+    if (!silent) this.#onChange({ type: 'stream-state', streamId, status: { ...e.status } });
   }
 
   /** A frame was published: remembered, and a stalled stream flows again. */

@@ -287,6 +287,11 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
    */
   setReplayControl(handler: ReplayControlHandler | undefined): void {
     this.#control = handler;
+    // Streams listed before (a probed file starts at once): now they say they can be controlled.
+    if (handler === undefined) return;
+    for (const st of this.#streams.values()) {
+      if (st.info.kind === 'replay' && st.live && this.#states.status(st.info.id)?.playback === undefined) this.#states.setPlayback(st.info.id, { paused: false, speed: 1, index: 0, pts: 0 });
+    }
   }
 
   // ---------------------------------------------------------------- inspection

@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
 import { encodeFrameMessage, parseClientMessage } from '../shared/protocol.js';
-import type { FrameHeader, ServerMessage, SubscribeMessage, VideoCodec } from '../shared/protocol.js';
+import type { ControlMessage, FrameHeader, ServerMessage, SubscribeMessage, VideoCodec } from '../shared/protocol.js';
 
 /** What the hub knows about one connected viewer. */
 export interface ViewerInfo {
@@ -43,6 +43,13 @@ export interface ViewerSessionOptions {
   maxMessagesPerSecond?: number;
   /** A valid subscribe message (the hub checks the stream and calls `subscribe`). Default: ignored. */
   onSubscribe?: (message: SubscribeMessage) => void;
+  /**
+   * Replay controls a second the viewer may send (each may restart FFmpeg); the rest of that second
+   * is refused with one error. Default 10.
+   */
+  maxControlsPerSecond?: number;
+  /** A well-formed control message within its rate (the hub checks the stream). Default: refused. */
+  onControl?: (message: ControlMessage) => void;
   /** A frame this viewer did not get: the hub's total. Default none. */
   onDropped?: () => void;
   /** Bytes of a frame message queued to this viewer: the hub's total. Default none. */
@@ -68,6 +75,8 @@ export class ViewerSession {
   #joining = true;
   #messages = 0;
   #messagesWindowStart = Date.now();
+  #controls = 0;
+  #controlsWindowStart = Date.now();
   /** Answered a ping since the last one (keep-alive). */
   #alive = true;
   #closing = false;
@@ -87,6 +96,8 @@ export class ViewerSession {
       maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, 4096),
       maxMessagesPerSecond: positive('maxMessagesPerSecond', options.maxMessagesPerSecond, 50),
       onSubscribe: options.onSubscribe ?? (() => undefined),
+      maxControlsPerSecond: positive('maxControlsPerSecond', options.maxControlsPerSecond, 10),
+      onControl: options.onControl ?? (() => this.sendError('not-controllable', 'this server has no replay controls')),
       onDropped: options.onDropped ?? (() => undefined),
       onBytesSent: options.onBytesSent ?? (() => undefined),
       onError: options.onError ?? (() => undefined),
@@ -276,6 +287,20 @@ export class ViewerSession {
       return;
     }
     if (message.type === 'ping') this.send({ type: 'pong', id: message.id, clientTs: message.clientTs, serverTs: Date.now() });
+    else if (message.type === 'control') this.#onControl(message, now);
     else this.#o.onSubscribe(message);
+  }
+
+  #onControl(message: ControlMessage, now: number): void {
+    if (now - this.#controlsWindowStart >= 1000) {
+      this.#controlsWindowStart = now;
+      this.#controls = 0;
+    }
+    const max = this.#o.maxControlsPerSecond;
+    if (++this.#controls > max) {
+      if (this.#controls === max + 1) this.sendError('rate-limited', `more than ${max} replay controls a second; ignoring the rest of this second`);
+      return;
+    }
+    this.#o.onControl(message);
   }
 }

@@ -83,7 +83,27 @@ export interface WireStreamStatus {
   since: number;
   /** Server clock (ms) when the hub last received a frame of the stream; absent before the first. */
   lastFrameTs?: number;
+  /**
+   * A replay viewers can control (pause, step, seek, speed): its playback now. Shared by every
+   * viewer of the stream; absent for live streams and servers without replay controls.
+   */
+  playback?: WirePlayback;
 }
+
+/** The playback of a controllable replay (one for all its viewers). */
+export interface WirePlayback {
+  paused: boolean;
+  /** Pace against the file's own frame rate (1 = as recorded). */
+  speed: number;
+  /** Frame index and pts (s) the playback last moved to (a seek, a step), or of the last frame out. */
+  index: number;
+  pts: number;
+}
+
+/** Playback speeds a control may ask for (the source's pacing). */
+export const PLAYBACK_SPEED = { min: 0.25, max: 4 } as const;
+/** The furthest seek target, s (a day: no exam is longer; bigger numbers are hostile). */
+export const MAX_SEEK_S = 86_400;
 
 /** One polygon of the overlay: flat [x0, y0, x1, y1, …] in source pixels, closed. */
 export interface WireContour {
@@ -204,7 +224,56 @@ export interface SubscribeMessage {
   codecs?: VideoCodec[];
 }
 export interface PingMessage { type: 'ping'; id: number; clientTs: number }
-export type ClientMessage = SubscribeMessage | PingMessage;
+export type ControlAction = 'pause' | 'play' | 'step' | 'seek' | 'speed';
+/**
+ * Controls a replay stream, for every viewer of it: 'pause', 'play', 'step' (`frames` +1 or -1,
+ * default +1; pauses), 'seek' (to `t` s from the start; keeps paused or playing), 'speed' (`speed`
+ * within PLAYBACK_SPEED). The new playback comes back in a `stream-state` message to all viewers.
+ */
+export interface ControlMessage {
+  type: 'control';
+  streamId: string;
+  action: ControlAction;
+  t?: number;
+  speed?: number;
+  frames?: 1 | -1;
+}
+export type ClientMessage = SubscribeMessage | PingMessage | ControlMessage;
+
+const CONTROL_ACTIONS: readonly string[] = ['pause', 'play', 'step', 'seek', 'speed'];
+
+/** Checks a control message's fields (the type is 'control'); the message or why it is refused. */
+function parseControl(m: Record<string, unknown>): ControlMessage | string {
+  const streamId = m['streamId'];
+  if (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > 200) return 'control needs a streamId string (1–200 characters)';
+  const action = m['action'];
+  if (typeof action !== 'string' || !CONTROL_ACTIONS.includes(action)) {
+    return `control action must be one of ${CONTROL_ACTIONS.join(', ')}, got ${JSON.stringify(String(action)).slice(0, 40)}`;
+  }
+  const out: ControlMessage = { type: 'control', streamId, action: action as ControlAction };
+  if (action === 'seek') {
+    const t = m['t'];
+    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > MAX_SEEK_S) return `seek needs t, seconds from 0 to ${MAX_SEEK_S}`;
+    out.t = t;
+  } else if (m['t'] !== undefined) {
+    return `only seek takes t`;
+  }
+  if (action === 'speed') {
+    const v = m['speed'];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < PLAYBACK_SPEED.min || v > PLAYBACK_SPEED.max) return `speed must be a number from ${PLAYBACK_SPEED.min} to ${PLAYBACK_SPEED.max}`;
+    out.speed = v;
+  } else if (m['speed'] !== undefined) {
+    return `only the speed action takes speed`;
+  }
+  if (action === 'step') {
+    const f = m['frames'] ?? 1;
+    if (f !== 1 && f !== -1) return 'step takes frames 1 or -1';
+    out.frames = f;
+  } else if (m['frames'] !== undefined) {
+    return 'only step takes frames';
+  }
+  return out;
+}
 
 /** A decoded binary frame message. */
 export interface DecodedFrame {
@@ -288,6 +357,8 @@ export function parseClientMessage(text: string): ClientMessage | string {
       }
       return { type: 'ping', id, clientTs };
     }
+    case 'control':
+      return parseControl(m);
     default:
       return `unknown message type ${JSON.stringify(String(m['type'])).slice(0, 60)}`;
   }
