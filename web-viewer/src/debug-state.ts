@@ -24,4 +24,10 @@ export interface ViewerDebugState {
   snapshots: string[];
   /** Why the last snapshot failed ('' when it did not). */
   snapshotError: string;
+  /** Pts of the last picture drawn, s (replay controls). */
+  lastDrawnPts?: number;
+  /** The chosen replay's playback as the server last said (absent: live, or not controllable). */
+  playback?: { paused: boolean; speed: number; index: number; pts: number } | undefined;
+  /** Points of the area curve on the timeline. */
+  timelinePoints?: number;
 }

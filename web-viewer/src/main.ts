@@ -19,6 +19,7 @@ import { saveSnapshot } from './snapshot.js';
 import { ScoreBadge } from './score-badge.js';
 import type { ViewerDebugState } from './debug-state.js';
 import './clinic-extras.js';
+import { ReplayControls } from './replay-controls.js';
 
 declare global {
   interface Window {
@@ -110,6 +111,7 @@ class Viewer implements PictureSink {
   #connState: ConnectionState = { kind: 'connecting', attempt: 0 };
   #countdown: number | undefined;
   #h264Unsupported = false;
+  #replay!: ReplayControls;
 
   constructor() {
     window.__sgus = this.#debug;
@@ -126,6 +128,7 @@ class Viewer implements PictureSink {
       onFrame: (f) => this.#onFrame(f),
       onProtocolError: (e) => this.#debug.decodeErrors.push(`protocol: ${e}`),
     });
+    this.#replay = new ReplayControls({ send: (m) => this.#connection.send(m), token, before: $<HTMLElement>('controls') });
     this.#connection.start();
     window.setInterval(() => this.#updateBar(), 500);
     this.#updateNotice();
@@ -229,6 +232,8 @@ class Viewer implements PictureSink {
         this.#debug.serverErrors.push({ code: m.code, message: m.message });
         break;
     }
+    this.#replay.setStream(this.#streams.find((x) => x.id === this.#streamId));
+    this.#debug.playback = this.#streams.find((x) => x.id === this.#streamId)?.status?.playback;
     this.#updateNotice();
   }
 
@@ -302,7 +307,8 @@ class Viewer implements PictureSink {
   onPicture(picture: Picture): void {
     const h = picture.header;
     // Pictures without their outline are shown only while the outline is off (never a stale outline).
-    if (h.streamId !== this.#streamId || (h.noOverlay === true && this.#renderer.style.visible)) {
+    // A live view the user paused keeps its picture (replay-controls.ts).
+    if (h.streamId !== this.#streamId || (h.noOverlay === true && this.#renderer.style.visible) || this.#replay.viewFrozen) {
       picture.close();
       return;
     }
@@ -313,6 +319,9 @@ class Viewer implements PictureSink {
     this.#debug.decoded = this.#decoder?.decoded ?? 0;
     this.#debug.drawn++;
     this.#debug.lastDrawnIndex = h.index;
+    this.#debug.lastDrawnPts = h.pts;
+    this.#replay.shown(h.index, h.pts);
+    this.#debug.timelinePoints = this.#replay.timelinePoints;
     this.#debug.lastDrawnStream = h.streamId;
     if (h.noOverlay !== true) this.#lastFigures = figuresOf(h, this.#streams.find((x) => x.id === h.streamId)?.calibration);
     if (h.noOverlay !== true) this.#scoreBadge.update(h.score);
@@ -464,6 +473,10 @@ class Viewer implements PictureSink {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const t = e.target;
       if (t instanceof HTMLSelectElement || (t instanceof HTMLInputElement && t.type === 'text')) return;
+      if (this.#replay.handleKey(e)) {
+        e.preventDefault();
+        return;
+      }
       if (e.key === 'o' || e.key === 'O') this.#toggleOverlay();
       else if (e.key === 'f' || e.key === 'F') this.#toggleFullscreen();
       else if (e.key === 's' || e.key === 'S') this.#snapshot();
