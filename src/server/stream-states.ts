@@ -123,6 +123,8 @@ export class StreamStates {
     const e = this.#entries.get(streamId);
     if (e === undefined) return;
     e.status = { ...e.status, playback: { ...playback } };
+    // A control restarts the source (FFmpeg reopens the file): the wait for a frame starts again.
+    this.#watchdog.frame(streamId);
     if (!silent) this.#onChange({ type: 'stream-state', streamId, status: { ...e.status } });
   }
 
