@@ -26,6 +26,16 @@ describe('ffmpegInputArgs', () => {
     assert.deepEqual(ffmpegInputArgs(file, { realtime: true, loop: true, ioTimeoutS: 5 }), ['-stream_loop', '-1', '-re', '-i', 'exam.mp4']);
   });
 
+  it('a replay moved by a viewer seeks before -i and paces at its speed (-readrate), -re at 1x', () => {
+    assert.deepEqual(ffmpegInputArgs(file, { realtime: true, loop: false, ioTimeoutS: 5, seekS: 2.03, speed: 2 }), ['-readrate', '2', '-ss', '2.030000', '-i', 'exam.mp4']);
+    assert.deepEqual(ffmpegInputArgs(file, { realtime: true, loop: true, ioTimeoutS: 5, seekS: 0, speed: 1 }), ['-stream_loop', '-1', '-re', '-i', 'exam.mp4']);
+    // The whole command carries them too, and a seeked H.264 file is re-encoded (a copy would start at the key frame before).
+    const args = ffmpegArgs(options({ realtime: true, seekS: 4, speed: 0.5 }), viewPlan('auto', file, false, H264_PROBED, true), 25);
+    assert.deepEqual(args.slice(args.indexOf('-readrate'), args.indexOf('-i') + 2), ['-readrate', '0.5', '-ss', '4.000000', '-i', 'exam.mp4']);
+    assert.deepEqual(viewPlan('auto', file, false, H264_PROBED, true), { mode: 'encode', codec: 'h264' });
+    assert.deepEqual(viewPlan('auto', file, false, H264_PROBED), { mode: 'copy', codec: 'h264' });
+  });
+
   it('a lavfi graph is read as a lavfi input; loop does not apply', () => {
     assert.deepEqual(ffmpegInputArgs({ type: 'lavfi', graph: 'testsrc2=size=640x480:rate=25' }, { realtime: true, loop: true, ioTimeoutS: 5 }), ['-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=25']);
   });

@@ -47,4 +47,14 @@ describe('SourceClock', () => {
     assert.equal(f.lagMs, 0);
     assert.equal(c.missing, 24);
   });
+  it('a run started at a seek point counts the stream pts from there, whatever FFmpeg counts from', () => {
+    const c = new SourceClock({ fps: 25 });
+    for (let i = 0; i < 5; i++) c.frame(i * 0.04, 1000 + i);
+    c.startRun(25, 2);
+    assert.equal(c.frame(0.01, 2000).pts, 2);
+    assert.ok(Math.abs(c.frame(0.05, 2001).pts - 2.04) < 1e-9);
+    // A later run without a seek point goes on after the last frame.
+    c.startRun(25);
+    assert.ok(Math.abs(c.frame(7, 2002).pts - 2.08) < 1e-9);
+  });
 });
