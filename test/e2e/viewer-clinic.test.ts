@@ -17,8 +17,7 @@ import { PACKAGE_ROOT } from '../../src/segmenter/model-registry.js';
 import { ViewerServer } from '../../src/server/viewer-server.js';
 import { TestPublisher, hasFfmpeg, makeSyntheticClip } from '../helpers/synthetic-stream.js';
 import type { SyntheticClip } from '../helpers/synthetic-stream.js';
-import type { RecorderDebugState } from '../../web-viewer/src/recorder.js';
-import type { LayoutDebugState } from '../../web-viewer/src/layout.js';
+import type { LayoutDebugState, RecorderDebugState } from '../../web-viewer/src/clinic-debug-state.js';
 
 // Run in Chromium; this file has Node's types only.
 declare const document: { getElementById(id: string): { textContent: string | null } | null };

@@ -9,17 +9,9 @@
  * It reads the stream list from the page's stream picker and chooses a stream through it, so the
  * viewer itself (main.ts) needs no part of it.
  */
+import type { LayoutDebugState } from './clinic-debug-state.js';
 
 const CLINIC_KEY = 'sgus-viewer-clinic';
-
-/** What tests read: `window.__sgusLayout`. */
-export interface LayoutDebugState {
-  clinic: boolean;
-  grid: boolean;
-  tile: boolean;
-  /** Stream ids of the grid's tiles. */
-  tiles: string[];
-}
 
 declare global {
   interface Window {

@@ -4,26 +4,7 @@
  * the clips with their size and duration for download. The server names and keeps the files; the
  * page only ever sends a stream id or a recording id it was given.
  */
-
-/** What the server lists about a recording (GET /recordings). */
-export interface ListedRecording {
-  id: string;
-  streamId: string;
-  startedAt: string;
-  active: boolean;
-  bytes: number;
-  durationS: number;
-  frames: number;
-  stopReason?: string;
-}
-
-/** What tests read: `window.__sgusRecorder`. */
-export interface RecorderDebugState {
-  /** Id of the recording this page runs, if any. */
-  recording: string | undefined;
-  list: ListedRecording[];
-  error: string;
-}
+import type { ListedRecording, RecorderDebugState } from './clinic-debug-state.js';
 
 declare global {
   interface Window {
