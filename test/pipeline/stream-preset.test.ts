@@ -61,4 +61,18 @@ describe('stream presets', () => {
     assert.equal(s.viewCodec, 'jpeg');
     assert.equal(s.stallTimeoutS, 2);
   });
+
+  it('streams a preset whose file is a DICOM cine loop through stdin, with its header size, rate and calibration', async () => {
+    const { writeUltrasoundDicom } = await import('../../src/dicom/us-writer.js');
+    const { syntheticFrames } = await import('../helpers/dicom.js');
+    await writeFile(path.join(TMP, 'loop.dcm'), writeUltrasoundDicom(syntheticFrames(4, 64, 48), { encoding: 'jpeg-baseline', frameTimeMs: 50, calibration: { mmPerPxX: 0.1, mmPerPxY: 0.125 } }));
+    const file = await presetFile('dcm', { name: 'dcm', source: { type: 'file', path: 'loop.dcm' }, mode: 'replay', loop: true });
+    const s = await presetToStream(await loadPreset(file));
+    assert.equal(s.source.type, 'dicom');
+    assert.equal(s.source.type === 'dicom' ? s.source.path : '', path.join(TMP, 'loop.dcm'));
+    assert.deepEqual(s.probe, { width: 64, height: 48, fps: 20, codec: 'mjpeg', hasBFrames: false, frames: 4, duration: 0.2 });
+    assert.equal(s.calibration?.mmPerPxX, 0.1);
+    assert.equal(s.calibration?.mmPerPxY, 0.125);
+    assert.equal(s.calibration?.source, 'DICOM ultrasound-region');
+  });
 });
