@@ -3,6 +3,8 @@
  * (`bench/report.md`) the README quotes, and the console table. Figures are rendered, never judged:
  * a timing is not a pass/fail test.
  */
+import { hospitalConsole, hospitalMarkdown, hospitalSummary } from './hospital-report.js';
+import type { HospitalResults } from './hospital-report.js';
 import type { PeakResult } from './peak-flops.js';
 import type { PeerFigure } from './peers.js';
 import type { E2eResult, LiveCell, SoakResult } from './pipeline-runs.js';
@@ -12,8 +14,8 @@ import type { ScaleResult } from './scale.js';
 
 export const RESULTS_SCHEMA = 1;
 
-export type BenchSection = 'raw' | 'e2e' | 'peer' | 'live' | 'scale' | 'soak';
-export const SECTIONS: readonly BenchSection[] = ['raw', 'e2e', 'peer', 'live', 'scale', 'soak'];
+export type BenchSection = 'raw' | 'e2e' | 'peer' | 'live' | 'scale' | 'soak' | 'dicom' | 'pacs';
+export const SECTIONS: readonly BenchSection[] = ['raw', 'e2e', 'peer', 'live', 'scale', 'soak', 'dicom', 'pacs'];
 
 /** Targets of issue 14, rendered beside the figures (a figure is never a pass/fail result). */
 export const TARGETS = { allOutputsFps: 40, noVideoFps: 60, overhead: 0.1, startupS: 1, peerRatio: 1.5 } as const;
@@ -36,7 +38,7 @@ export interface PeerSection {
   skipped?: string;
 }
 
-export interface BenchResults {
+export interface BenchResults extends HospitalResults {
   schema: number;
   tool: 'sgus bench';
   date: string;
@@ -230,6 +232,7 @@ export function renderMarkdown(r: BenchResults): string {
   if (one !== undefined) ours.push(`live 1 stream 1 viewer: viewer latency p50 ${f(one.viewer.p50, 0)} ms, max ${f(one.viewer.max, 0)} ms`);
   if (ours.length > 0) out.push(`Ours, this run, on CPU: ${ours.join('; ')}.`);
   out.push('');
+  out.push(...hospitalMarkdown(r));
   if (r.notes.length > 0) {
     out.push('## Notes');
     out.push('');
@@ -267,6 +270,7 @@ export function renderConsole(r: BenchResults): string {
     const s = r.soak;
     lines.push(`soak ${s.seconds} s, ${s.viewers} viewers: RSS ${f(s.first.rssMiB)} → ${f(s.last.rssMiB)} MiB, heap ${f(s.first.heapUsedMiB)} → ${f(s.last.heapUsedMiB)} MiB, p95 ${f(s.first.pipeline.p95, 0)} → ${f(s.last.pipeline.p95, 0)} ms`);
   }
+  lines.push(...hospitalConsole(r));
   return lines.join('\n');
 }
 
@@ -323,6 +327,7 @@ export function renderSummary(r: BenchResults): string {
     lines.push(`- Live at real-time pace, latency at the viewer (frame bytes from FFmpeg → frame message received): 1 stream, 1 viewer: ${say(cell(1, 1, false))} (batching off), ${say(cell(1, 1, true))} (on); ${maxS} streams, ${maxV} viewers: ${say(cell(maxS, maxV, true))} (batching on).`);
   }
   if (r.soak !== undefined) lines.push(`- Soak, ${r.soak.seconds} s looping replay with ${r.soak.viewers} viewers: RSS ${f(r.soak.first.rssMiB)} → ${f(r.soak.last.rssMiB)} MiB, heap ${f(r.soak.first.heapUsedMiB)} → ${f(r.soak.last.heapUsedMiB)} MiB, pipeline p95 ${f(r.soak.first.pipeline.p95, 0)} → ${f(r.soak.last.pipeline.p95, 0)} ms (first vs last window).`);
+  lines.push(...hospitalSummary(r));
   lines.push(`- Quoted for comparison (their figures, on GPUs, not measured here): ${r.peers.map((p) => `${p.system} ${p.fps !== undefined ? `${p.fps} fps` : ''}${p.meanLatencyMs !== undefined ? `${p.meanLatencyMs} ms mean, ${p.maxLatencyMs ?? '–'} ms max end to end` : ''}`).join('; ')}.`);
   out.push(...lines);
   return out.join('\n');

@@ -9,13 +9,16 @@ import { runOpenCvPeer } from '../bench/opencv-peer.js';
 import { PEERS } from '../bench/peers.js';
 import { runE2e, runLiveCell, runSoak } from '../bench/pipeline-runs.js';
 import type { BenchVideo, LiveCell } from '../bench/pipeline-runs.js';
+import { runDicomCineBench } from '../bench/dicom-cine.js';
+import { runPacsBurst } from '../bench/pacs-burst.js';
+import { measureScoreCost } from '../bench/score-cost.js';
 import { measureRaw } from '../bench/raw-speed.js';
 import { runReplayChild } from '../bench/replay-child.js';
 import { renderConsole, renderMarkdown, renderSummary, replaceSummaryBlock, RESULTS_SCHEMA, SECTIONS } from '../bench/report.js';
 import type { BenchResults, BenchSection, CliReplayRow } from '../bench/report.js';
 import { renderScaleSvg, runScale } from '../bench/scale.js';
 import { defaultThreads } from '../engine/onnx-engine.js';
-import { ErrorCode, SgusError } from '../errors.js';
+import { describeError, ErrorCode, SgusError } from '../errors.js';
 import { probeVideo } from '../pipeline/probe.js';
 import { writeSyntheticClip } from '../pipeline/synthetic-clip.js';
 import type { LoadedCard } from '../segmenter/model-card.js';
@@ -48,6 +51,11 @@ Measures, in one run, and writes DIR/results.json and DIR/report.md (the figures
   scale  1, 2, 4, 8 live streams (fps each, p99) and 1 … 200 viewers of one stream (fps at the
          viewer, CPU): tables and DIR/scale.svg
   soak   looping replay with 10 viewers for --soak-seconds: memory and latency, first vs last minute
+  dicom  'sgus replay' of a 1000-frame JPEG Baseline DICOM cine loop of the exam against the same
+         frames from MP4 (100 with --quick): time ratio (target <= 1.10)
+  pacs   100 US images (20 with --quick) pushed by storescu to 'sgus listen', each segmented and its
+         Segmentation and report stored on an Orthanc of its own: instances/s, peak memory
+The raw section also times the gland score (features + model) per frame (target <= 2 ms).
 The report also quotes published figures of DeepSGUS and NVIDIA Holoscan (labelled as quoted).
 A timing is never a pass/fail result. Run on a quiet machine: other load makes every figure worse.
 
@@ -254,7 +262,17 @@ const command: CliCommand = {
       if (!all.some((m) => typeof m.card.flopsPerFrame === 'number')) notes.push('No card gives flopsPerFrame: GFLOP/s and fraction of peak are blank.');
     }
 
-    const pipelineSections = sections.filter((s) => s !== 'raw');
+    if (sections.includes('raw')) {
+      try {
+        results.scoreCost = await measureScoreCost({ frames: quick ? 50 : 200 });
+        progress(quiet, `score: ${results.scoreCost.modelMsPerFrame.toFixed(2)} ms per frame (features + model)`);
+      } catch (err) {
+        results.scoreCost = { skipped: describeError(err) };
+      }
+    }
+
+    // The dicom and pacs sections run their own replays and receivers as child processes.
+    const pipelineSections = sections.filter((s) => s !== 'raw' && s !== 'dicom' && s !== 'pacs');
     if (pipelineSections.length > 0) {
       const video = await pickVideo(values, quick, notes, quiet);
       const seg = await createSegmenter({ model: main.cardPath, threads });
@@ -316,6 +334,22 @@ const command: CliCommand = {
       } finally {
         await seg.close();
       }
+    }
+
+    if (sections.includes('dicom')) {
+      stepLine(`DICOM: a ${quick ? 100 : 1000}-frame JPEG cine loop against the same frames from MP4`);
+      try {
+        results.dicom = await runDicomCineBench({ ...(existsSync(EXAM) && values.synthetic !== true ? { video: EXAM } : typeof values.video === 'string' ? { video: values.video } : {}), frames: quick ? 100 : 1000, model: main.cardPath, batch, threads, onProgress: (l) => progress(quiet, l) });
+        progress(quiet, `dicom: ${results.dicom.dicomSeconds.toFixed(1)} s vs MP4 ${results.dicom.mp4Seconds.toFixed(1)} s: ${results.dicom.ratio.toFixed(2)}x`);
+      } catch (err) {
+        results.dicom = { skipped: describeError(err) };
+        progress(quiet, `dicom: not measured: ${results.dicom.skipped}`);
+      }
+    }
+    if (sections.includes('pacs')) {
+      stepLine(`PACS burst: ${quick ? 20 : 100} images pushed to sgus listen, results stored on Orthanc`);
+      results.pacs = await runPacsBurst({ instances: quick ? 20 : 100, model: main.cardPath, onProgress: (l) => progress(quiet, l) });
+      progress(quiet, results.pacs.ok ? `pacs: ${results.pacs.result.instancesPerSecond.toFixed(2)} instances/s` : `pacs: not measured: ${results.pacs.reason}`);
     }
 
     results.seconds = Math.round((performance.now() - t0) / 100) / 10;
