@@ -79,7 +79,7 @@ test('bench --quick --only raw,e2e writes results.json and report.md with every 
 test('bench refuses an unknown section and bad numbers with a one-line error, exit 2', async () => {
   const r = await runCli(['bench', '--only', 'raw,warp']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^sgus: --only takes raw, e2e, peer, live, scale, soak; got 'warp'\n$/);
+  assert.match(r.stderr, /^sgus: --only takes raw, e2e, peer, live, scale, soak, dicom, pacs; got 'warp'\n$/);
   const s = await runCli(['bench', '--soak-seconds', 'x']);
   assert.equal(s.code, 2);
   assert.match(s.stderr, /--soak-seconds must be an integer/);
