@@ -44,10 +44,14 @@ export function dicomFps(inst: DicomInstance): number {
   return inst.frameTimeMs !== undefined && inst.frameTimeMs > 0 ? 1000 / inst.frameTimeMs : DICOM_DEFAULT_FPS;
 }
 
-/** The source facts of a DICOM instance as a probe would give them (size, rate, frames). */
+/**
+ * The source facts of a DICOM instance as a probe would give them (size, rate, frames). `frames` is
+ * the count the file declares, as a container's index: a file holding fewer is then reported as
+ * incomplete at the end of a replay (exit code 3), as a truncated video is.
+ */
 export function dicomProbe(inst: DicomInstance): VideoProbe {
   const fps = dicomFps(inst);
-  return { width: inst.image.columns, height: inst.image.rows, fps, codec: passesJpeg(inst) ? 'mjpeg' : 'rawvideo', hasBFrames: false, frames: inst.frames, duration: inst.frames / fps };
+  return { width: inst.image.columns, height: inst.image.rows, fps, codec: passesJpeg(inst) ? 'mjpeg' : 'rawvideo', hasBFrames: false, frames: inst.declaredFrames, duration: inst.frames / fps };
 }
 
 export class DicomFeed implements StdinFeed {

@@ -78,3 +78,14 @@ test('replay of a DICOM cine loop with --serve: the viewer lists the stream and 
     child.kill('SIGKILL');
   }
 });
+
+test('replay of a cine loop holding fewer frames than it declares segments those it holds, warns, and exits 3 (input incomplete)', async () => {
+  const dir = tempDir();
+  const exam = writeTemp(dir, 'short.dcm', writeUltrasoundDicom(syntheticFrames(2, 160, 120), { declaredFrames: 4 }));
+  const out = path.join(dir, 'out');
+  const r = await runCli(['replay', exam, '--out', out, '--no-video', '-q', ...MODEL]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, new RegExp(`${exam}: warning: holds 2 of the 4 frames it declares`));
+  assert.match(r.stderr, /input incomplete: .*2 of the 4 frames/);
+  assert.equal((await ndjson(path.join(out, 'short.contours.ndjson'))).length, 2);
+});
