@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -160,6 +160,9 @@ describe('replay controls in the viewer (sgus replay --serve, Chromium)', { skip
       return cyan;
     });
     assert.ok(drawn > 50, `curve pixels on the timeline: ${drawn}`);
+    // A picture of a generated clip (no patient data), for people to look at.
+    mkdirSync(path.join(PACKAGE_ROOT, 'test-output'), { recursive: true });
+    await page.screenshot({ path: path.join(PACKAGE_ROOT, 'test-output', 'viewer-replay-controls.png') });
   });
 
   it('answers hostile controls with one error each and keeps serving', async () => {

@@ -96,6 +96,10 @@ export class AreaTimeline {
     const end = this.durationS;
     if (end <= 0) return;
     const maxArea = this.#frames.reduce((m, f) => Math.max(m, f[2]), 0);
+    // From the smallest to the largest area, so that the changes within an exam show (a gland's
+    // area varies by tens of per cent, not from zero).
+    const minArea = this.#frames.reduce((m, f) => Math.min(m, f[2]), maxArea);
+    const span = Math.max(maxArea - minArea, maxArea * 0.05, 1);
     const x = (t: number): number => (t / end) * w;
     if (this.#frames.length > 0 && maxArea > 0) {
       g.strokeStyle = '#00e5ff';
@@ -105,7 +109,7 @@ export class AreaTimeline {
       let best = this.#frames[0]!;
       for (const f of this.#frames) {
         const px = x(f[1]);
-        const py = h - 4 - (f[2] / maxArea) * (h - 8);
+        const py = h - 4 - ((f[2] - minArea) / span) * (h - 16);
         if (first) g.moveTo(px, py);
         else g.lineTo(px, py);
         first = false;
@@ -115,8 +119,13 @@ export class AreaTimeline {
       // The largest area: where to look first.
       g.fillStyle = '#ffcc00';
       g.beginPath();
-      g.arc(x(best[1]), 4, 4, 0, 2 * Math.PI);
+      const bx = x(best[1]);
+      g.arc(bx, h - 4 - ((best[2] - minArea) / span) * (h - 16), 4, 0, 2 * Math.PI);
       g.fill();
+      g.font = '12px system-ui, sans-serif';
+      g.textBaseline = 'top';
+      const label = `largest ${Math.round(best[2]).toLocaleString('en-US')} px² at ${best[1].toFixed(2)} s (frame ${best[0]})`;
+      g.fillText(label, Math.min(Math.max(0, bx - 60), Math.max(0, w - g.measureText(label).width)), 0);
     }
     if (this.#pts !== undefined) {
       g.strokeStyle = '#ffffff';
