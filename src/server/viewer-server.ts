@@ -19,6 +19,7 @@ import type { ControlMessage, ServerMessage, SubscribeMessage, WireCalibration }
 import { AreaSeries } from './area-series.js';
 import type { ReplayControlHandler } from './replay-control.js';
 import { controlRefusal } from './replay-control.js';
+import type { PacsBrowser } from './pacs-routes.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { FrameRecords } from './frame-records.js';
 import { healthReply } from './health.js';
@@ -88,6 +89,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
   readonly #calibrations = new Map<string, WireCalibration>();
   readonly #areas = new AreaSeries();
   #control: ReplayControlHandler | undefined;
+  #pacs: PacsBrowser | undefined;
   readonly #metrics: HubMetrics;
   readonly #recordings: Recordings;
   #model: string;
@@ -139,6 +141,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       metrics: () => this.#metrics.render(),
       areas: (streamId) => this.#areas.get(streamId),
       frameRecord: (streamId, index) => this.#records.get(streamId, index, this.#calibrations.get(streamId)),
+      pacs: () => this.#pacs,
       onError: (err) => this.#reportError(err),
     });
     http.on('request', (req, res) => {
@@ -279,6 +282,14 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       this.#states.set(streamId, 'ended', { reason });
     }
     this.#broadcast({ type: 'stream-ended', streamId, reason });
+  }
+
+  /**
+   * Beyond `ViewerHubPort`: the PACS the page may browse and open loops from (`sgus serve --pacs`,
+   * /pacs routes). Without one, those routes answer 404.
+   */
+  setPacsBrowser(browser: PacsBrowser | undefined): void {
+    this.#pacs = browser;
   }
 
   /**
@@ -447,22 +458,27 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       viewer.sendError(refusal.code, refusal.message);
       return;
     }
+    const refused = this.#applyControl(stream!, { action: m.action, ...(m.t !== undefined ? { t: m.t } : {}), ...(m.speed !== undefined ? { speed: m.speed } : {}), ...(m.frames !== undefined ? { frames: m.frames } : {}) });
+    if (refused !== undefined) viewer.sendError('control-refused', refused);
+  }
+
+  /** Has the stream's source carry out a control and tells every viewer the new playback; why not, if refused. */
+  #applyControl(s: StreamState, command: Parameters<ReplayControlHandler>[1]): string | undefined {
     let state;
     try {
-      state = this.#control!(m.streamId, { action: m.action, ...(m.t !== undefined ? { t: m.t } : {}), ...(m.speed !== undefined ? { speed: m.speed } : {}), ...(m.frames !== undefined ? { frames: m.frames } : {}) });
+      state = this.#control!(s.info.id, command);
     } catch (err) {
-      viewer.sendError('control-refused', describeError(err));
-      return;
+      return describeError(err);
     }
-    const s = stream!;
     if (state.epoch > s.epoch) {
       // FFmpeg restarted elsewhere in the file: a new H.264 stream, every viewer waits for its key frame.
       s.epoch = state.epoch;
       s.video = new VideoContinuity(s.video.parameterSets);
       s.fallback?.reset();
-      for (const v of this.#viewers) if (v.streamId === m.streamId) v.rejoin();
+      for (const v of this.#viewers) if (v.streamId === s.info.id) v.rejoin();
     }
-    this.#states.setPlayback(m.streamId, { paused: state.paused, speed: state.speed, index: state.index, pts: state.pts });
+    this.#states.setPlayback(s.info.id, { paused: state.paused, speed: state.speed, index: state.index, pts: state.pts });
+    return undefined;
   }
 
   #subscribe(viewer: ViewerSession, message: SubscribeMessage): void {
@@ -473,6 +489,9 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     }
     viewer.subscribe(message.streamId, message.codecs);
     viewer.send({ type: 'subscribed', streamId: message.streamId });
+    // A paused replay sends nothing a newcomer could decode: show its frame again, from a key frame, to everyone.
+    const playback = this.#states.status(message.streamId)?.playback;
+    if (playback?.paused === true && stream.live && this.#control !== undefined) this.#applyControl(stream, { action: 'seek', t: playback.pts });
     if (stream.metrics !== undefined) viewer.send({ type: 'metrics', metrics: toWireMetrics(stream.metrics) });
     if (!stream.live) viewer.send({ type: 'stream-ended', streamId: message.streamId, reason: stream.endReason ?? 'ended' });
   }

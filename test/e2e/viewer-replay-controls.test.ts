@@ -124,6 +124,21 @@ describe('replay controls in the viewer (sgus replay --serve, Chromium)', { skip
     assert.equal((await viewerState(page)).lastDrawnIndex, target, 'a paused seek stays on its frame');
   });
 
+  it('a viewer opening the paused replay sees the same paused frame (the playback is shared)', async () => {
+    const second = await browser!.newPage({ viewport: { width: 800, height: 700 } });
+    try {
+      await second.goto(page.url());
+      const s = await until(async () => {
+        const v = await viewerState(second);
+        return v.lastDrawnIndex >= 0 ? v : undefined;
+      }, 'a picture in the second viewer');
+      assert.equal(s.lastDrawnIndex, 2 * FPS);
+      assert.equal(s.playback?.paused, true);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('2x speed advances the pts at least 1.5 times as fast as 1x', async () => {
     const rate = async (): Promise<number> => {
       // FFmpeg restarts at the new pace: let it settle.
