@@ -19,7 +19,10 @@ export interface RecordingEncoderOptions {
   path: string;
   /** Frames a second written in the file. Default 25. */
   fps?: number;
-  /** Largest file, bytes: FFmpeg stops there (`-fs`) and the file is closed. Default 1 GiB. */
+  /**
+   * Largest file, bytes: FFmpeg stops there (`-fs`) and the file is closed, after what its encoder
+   * still holds (under a second of video) is written. Default 1 GiB.
+   */
   maxBytes?: number;
   /** Outline colour. Default the viewer's cyan [0, 229, 255]. */
   color?: [number, number, number];

@@ -100,4 +100,29 @@ describe('recordings', { skip }, () => {
       await server.close();
     }
   });
+
+  it('stops a recording at its duration cap and at its size cap, each file closed and playable', async () => {
+    for (const [caps, reason] of [[{ recordingMaxSeconds: 1 }, 'duration cap'], [{ recordingMaxBytes: 40_000 }, 'size cap reached']] as const) {
+      const server = await ViewerServer.start({ port: 0, token: TOKEN, recordingsDir: dir, ...caps });
+      const pub = new TestPublisher(server, clip, { streamId: 'capped' }).start();
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        const info = JSON.parse((await call(server, 'POST', '/recordings/start?stream=capped')).body.toString()) as RecordingInfo;
+        let listed: RecordingInfo | undefined;
+        for (let i = 0; i < 150 && listed?.active !== false; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          listed = (JSON.parse((await call(server, 'GET', '/recordings')).body.toString()) as { recordings: RecordingInfo[] }).recordings.find((r) => r.id === info.id);
+        }
+        assert.equal(listed?.stopReason, reason);
+        const p = probe(path.join(dir, `${info.id}.mp4`));
+        assert.ok(p.frames > 0, `${reason}: frames in the clip`);
+        if (reason === 'duration cap') assert.ok(p.duration >= 0.9 && p.duration <= 1.3, `capped at ${p.duration} s`);
+        // FFmpeg stops at the cap, then writes out what its encoder still holds (its look-ahead).
+        else assert.ok(listed.bytes <= 40_000 + 1024 * 1024, `capped at ${listed.bytes} bytes`);
+      } finally {
+        pub.stop('test over');
+        await server.close();
+      }
+    }
+  });
 });

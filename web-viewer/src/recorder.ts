@@ -63,6 +63,12 @@ export class Recorder {
         void this.toggle();
       }
     });
+    // The page closes while recording: stop there, so the clip ends where the viewer stopped watching
+    // (the server would otherwise go on to the stream's end or its cap; the file is playable either way).
+    window.addEventListener('pagehide', () => {
+      const id = this.#debug.recording;
+      if (id !== undefined) navigator.sendBeacon(this.#url(`/recordings/${encodeURIComponent(id)}/stop`));
+    });
     void this.refresh();
     window.setInterval(() => void this.refresh(), 1000);
   }
