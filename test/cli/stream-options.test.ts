@@ -41,6 +41,8 @@ describe('viewer options on the command line', () => {
       [['--tls-cert', path.join(dir, 'cert.pem')], /--tls-cert and --tls-key go together/],
       [['--tls-cert', path.join(dir, 'missing.pem'), '--tls-key', path.join(dir, 'key.pem')], /--tls-cert .*missing\.pem: cannot read: no such file/],
       [['--max-viewers', '0'], /--max-viewers must be an integer >= 1, got '0'/],
+      [['--fallback-size', '1.5'], /--fallback-size must be an integer >= 0, got '1.5'/],
+      [['--recordings', ''], /--recordings needs a folder/],
     ];
     for (const [extra, re] of cases) {
       const r = await runCli(['serve', ...extra], { env: NO_TOKEN, timeoutMs: 30_000 });
@@ -53,7 +55,7 @@ describe('viewer options on the command line', () => {
     for (const cmd of ['serve', 'replay', 'live']) {
       const r = await runCli([cmd, '--help']);
       assert.equal(r.code, 0);
-      for (const re of [/--host ADDR .*\(default 127\.0\.0\.1\)/, /--port N .*\(default 8080\)/, /--insecure/, /--allowed-host H/, /--allowed-origin O/, /--tls-cert FILE/, /--tls-key FILE/, /--max-viewers N .*\(default 64\)/, /\?token=<your token>/]) {
+      for (const re of [/--host ADDR .*\(default 127\.0\.0\.1\)/, /--port N .*\(default 8080\)/, /--insecure/, /--allowed-host H/, /--allowed-origin O/, /--tls-cert FILE/, /--tls-key FILE/, /--max-viewers N .*\(default 64\)/, /\?token=<your token>/, /--fallback-size N [^]*?\(default the source size;/, /--recordings DIR [^]*?default \.\/sgus-recordings;/]) {
         assert.match(r.stdout, re, `${cmd} --help: ${re}`);
       }
     }
