@@ -19,7 +19,15 @@ Prints the viewer URL. Runs until Ctrl-C, which stops the streams and finalises 
 A preset is a JSON file in streams/ (validated against streams/schema.json): name, title, source
 (file | device | url | lavfi | synthetic), mode (replay | live), loop, realtime, settings.
 
+With --pacs the viewer is a PACS workstation instead: its PACS panel finds a patient's ultrasound
+studies (QIDO-RS), and a cine loop opened there is retrieved (WADO-RS) and played with its outline
+and the mm² of its own calibration, looping, as the stream 'pacs' (another opened replaces it).
+
 Options:
+      --pacs URL|config   the PACS's DICOMweb root (http or https), or 'config' for $SGUS_PACS_URL / the
+                          config file; credentials from SGUS_PACS_USER / SGUS_PACS_PASSWORD or the
+                          config file ($SGUS_PACS_CONFIG, default ~/.config/sgus/pacs.json), never the
+                          command line; the browser never sees them (default: no PACS)
   -s, --stream PRESET     a preset name in streams/ or a path to a preset .json; repeat for more
                           streams (default: sample-exam, a synthetic 640x480 exam generated once
                           into .cache/ and replayed in a loop at real time)
@@ -35,14 +43,20 @@ Examples:
   npm start
   sgus serve --stream sample-exam --stream test-pattern --port 8080
   sgus serve --stream ./ward-3.json --host 0.0.0.0 --token secret
+  SGUS_PACS_USER=sgus SGUS_PACS_PASSWORD=... sgus serve --pacs https://pacs.example.org/dicom-web
 `;
 
 const command: CliCommand = {
   help,
   async run(args: string[]): Promise<number> {
-    const { values } = parse(args, { ...MODEL_OPTIONS, ...PIPELINE_OPTIONS, ...SERVER_OPTIONS, ...CALIBRATION_OPTIONS, stream: { type: 'string', short: 's', multiple: true } }, false);
+    const { values } = parse(args, { ...MODEL_OPTIONS, ...PIPELINE_OPTIONS, ...SERVER_OPTIONS, ...CALIBRATION_OPTIONS, stream: { type: 'string', short: 's', multiple: true }, pacs: { type: 'string' } }, false);
     const settings = pipelineSettings(values);
     const viewer = await serverSettings(values);
+    if (typeof values.pacs === 'string') {
+      if (values.stream !== undefined) throw new SgusError(ErrorCode.InvalidArgument, '--pacs and --stream exclude each other: the PACS panel opens the loops');
+      const { runPacsServe } = await import('./pacs-viewer.js');
+      return runPacsServe(values, settings, viewer);
+    }
     const calibration = calibrationOption(values);
     const names = (values.stream as string[] | undefined) ?? ['sample-exam'];
     const presets = await Promise.all(names.map((n) => loadPreset(n)));

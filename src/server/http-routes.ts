@@ -18,6 +18,8 @@ import { parseAreasPath } from './area-series.js';
 import type { HostAllowlist } from './host-allowlist.js';
 import { handleRecordingRequest, isRecordingPath } from './recording-routes.js';
 import type { RecordingRoutesOptions } from './recording-routes.js';
+import { handlePacsRequest, isPacsPath } from './pacs-routes.js';
+import type { PacsBrowser } from './pacs-routes.js';
 import { lookupStatic } from './static-files.js';
 
 /** The answer to a Host this server was not configured for (DNS rebinding, or a missing --allowed-host). */
@@ -45,6 +47,8 @@ export interface HttpRoutesOptions {
   frameRecord: (streamId: string, index: number) => FrameRecord | undefined;
   /** The recordings' routes (/recordings…, behind the token). Default none (404). */
   recordings?: Omit<RecordingRoutesOptions, 'hosts'>;
+  /** The PACS browser's routes (/pacs…, behind the token), read per request. Default none (404). */
+  pacs?: () => PacsBrowser | undefined;
   /** A file could not be read (the request is cut). Default none. */
   onError?: (error: SgusError) => void;
 }
@@ -77,6 +81,12 @@ export class HttpRoutes {
     if (o.recordings !== undefined && isRecordingPath(rawPath)) {
       if (!authorized) return tokenRequired();
       return handleRecordingRequest(req, res, rawPath, url, { ...o.recordings, hosts: o.hosts });
+    }
+    const pacs = isPacsPath(rawPath) ? o.pacs?.() : undefined;
+    if (pacs !== undefined) {
+      // Exam lists and exams: behind the token like the page.
+      if (!authorized) return tokenRequired();
+      return handlePacsRequest(req, res, rawPath, url, { browser: pacs, hosts: o.hosts });
     }
     if (req.method !== 'GET' && !head) {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');

@@ -19,6 +19,7 @@ import { saveSnapshot } from './snapshot.js';
 import { ScoreBadge } from './score-badge.js';
 import type { ViewerDebugState } from './debug-state.js';
 import './clinic-extras.js';
+import { PacsPanel } from './pacs-browser.js';
 import { ReplayControls } from './replay-controls.js';
 
 declare global {
@@ -129,6 +130,8 @@ class Viewer implements PictureSink {
       onProtocolError: (e) => this.#debug.decodeErrors.push(`protocol: ${e}`),
     });
     this.#replay = new ReplayControls({ send: (m) => this.#connection.send(m), token, before: $<HTMLElement>('controls') });
+    // `sgus serve --pacs`: a panel to open loops from the PACS (absent when the server has none).
+    void PacsPanel.attach({ token, bar: $<HTMLElement>('bar'), onOpened: (id) => this.#select(id) });
     this.#connection.start();
     window.setInterval(() => this.#updateBar(), 500);
     this.#updateNotice();
