@@ -5,18 +5,10 @@
  * grade is never read without its measured agreement. Not a diagnosis.
  *
  * Built into the figures panel on the first scored frame (a server without a score model never
- * shows it); its style is injected here so that the page's style sheets stay as they are.
+ * shows it); its style is in style.css (the page's CSP allows no injected <style>).
  */
 import type { WireScore } from '../../src/shared/protocol.js';
 
-const CSS = `
-#score-badge { position: relative; display: inline-flex; align-items: baseline; gap: .4rem; white-space: nowrap; }
-#score-badge button { font: inherit; color: inherit; background: none; border: 1px solid currentColor; border-radius: .3rem; padding: 0 .4rem; cursor: pointer; }
-#score-badge #score-grade { font-size: 1.8rem; }
-#score-badge .score-label { font-size: .8rem; opacity: .8; }
-#score-popover { position: absolute; top: 100%; left: 0; z-index: 10; margin-top: .3rem; padding: .6rem .8rem; max-width: 26rem;
-  white-space: normal; background: #1b1f24; color: #eee; border: 1px solid #555; border-radius: .4rem; font-size: .9rem; }
-`;
 
 export interface ScoreTexts {
   grade: string;
@@ -49,8 +41,15 @@ export class ScoreBadge {
   #last = '';
 
   /** Shows the score of the frame on screen; `undefined` (no gland) shows a dash once the badge exists. */
+  #scoredAt = -Infinity;
+
   update(score: WireScore | undefined): void {
     if (score === undefined && this.#root === undefined) return;
+    // The pipeline scores one frame in a few (score-stage.ts `every`): between two, the last grade
+    // stays, and goes once no frame has been scored for a second (no gland seen).
+    const now = performance.now();
+    if (score !== undefined) this.#scoredAt = now;
+    else if (now - this.#scoredAt < 1000) return;
     this.#build();
     const t = scoreTexts(score);
     const key = `${t.grade}|${t.validation}`;
@@ -71,12 +70,6 @@ export class ScoreBadge {
 
   #build(): void {
     if (this.#root !== undefined) return;
-    if (document.getElementById('score-badge-style') === null) {
-      const style = document.createElement('style');
-      style.id = 'score-badge-style';
-      style.textContent = CSS;
-      document.head.append(style);
-    }
     const root = document.createElement('span');
     root.id = 'score-badge';
     root.className = 'fig';
