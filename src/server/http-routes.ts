@@ -82,6 +82,12 @@ export class HttpRoutes {
       if (!authorized) return tokenRequired();
       return handleRecordingRequest(req, res, rawPath, url, { ...o.recordings, hosts: o.hosts });
     }
+    if (rawPath === '/pacs/status') {
+      // Asked by every page (whether to show its PACS panel): answered, not a 404 in the console.
+      if (!authorized) return tokenRequired();
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify({ enabled: o.pacs?.() !== undefined }));
+      return;
+    }
     const pacs = isPacsPath(rawPath) ? o.pacs?.() : undefined;
     if (pacs !== undefined) {
       // Exam lists and exams: behind the token like the page.

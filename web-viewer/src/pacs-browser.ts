@@ -57,8 +57,9 @@ export class PacsPanel {
   /** Adds the panel when the server has a PACS; resolves to undefined when it has none. */
   static async attach(o: PacsPanelOptions): Promise<PacsPanel | undefined> {
     const p = new PacsPanel(o);
-    const probe = await p.#get('/pacs/studies?patient=').catch(() => undefined);
-    if (probe === undefined || probe.status === 404) return undefined;
+    const status = await p.#get('/pacs/status').catch(() => undefined);
+    if (status === undefined || !status.ok || ((await status.json()) as { enabled?: boolean }).enabled !== true) return undefined;
+    const probe = await p.#get('/pacs/studies?patient=');
     p.#build();
     if (probe.ok) p.#showStudies(((await probe.json()) as { studies: StudyRow[] }).studies);
     else p.#say(await errorOf(probe));
