@@ -11,7 +11,7 @@ import { resizeAntialiased } from '../../src/core/window-resample.js';
 import { pipelineSettings } from '../../src/cli/stream-options.js';
 import type { FrameResult } from '../../src/pipeline/frame.js';
 import { postprocessStage } from '../../src/pipeline/postprocess-stage.js';
-import { scoreStage } from '../../src/pipeline/score-stage.js';
+import { SCORE_STAGE_DEFAULTS, scoreStage } from '../../src/pipeline/score-stage.js';
 import type { FrameScorer } from '../../src/pipeline/score-stage.js';
 import { glandFeatures } from '../../src/score/gland-features.js';
 import type { GlandRegion } from '../../src/score/gland-features.js';
@@ -69,7 +69,7 @@ describe('scoreStage', () => {
 
   it('adds a score to each frame with a gland: grades 0–3, probabilities summing to 1, labelled a research aid', async () => {
     const items = [1, 2, 3].map((s) => result(s).r);
-    const out = await lastValueFrom(of(...items).pipe(scoreStage({ scorer }), toArray()));
+    const out = await lastValueFrom(of(...items).pipe(scoreStage({ scorer, every: 1 }), toArray()));
     assert.equal(out.length, 3);
     for (const [k, r] of out.entries()) {
       assert.equal(r.frame.index, items[k]!.frame.index, 'order kept');
@@ -82,6 +82,18 @@ describe('scoreStage', () => {
       }
       assert.ok(r.timings.postprocess > items[k]!.timings.postprocess, 'the score\'s time is counted');
     }
+  });
+
+  it('scores one frame with a gland in `every` (default 3) of each stream, the others unscored, streams counted apart', async () => {
+    assert.equal(SCORE_STAGE_DEFAULTS.every, 3);
+    const base = [1, 2, 3, 4, 5, 6, 7].map((s) => result(s).r);
+    const twoStreams = base.flatMap((r, i) => [{ ...r, frame: { ...r.frame, streamId: 'a', index: i } }, { ...r, frame: { ...r.frame, streamId: 'b', index: i } }]);
+    const out = await lastValueFrom(of(...twoStreams).pipe(scoreStage({ scorer }), toArray()));
+    for (const id of ['a', 'b']) {
+      const scored = out.filter((r) => r.frame.streamId === id && r.score !== undefined).map((r) => r.frame.index);
+      assert.deepEqual(scored, [0, 3, 6], `stream ${id}`);
+    }
+    assert.throws(() => scoreStage({ scorer, every: 0 }), /every must be an integer >= 1/);
   });
 
   it('leaves a frame without a gland unscored', async () => {
