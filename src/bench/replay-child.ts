@@ -23,7 +23,7 @@ export interface ReplayChildOptions {
   threads: number;
   /** false: `--no-video` (NDJSON and metrics only). */
   annotated: boolean;
-  /** The annotated video's long side, px ($SGUS_ANNOTATED_LONG_SIDE of the child); default the source's size. */
+  /** The annotated video's long side, px (the child's --video-size); default the source's size. */
   videoLongSide?: number;
   /** Kill the child after this long. Default 30 min. */
   timeoutMs?: number;
@@ -61,7 +61,7 @@ export async function runReplayChild(o: ReplayChildOptions): Promise<ReplayChild
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sgus-bench-replay-'));
   const stem = path.basename(o.video).replace(/\.[^.]*$/, '').replace(/[^\w.@+-]+/g, '_') || 'stream';
   const ndjson = path.join(dir, `${stem}.contours.ndjson`);
-  const args = [...entry().argv, 'replay', o.video, '--out', dir, '--max-speed', '--quiet', '--model', o.model, '--batch', String(o.batch), '--threads', String(o.threads), ...(o.annotated ? [] : ['--no-video'])];
+  const args = [...entry().argv, 'replay', o.video, '--out', dir, '--max-speed', '--quiet', '--model', o.model, '--batch', String(o.batch), '--threads', String(o.threads), ...(o.annotated ? (o.videoLongSide !== undefined ? ['--video-size', String(o.videoLongSide)] : []) : ['--no-video'])];
   try {
     const t0 = performance.now();
     let startupS: number | undefined;
@@ -79,9 +79,9 @@ export async function runReplayChild(o: ReplayChildOptions): Promise<ReplayChild
         .finally(() => (polling = false));
     }, 5);
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      // The video's size is the command's own option: the environment must not set it for the other runs.
       const env = { ...process.env };
-      if (o.videoLongSide !== undefined) env.SGUS_ANNOTATED_LONG_SIDE = String(o.videoLongSide);
-      else delete env.SGUS_ANNOTATED_LONG_SIDE;
+      delete env.SGUS_ANNOTATED_LONG_SIDE;
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));

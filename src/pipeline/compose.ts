@@ -56,7 +56,8 @@ export interface StreamConfig {
   /** ffprobe facts of a file, when probed (enables H.264 pass-through and progress). */
   probe?: VideoProbe;
   /** Output files of this stream. Default: none. */
-  outputs?: { ndjson?: string; annotated?: string };
+  /** `annotatedLongSide`: the annotated video's long side, px (0: the source's). Default the sink's. */
+  outputs?: { ndjson?: string; annotated?: string; annotatedLongSide?: number };
   /**
    * The source's pixel size (the user's --mm-per-px, a preset's, the scanner's depth ruler), for
    * the figures the NDJSON gives per frame. Default: none (figures in pixels, labelled so).
@@ -410,6 +411,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         ops.push(
           annotatedVideoSink({
             path: out.annotated,
+            ...(out.annotatedLongSide !== undefined ? { longSide: out.annotatedLongSide } : {}),
             ...(probe !== undefined ? { fps: probe.fps, picture: { width: probe.width, height: probe.height, format: 'yuv420p' as const } } : {}),
             // The video alone stops: segmentation, NDJSON and viewers go on, the file is reported.
             onEncoderFailure: (e) => {
