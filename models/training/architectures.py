@@ -4,6 +4,9 @@ Every network takes N x 3 x H x W float (H, W multiples of 32; the product uses 
 logits N x 2 x H x W. Only ops that export to ONNX opset 13-17 and run in onnxruntime are used:
 Conv, ConvTranspose, BatchNormalization (folded into Conv where it follows one), Relu, MaxPool,
 Concat, Add, Resize (bilinear).
+
+Over 400 lines: the four published families (FCN, FC-DenseNet, U-Net, LinkNet) and the MobileNetV2
+encoder, each a few small classes, kept side by side so that their shapes can be compared.
 """
 from __future__ import annotations
 

@@ -7,6 +7,9 @@
  * Flow control is a credit loop closed here (credit-flow.ts): a frame holds a credit of its source
  * until it leaves the last sink (or is dropped), and the batcher lets a batch go only when the loop
  * has room. Nothing in the pipeline grows without bound.
+ *
+ * A little over 400 lines: the constructor checks and builds every stream's source and the run
+ * wires them; each stage, the credit loop, the metrics clock and the source events are their own files.
  */
 import { filter, merge, share, tap } from 'rxjs';
 import type { Observable, OperatorFunction, Subscription } from 'rxjs';

@@ -6,6 +6,10 @@
  * H.264, waits for the next key frame before it gets video again; nobody else notices. Per stream,
  * `VideoContinuity` keeps the H.264 pictures decodable and `FallbackPictures` serves viewers without
  * an H.264 decoder.
+ *
+ * Near 500 lines: the hub's `ViewerHubPort` methods and its setters (calibration, replay control,
+ * recordings, PACS) are one object's surface; routes, sessions, continuity, fallback, recordings,
+ * options and metrics live in their own files.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';

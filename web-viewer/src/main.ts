@@ -2,6 +2,10 @@
  * SGUS Live viewer: connects to the hub, picks a stream, decodes its video (WebCodecs H.264, or
  * JPEG), draws each picture with the outline of that same frame, and keeps the status bar current.
  * Protocol: web-viewer/PROTOCOL.md.
+ *
+ * Over 400 lines: the page's one controller (connection, stream choice, decoder, drawing, status
+ * bar, keys); every panel (replay controls, timeline, snapshot, recorder, layouts, score badge, PACS)
+ * is its own file and only constructed here.
  */
 import { CloseCode } from '../../src/shared/protocol.js';
 import type { DecodedFrame, ServerMessage, WireMetrics, WireStream } from '../../src/shared/protocol.js';
