@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ScoreCard } from './score-card.js';
 import type { GlandScore, Grade } from './scorer.js';
+import type { WireScoreFigures } from '../shared/protocol.js';
 
 export interface ScoreRecord {
   omeract: Grade;
@@ -17,17 +18,8 @@ export interface ScoreRecord {
   validation: { method: 'leave-one-centre-out'; omeractKappa: number | null; deVitaKappa: number | null };
 }
 
-/** The card's figures a viewer shows one click away: the model's κ by leave one centre out beside
- *  the published ones (per frame, weighted κ against the reference score). */
-export interface ScoreFigures {
-  method: 'leave-one-centre-out';
-  omeractKappa: number | null;
-  deVitaKappa: number | null;
-  /** Published: the radiomics MLP against the reference, clinicians on average, one clinician with herself. */
-  publishedModelKappa: number;
-  cliniciansKappa: number;
-  intraReaderKappa: number;
-}
+/** The card's figures a viewer shows one click away (the wire type). */
+export type ScoreFigures = WireScoreFigures;
 
 export function scoreFigures(card: ScoreCard): ScoreFigures {
   const v = card.validation;

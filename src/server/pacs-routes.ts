@@ -10,25 +10,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError } from '../errors.js';
+import type { PacsSeriesRow, PacsStudyRow } from '../shared/pacs-wire.js';
 import type { HostAllowlist } from './host-allowlist.js';
 
-/** What the browser is shown of a study, a series and an instance (no credentials, no PACS URL). */
-export interface PacsStudyRow {
-  studyInstanceUid: string;
-  studyDate: string;
-  patientId: string;
-  patientName: string;
-  description: string;
-  modalities: string[];
-}
-
-export interface PacsSeriesRow {
-  seriesInstanceUid: string;
-  modality: string;
-  description: string;
-  seriesNumber: number | undefined;
-  instances: Array<{ sopInstanceUid: string; frames: number | undefined; instanceNumber: number | undefined }>;
-}
+export type { PacsSeriesRow, PacsStudyRow } from '../shared/pacs-wire.js';
 
 /** The PACS side the routes use; `sgus serve --pacs` gives one on the DICOMweb client. */
 export interface PacsBrowser {

@@ -15,6 +15,7 @@ import { decodeImage } from '../core/image-io.js';
 import type { FrameResult, FullPicture } from '../pipeline/frame.js';
 import { JpegFallback } from './jpeg-fallback.js';
 import { RecordingEncoder } from './recording-encoder.js';
+import type { WireRecording } from '../shared/protocol.js';
 
 /** Defaults of the recordings; `sgus --help` shows them. */
 export const RECORDINGS_DEFAULTS = {
@@ -42,20 +43,8 @@ export interface RecordingsOptions {
   onError?: (message: string) => void;
 }
 
-/** What the viewer lists about a recording (GET /recordings). */
-export interface RecordingInfo {
-  id: string;
-  streamId: string;
-  /** ISO time of the start request. */
-  startedAt: string;
-  /** Still being written. */
-  active: boolean;
-  bytes: number;
-  durationS: number;
-  frames: number;
-  /** Why it stopped ('stopped', 'stream ended', 'duration cap', 'size cap reached', a failure). */
-  stopReason?: string;
-}
+/** What the viewer lists about a recording (GET /recordings): the wire type. */
+export type RecordingInfo = WireRecording;
 
 interface Recording {
   info: RecordingInfo;

@@ -152,14 +152,34 @@ export interface WireScore {
   omeract: { grade: number; confidence: number };
   deVita: { grade: number; confidence: number };
   label: string;
-  validation?: {
-    method: 'leave-one-centre-out';
-    omeractKappa: number | null;
-    deVitaKappa: number | null;
-    publishedModelKappa: number;
-    cliniciansKappa: number;
-    intraReaderKappa: number;
-  };
+  validation?: WireScoreFigures;
+}
+
+/** The score card's figures shown one click away: the model's κ by leave one centre out beside the
+ *  published ones (per frame, weighted κ against the reference score). */
+export interface WireScoreFigures {
+  method: 'leave-one-centre-out';
+  omeractKappa: number | null;
+  deVitaKappa: number | null;
+  /** Published: the radiomics MLP against the reference, clinicians on average, one clinician with herself. */
+  publishedModelKappa: number;
+  cliniciansKappa: number;
+  intraReaderKappa: number;
+}
+
+/** What the viewer lists about a recording (GET /recordings). */
+export interface WireRecording {
+  id: string;
+  streamId: string;
+  /** ISO time of the start request. */
+  startedAt: string;
+  /** Still being written. */
+  active: boolean;
+  bytes: number;
+  durationS: number;
+  frames: number;
+  /** Why it stopped ('stopped', 'stream ended', 'duration cap', 'size cap reached', a failure). */
+  stopReason?: string;
 }
 
 /** Figures about a stream, as the pipeline publishes them. */

@@ -3,17 +3,10 @@
  * Free of DOM types (as debug-state.ts), so that the Node-side browser tests can import them.
  */
 
+import type { WireRecording } from '../../src/shared/protocol.js';
+
 /** What the server lists about a recording (GET /recordings). */
-export interface ListedRecording {
-  id: string;
-  streamId: string;
-  startedAt: string;
-  active: boolean;
-  bytes: number;
-  durationS: number;
-  frames: number;
-  stopReason?: string;
-}
+export type ListedRecording = WireRecording;
 
 /** What tests read: `window.__sgusRecorder`. */
 export interface RecorderDebugState {

@@ -6,22 +6,7 @@
  * the server.
  */
 
-interface StudyRow {
-  studyInstanceUid: string;
-  studyDate: string;
-  patientId: string;
-  patientName: string;
-  description: string;
-  modalities: string[];
-}
-
-interface SeriesRow {
-  seriesInstanceUid: string;
-  modality: string;
-  description: string;
-  seriesNumber: number | undefined;
-  instances: Array<{ sopInstanceUid: string; frames: number | undefined; instanceNumber: number | undefined }>;
-}
+import type { PacsSeriesRow as SeriesRow, PacsStudyRow as StudyRow } from '../../src/shared/pacs-wire.js';
 
 export interface PacsPanelOptions {
   /** The page's token, sent with every request (null: none). */
