@@ -162,7 +162,8 @@ const command: CliCommand = {
         let scoreFile: string | undefined;
         if (result.scorer !== undefined && !nothing) {
           const summary = result.scores.summary('live', result.scorer.card);
-          process.stderr.write(`sgus: ${formatScoreSummary(summary)}\n`);
+          // No frame scored (no gland ever seen, or no frame at all): no line of figures of nothing.
+          if (summary.framesScored > 0) process.stderr.write(`sgus: ${formatScoreSummary(summary)}\n`);
           if (out !== undefined) await writeJson((scoreFile = path.join(out, 'live.score-summary.json')), summary);
         }
         const report = await outputLines({

@@ -113,13 +113,24 @@ test('a calibrated int8 model has per-channel Q/DQ weights, fuses into QLinearCo
   const b = (await q.run(feed)).logits!.data as Float32Array;
   let span = 0;
   let diff = 0;
+  let sum = 0;
   for (let i = 0; i < a.length; i++) {
     span = Math.max(span, Math.abs(a[i]!));
     diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    sum += Math.abs(a[i]! - b[i]!);
   }
-  t.diagnostic(`max |int8 - float| = ${diff.toFixed(4)} for logits up to ${span.toFixed(3)}`);
+  // Class of each pixel (logits laid out N x 2 x H x W): what the segmentation keeps of the logits.
+  const plane = a.length / 2;
+  let agree = 0;
+  for (let p = 0; p < plane; p++) if (a[plane + p]! > a[p]! === b[plane + p]! > b[p]!) agree++;
+  const mean = sum / a.length;
+  t.diagnostic(`max |int8 - float| = ${diff.toFixed(4)}, mean ${mean.toFixed(4)} for logits up to ${span.toFixed(3)}; class agreement ${(agree / plane).toFixed(4)}`);
   assert.ok(diff > 0, 'the int8 model computes in int8, not a copy of the float one');
-  assert.ok(diff < 0.05 * span, `int8 logits differ by ${diff} (float logits up to ${span})`);
+  // A 4-layer random net calibrated on 6 frames: single logits may move by several percent, the
+  // whole map must not.
+  assert.ok(mean < 0.02 * span, `int8 logits differ by ${mean} on average (float logits up to ${span})`);
+  assert.ok(diff < 0.1 * span, `int8 logits differ by up to ${diff} (float logits up to ${span})`);
+  assert.ok(agree / plane >= 0.95, `int8 keeps the class of ${agree} of ${plane} pixels`);
   await f.release();
   await q.release();
 });

@@ -20,6 +20,8 @@ describe('resolveSourceOptions', () => {
       source: file, modelWidth: 224, modelHeight: 224, realtime: false, loop: false, view: 'none', fullFrames: false, fullFormat: 'yuv420p',
       highWaterMark: FFMPEG_SOURCE_DEFAULTS.highWaterMark, stallTimeoutS: FFMPEG_SOURCE_DEFAULTS.stallTimeoutS, startTimeoutS: 20,
       reconnectInitialMs: FFMPEG_SOURCE_DEFAULTS.reconnectInitialMs, reconnectMaxMs: FFMPEG_SOURCE_DEFAULTS.reconnectMaxMs, maxReconnects: Infinity, maxLagMs: Infinity,
+      // No stdin feed: FFmpeg opens the file itself (a DICOM source brings one).
+      stdin: undefined,
     });
   });
 

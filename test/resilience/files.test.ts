@@ -256,12 +256,13 @@ test('replay: FFmpeg killed mid-stream under the CLI — exit 1, one line naming
   await testClip(input, 6);
   const out = path.join(os.tmpdir(), `${path.basename(DIR)}-kill-out`);
   const running = runCli(['replay', ...model, '--realtime', '-q', '--out', out, input], { timeoutMs: 60_000 });
-  // The decoding FFmpeg is the one reading our input ('-i …/kill-input/exam.mp4').
+  // The decoding FFmpeg is the one reading our input ('-i …/kill-input/exam.mp4') into pipe:1 (not
+  // the one-frame FFmpeg that reads the depth ruler first, which ends on its own).
   let pid: number | undefined;
   for (let i = 0; i < 100 && pid === undefined; i++) {
     await new Promise((r) => setTimeout(r, 100));
     try {
-      const { stdout } = await run('pgrep', ['-f', `ffmpeg .*-i ${input.replace(/[.]/g, '[.]')}`]);
+      const { stdout } = await run('pgrep', ['-f', `ffmpeg .*-i ${input.replace(/[.]/g, '[.]')} .*pipe:1`]);
       pid = Number(stdout.trim().split('\n')[0]);
     } catch {
       // not started yet
