@@ -5,17 +5,9 @@ import { readDicom } from '../../src/dicom/dicom-file.js';
 import { decodeFrame, decodeRle } from '../../src/dicom/pixel-decode.js';
 import { testPalette, writeUltrasoundDicom } from '../../src/dicom/us-writer.js';
 import type { UsWriterOptions } from '../../src/dicom/us-writer.js';
-import { syntheticFrames } from '../helpers/dicom.js';
+import { maxDiff, syntheticFrames } from '../helpers/dicom.js';
 
 const frames = syntheticFrames(3);
-
-function maxDiff(a: RgbImage, b: RgbImage): number {
-  assert.equal(a.width, b.width);
-  assert.equal(a.height, b.height);
-  let m = 0;
-  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
-  return m;
-}
 
 function meanDiff(a: RgbImage, b: RgbImage): number {
   let s = 0;

@@ -10,17 +10,9 @@ import { decodeFrame } from '../../src/dicom/pixel-decode.js';
 import { writeUltrasoundDicom } from '../../src/dicom/us-writer.js';
 import type { UsWriterOptions } from '../../src/dicom/us-writer.js';
 import { decodeWasmFrame, loadCodecFor } from '../../src/dicom/wasm-codecs.js';
-import { hasTool, syntheticFrames, tempDir, writeTemp } from '../helpers/dicom.js';
+import { hasTool, maxDiff, syntheticFrames, tempDir, writeTemp } from '../helpers/dicom.js';
 
 const frames = syntheticFrames(3);
-
-function maxDiff(a: RgbImage, b: RgbImage): number {
-  assert.equal(a.width, b.width);
-  assert.equal(a.height, b.height);
-  let m = 0;
-  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
-  return m;
-}
 
 function grey(img: RgbImage): RgbImage {
   return readAndDecode(writeUltrasoundDicom([img], { photometric: 'MONOCHROME2' }), 0);

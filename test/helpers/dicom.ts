@@ -1,4 +1,5 @@
 /** Generated DICOM test exams: synthetic frames written as ultrasound DICOM, and the DICOM tools' checks. */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,15 @@ import { syntheticFrame } from '../../src/synthetic/ultrasound-frame.js';
 /** `n` synthetic ultrasound frames of one clip (25 frames/s motion). */
 export function syntheticFrames(n: number, width = 160, height = 120, seed = 1): RgbImage[] {
   return Array.from({ length: n }, (_, i) => syntheticFrame({ width, height, t: i * 0.04, seed }).image);
+}
+
+/** Largest difference of two same-size RGB images, grey levels (0: identical). */
+export function maxDiff(a: RgbImage, b: RgbImage): number {
+  assert.equal(a.width, b.width);
+  assert.equal(a.height, b.height);
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
+  return m;
 }
 
 export function tempDir(prefix = 'sgus-dicom-'): string {
