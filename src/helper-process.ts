@@ -14,3 +14,16 @@ import type { ChildProcess, SpawnOptions } from 'node:child_process';
 export function spawnHelper(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
   return spawn(command, args, { ...options, detached: true });
 }
+
+/**
+ * Stops a child: `signal`, then SIGKILL once `graceMs` have passed without an exit; resolves on its
+ * exit. A child that has already exited resolves at once. Default SIGTERM, 10 s.
+ */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

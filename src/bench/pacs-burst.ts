@@ -16,6 +16,7 @@ import { writeUltrasoundDicom } from '../dicom/us-writer.js';
 import { PACKAGE_ROOT } from '../segmenter/model-registry.js';
 import { syntheticFrame } from '../synthetic/ultrasound-frame.js';
 import { freePort, OrthancProcess, orthancSkip, storescu } from './orthanc-process.js';
+import { stopProcess } from '../helper-process.js';
 
 export interface PacsBurstOptions {
   /** Images pushed. Default 100. */
@@ -135,11 +136,7 @@ export async function runPacsBurst(o: PacsBurstOptions = {}): Promise<PacsBurstO
     };
     return { ok: true, result };
   } finally {
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    if (child !== undefined) await stopProcess(child, 'SIGTERM');
     await orthanc?.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -16,6 +16,7 @@ import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.j
 import type { ServerMessage } from '../../src/shared/protocol.js';
 import { hasFfmpeg } from '../helpers/synthetic-stream.js';
 import { viewerUrlOf } from '../helpers/viewer-url.js';
+import { stopProcess } from '../../src/helper-process.js';
 
 const MODEL = 'unet-m-synth';
 const modelOk = await resolveModel(MODEL).then(() => true, () => false);
@@ -25,13 +26,7 @@ describe('sgus serve, first start', { skip }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sgus-first-start-'));
   let child: ChildProcess | undefined;
   after(async () => {
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGINT');
-      const t = setTimeout(() => child!.kill('SIGKILL'), 10000);
-      await exited;
-      clearTimeout(t);
-    }
+    if (child !== undefined) await stopProcess(child, 'SIGINT', 10_000);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -17,6 +17,7 @@ import { CLI } from '../helpers/cli.js';
 import { syntheticFrames, tempDir, writeTemp } from '../helpers/dicom.js';
 import { orthancSkip, storescu, TestOrthanc } from '../helpers/orthanc.js';
 import { viewerUrlOf } from '../helpers/viewer-url.js';
+import { stopProcess } from '../../src/helper-process.js';
 
 const skip = orthancSkip();
 const TOKEN = 'pacs-view-token-1';
@@ -44,11 +45,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (child !== undefined && child.exitCode === null) {
-    const exited = new Promise((r) => child!.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  if (child !== undefined) await stopProcess(child, 'SIGTERM');
   await orthanc?.close();
 });
 

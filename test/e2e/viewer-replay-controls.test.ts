@@ -21,6 +21,7 @@ import { writeSyntheticClip } from '../../src/pipeline/synthetic-clip.js';
 import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.js';
 import { hasFfmpeg } from '../helpers/synthetic-stream.js';
 import type { ClientMessage, ServerMessage } from '../../src/shared/protocol.js';
+import { stopProcess } from '../../src/helper-process.js';
 
 const MODEL = 'unet-m-synth';
 const TOKEN = 'controls-e2e';
@@ -83,13 +84,7 @@ describe('replay controls in the viewer (sgus replay --serve, Chromium)', { skip
   after(async () => {
     ws?.close();
     await browser?.close();
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGINT');
-      const t = setTimeout(() => child!.kill('SIGKILL'), 10000);
-      await exited;
-      clearTimeout(t);
-    }
+    if (child !== undefined) await stopProcess(child, 'SIGINT', 10_000);
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 

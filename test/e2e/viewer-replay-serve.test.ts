@@ -16,6 +16,7 @@ import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.j
 import { REAL_DATA_DIR } from '../helpers/data.js';
 import { testModelSpec } from '../helpers/test-model.js';
 import type { ViewerDebugState } from '../../web-viewer/src/debug-state.js';
+import { stopProcess } from '../../src/helper-process.js';
 
 declare const window: unknown;
 declare const document: { getElementById(id: string): { textContent: string | null } | null };
@@ -48,13 +49,7 @@ describe('sgus replay --serve in Chromium (real exam)', { skip }, () => {
 
   after(async () => {
     await browser?.close();
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGINT');
-      const t = setTimeout(() => child!.kill('SIGKILL'), 10000);
-      await exited;
-      clearTimeout(t);
-    }
+    if (child !== undefined) await stopProcess(child, 'SIGINT', 10_000);
   });
 
   it('shows the exam with its outline and figures, without console errors', async () => {

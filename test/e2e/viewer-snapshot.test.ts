@@ -20,6 +20,7 @@ import { writeSyntheticClip } from '../../src/pipeline/synthetic-clip.js';
 import { PACKAGE_ROOT, resolveModel } from '../../src/segmenter/model-registry.js';
 import { hasFfmpeg } from '../helpers/synthetic-stream.js';
 import type { ViewerDebugState } from '../../web-viewer/src/debug-state.js';
+import { stopProcess } from '../../src/helper-process.js';
 
 declare const window: unknown;
 declare const document: { getElementById(id: string): { textContent: string | null; dataset: Record<string, string | undefined> } | null };
@@ -86,13 +87,7 @@ describe('viewer snapshot and calibrated figures (sgus replay --serve --mm-per-p
 
   after(async () => {
     await browser?.close();
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGINT');
-      const t = setTimeout(() => child!.kill('SIGKILL'), 10000);
-      await exited;
-      clearTimeout(t);
-    }
+    if (child !== undefined) await stopProcess(child, 'SIGINT', 10_000);
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
