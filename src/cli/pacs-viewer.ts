@@ -19,7 +19,7 @@ import type { StreamMetrics } from '../pipeline/frame.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
 import type { PacsBrowser, PacsSeriesRow, PacsStudyRow } from '../server/pacs-routes.js';
 import { ViewerServer } from '../server/viewer-server.js';
-import { pipelineOptions } from './session.js';
+import { pipelineOptions, pipelineReplayControl } from './session.js';
 import { loadSegmenter, STREAM_COMMAND_DEFAULTS } from './stream-options.js';
 import type { PipelineSettings, ServerSettings } from './stream-options.js';
 
@@ -49,11 +49,7 @@ export class PacsViewer implements PacsBrowser {
     if (o?.client === undefined || o.segmenter === undefined || o.server === undefined) throw new SgusError(ErrorCode.InvalidArgument, 'the PACS viewer needs a client, a segmenter and a server', { where: 'pacs viewer' });
     this.#o = o;
     this.#log = o.log ?? ((l) => process.stderr.write(`sgus: ${l}\n`));
-    o.server.setReplayControl((id, command) => {
-      const source = this.#pipeline?.source(id);
-      if (source === undefined) throw new SgusError(ErrorCode.InvalidArgument, `no stream ${id}`, { fatal: false });
-      return source.control(command);
-    });
+    o.server.setReplayControl(pipelineReplayControl(() => this.#pipeline));
   }
 
   async studies(q: { patientId?: string; date?: string; limit: number }): Promise<PacsStudyRow[]> {

@@ -14,6 +14,7 @@ import { ScoreSummaryCollector, scoreStatusLine } from '../score/score-summary.j
 import { GlandScorer, scoreModelPath } from '../score/scorer.js';
 import { ViewerServer } from '../server/viewer-server.js';
 import type { PipelineSettings, ServerSettings } from './stream-options.js';
+import type { ReplayControlHandler } from '../server/replay-control.js';
 
 export interface SessionOptions {
   settings: PipelineSettings;
@@ -100,11 +101,7 @@ export async function runSession(o: SessionOptions): Promise<number> {
       onStart: (p) => {
         pipeline = p;
         // Viewers' pause / step / seek / speed act on the stream's source (a file replayed in real time).
-        server?.setReplayControl((id, command) => {
-          const source = p.source(id);
-          if (source === undefined) throw new SgusError(ErrorCode.InvalidArgument, `no stream ${id}`, { fatal: false });
-          return source.control(command);
-        });
+        server?.setReplayControl(pipelineReplayControl(() => p));
         if (scorer !== undefined) p.on('frame', (r) => scores.add(r.frame.streamId, r.area, r.score));
         hooks.onStart?.(p);
       },
@@ -115,6 +112,15 @@ export async function runSession(o: SessionOptions): Promise<number> {
     await (scorer as GlandScorer | undefined)?.close();
     await (seg as Segmenter | undefined)?.close();
   }
+}
+
+/** Viewers' replay controls carried out by the source of the stream in `pipeline()` (none: refused). */
+export function pipelineReplayControl(pipeline: () => Pipeline | undefined): ReplayControlHandler {
+  return (id, command) => {
+    const source = pipeline()?.source(id);
+    if (source === undefined) throw new SgusError(ErrorCode.InvalidArgument, `no stream ${id}`, { fatal: false });
+    return source.control(command);
+  };
 }
 
 /** The pipeline options of a session; `defaultMaxDelayMs` applies when --max-delay was not given. */
