@@ -42,18 +42,23 @@ function pacsLine(p: HospitalResults['pacs']): string | undefined {
   return `PACS burst: ${r.instances} ${r.size} US images pushed to \`sgus listen\` by storescu in one association (received in ${f(r.receiveSeconds)} s), each segmented and its Segmentation and report stored on Orthanc: **${f(r.instancesPerSecond, 2)} instances/s** receive → result stored (${r.segmentationsStored} Segmentations, ${r.reportsStored} reports in ${f(r.seconds)} s; ${r.model}), receiver's peak memory ${f(r.peakRssMiB, 0)} MiB.`;
 }
 
-/** The lines for the report's "Hospital" section (empty when nothing was measured). */
-export function hospitalMarkdown(r: HospitalResults): string[] {
-  const lines = [scoreLine(r.scoreCost), dicomLine(r.dicom), pacsLine(r.pacs)].filter((l): l is string => l !== undefined);
-  return lines.length === 0 ? [] : ['## Hospital: score, DICOM, PACS', '', ...lines.map((l) => `- ${l}`), ''];
+/** One line per section measured. */
+function hospitalLines(r: HospitalResults): string[] {
+  return [scoreLine(r.scoreCost), dicomLine(r.dicom), pacsLine(r.pacs)].filter((l): l is string => l !== undefined);
 }
 
-/** The same, as bullet lines of the README summary. */
+/** The bullet lines of the README summary. */
 export function hospitalSummary(r: HospitalResults): string[] {
-  return [scoreLine(r.scoreCost), dicomLine(r.dicom), pacsLine(r.pacs)].filter((l): l is string => l !== undefined).map((l) => `- ${l}`);
+  return hospitalLines(r).map((l) => `- ${l}`);
+}
+
+/** The report's "Hospital" section (empty when nothing was measured). */
+export function hospitalMarkdown(r: HospitalResults): string[] {
+  const bullets = hospitalSummary(r);
+  return bullets.length === 0 ? [] : ['## Hospital: score, DICOM, PACS', '', ...bullets, ''];
 }
 
 /** Plain console lines. */
 export function hospitalConsole(r: HospitalResults): string[] {
-  return [scoreLine(r.scoreCost), dicomLine(r.dicom), pacsLine(r.pacs)].filter((l): l is string => l !== undefined).map((l) => l.replace(/\*\*/g, '').replace(/`/g, ''));
+  return hospitalLines(r).map((l) => l.replace(/\*\*/g, '').replace(/`/g, ''));
 }
