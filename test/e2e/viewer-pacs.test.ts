@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Route } from 'playwright-core';
 import { newUid } from '../../src/dicom/dicom-write.js';
 import { writeUltrasoundDicom } from '../../src/dicom/us-writer.js';
 import { launchChromium, until, viewerState } from '../helpers/browser.js';
@@ -73,6 +73,15 @@ test('the PACS routes list the patient\'s US study and its loop, behind the toke
 test('a clinician finds the study in the PACS panel, opens the loop and sees it played with its outline in cm²', { skip, timeout: 120_000 }, async () => {
   browser = await launchChromium();
   const page = await browser.newPage();
+  // The PACS answers late, as a busy one does: the rows the panel listed on opening must not be
+  // clickable while the search runs (a loop listed from one would load into a row the search's answer
+  // then replaces, and never show).
+  const late = (ms: number) => async (route: Route): Promise<void> => {
+    await new Promise((r) => setTimeout(r, ms));
+    await route.continue();
+  };
+  await page.route('**/pacs/studies?patient=PACS-VIEW-1*', late(1500));
+  await page.route(`**/pacs/studies/${study}/series`, late(3000));
   await page.goto(`${url}?token=${TOKEN}`);
   await page.click('.pacs-button');
   await page.fill('.pacs-search input[name=patient]', 'PACS-VIEW-1');

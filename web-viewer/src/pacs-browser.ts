@@ -34,6 +34,8 @@ export class PacsPanel {
   readonly #panel = el('section', 'pacs-panel');
   readonly #status = el('p', 'pacs-status');
   readonly #list = el('div', 'pacs-list');
+  /** Counts searches: only the newest one's answer is shown (an older, slower one must not replace it). */
+  #searches = 0;
 
   private constructor(o: PacsPanelOptions) {
     this.#o = o;
@@ -95,11 +97,17 @@ export class PacsPanel {
   }
 
   async #search(patient: string, date: string): Promise<void> {
+    const search = ++this.#searches;
+    // The rows of the last list go at once: one clicked while the search runs would load its series
+    // into a row the answer then replaces, and the clinician would wait for a loop that never shows.
+    this.#list.replaceChildren();
     this.#say('Searching…');
     const q = new URLSearchParams({ patient, ...(date !== '' ? { date } : {}) });
     const r = await this.#get(`/pacs/studies?${q}`).catch((e: unknown) => new Response(JSON.stringify({ error: String(e) }), { status: 599 }));
-    if (!r.ok) return this.#say(await errorOf(r));
-    this.#showStudies(((await r.json()) as { studies: StudyRow[] }).studies);
+    const answer = r.ok ? ((await r.json()) as { studies: StudyRow[] }).studies : await errorOf(r);
+    if (search !== this.#searches) return;
+    if (typeof answer === 'string') return this.#say(answer);
+    this.#showStudies(answer);
   }
 
   #showStudies(studies: StudyRow[]): void {
