@@ -40,7 +40,10 @@ Options:
                           size; e.g. 640 halves what the video costs on a 1280x720 exam)
       --realtime          pace at the file's frame rate, as if live (default with --serve)
       --max-speed         as fast as the machine allows (default without --serve)
-      --serve             also serve the web viewer and print its URL
+      --serve             also serve the web viewer and print its URL. Without --out, the exam stays
+                          open at its end for review: its last frame is held, paused, and viewers can
+                          still seek, step back or play it again; Ctrl-C closes it (exit 0)
+      --no-hold           with --serve, end when the file ends (the default with --out)
       --loop              replay the file forever (Ctrl-C stops); an FFmpeg that dies is restarted
                           with backoff, as a live source is (one log line)
 ${SERVER_OPTIONS_HELP}
@@ -88,6 +91,7 @@ const command: CliCommand = {
       'max-speed': { type: 'boolean' },
       serve: { type: 'boolean' },
       loop: { type: 'boolean' },
+      'no-hold': { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new SgusError(ErrorCode.InvalidArgument, `replay takes one FILE or URL, got ${positionals.length} (see --help)`);
     if (values.realtime === true && values['max-speed'] === true) throw new SgusError(ErrorCode.InvalidArgument, '--realtime and --max-speed exclude each other');
@@ -131,7 +135,9 @@ const command: CliCommand = {
       if (values['no-video'] !== true) outputs.annotated = path.join(out, `${stem}.annotated.mp4`);
     }
 
-    const stream: StreamConfig = { id: 'replay', title: path.basename(describeSource(source)), source, mode: 'replay', realtime, loop, outputs };
+    // Watching only (no files to finalise): the exam stays open at its end for the clinician to review.
+    const holdAtEnd = serve && realtime && out === undefined && !loop && values['no-hold'] !== true;
+    const stream: StreamConfig = { id: 'replay', title: path.basename(describeSource(source)), source, mode: 'replay', realtime, loop, holdAtEnd, outputs };
     if (settings.stallTimeoutS !== undefined) stream.stallTimeoutS = settings.stallTimeoutS;
     if (probe !== undefined) stream.probe = probe;
     if (calibration !== undefined) stream.calibration = calibration;
@@ -196,18 +202,20 @@ const command: CliCommand = {
         for (const l of report.lines) process.stderr.write(`${l}\n`);
         if (result.error !== undefined) throw result.error;
         if (!report.ok) return ExitCode.Failure;
-        // Interrupted: the outputs are complete up to the last frame, but the replay is not.
-        if (result.interrupted) return ExitCode.Interrupted;
+        const src = result.pipeline.source('replay');
+        // Interrupted: the outputs are complete up to the last frame, but the replay is not (unless
+        // it was held at its end for review: Ctrl-C is then how it closes).
+        if (result.interrupted && src?.reachedEnd !== true) return ExitCode.Interrupted;
         // A truncated or damaged recording: every frame it holds was segmented and the outputs are
         // complete, but the exit code and one line say the input was not whole.
-        const src = result.pipeline.source('replay');
         const damage = inputDamage({
           framesIn: metrics[0]?.framesIn ?? 0,
           announced: probe?.frames,
           truncated: src?.truncated ?? false,
           corrupt: metrics[0]?.corrupt ?? 0,
           missing: metrics[0]?.missing ?? 0,
-          readToEnd: !loop,
+          // Frames a viewer skipped or repeated say nothing of the file's length.
+          readToEnd: !loop && src?.seeked !== true,
         });
         if (damage.length > 0) {
           process.stderr.write(`sgus replay: ${describeSource(source)}: input incomplete: ${damage.join('; ')}; every frame it held was segmented\n`);

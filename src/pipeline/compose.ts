@@ -56,6 +56,8 @@ export interface StreamConfig {
   realtime?: boolean;
   /** Loop a file. Default false. */
   loop?: boolean;
+  /** A file replayed in real time holds its last frame at its end, for review, until stopped. Default false. */
+  holdAtEnd?: boolean;
   /** ffprobe facts of a file, when probed (enables H.264 pass-through and progress). */
   probe?: VideoProbe;
   /** Output files of this stream. Default: none. */
@@ -188,6 +190,7 @@ export class Pipeline extends TypedEmitter<PipelineEvents> {
         modelHeight: seg.card.input.fieldOfView === true ? FOV_ANALYSIS_SIZE : seg.card.input.height,
         realtime: cfg.realtime ?? false,
         loop: cfg.loop ?? false,
+        holdAtEnd: cfg.holdAtEnd ?? false,
         view,
         fullFrames: cfg.outputs?.annotated !== undefined,
         ...(cfg.probe !== undefined ? { known: cfg.probe } : {}),

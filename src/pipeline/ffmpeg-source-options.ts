@@ -64,6 +64,12 @@ export interface FfmpegSourceOptions {
   maxLagMs?: number;
   /** What FFmpeg reads from its stdin, for a source that is not a file FFmpeg opens (a DICOM cine loop). Default none. */
   stdin?: StdinFeed;
+  /**
+   * A file replayed in real time that reaches its end holds its last frame, paused, instead of
+   * ending: viewers can still seek, step back and play it again (a clinician reviews the exam after
+   * it played); `close()` ends it. Default false (the stream ends with the file).
+   */
+  holdAtEnd?: boolean;
 }
 
 /** The options with every default applied, checked. */
@@ -102,6 +108,7 @@ export function resolveSourceOptions(options: FfmpegSourceOptions): ResolvedSour
     ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg',
     maxLagMs: options.maxLagMs ?? Infinity,
     stdin: options.stdin,
+    holdAtEnd: options.holdAtEnd ?? false,
   };
   const where = `${streamId} (${describeSource(options.source)})`;
   for (const [k, v, min] of [['modelWidth', o.modelWidth, 8], ['modelHeight', o.modelHeight, 8], ['highWaterMark', o.highWaterMark, 1]] as const) {

@@ -91,6 +91,8 @@ export interface SourceEvents {
   /** The source's own warnings: frames missing (gaps in the timestamps), a source read behind. */
   warning: [line: string];
   ended: [reason: string];
+  /** A replayed file reached its end and holds its last frame, paused (`holdAtEnd`). */
+  held: [playback: PlaybackState];
 }
 
 interface Run {
@@ -159,6 +161,9 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   #seeked = false;
   /** Where the playback is: the last frame out, or where a restart will start. */
   #position = { index: 0, pts: 0 };
+  /** At the file's end, holding its last frame (`holdAtEnd`); `#reachedEnd` once it ever was. */
+  #holding = false;
+  #reachedEnd = false;
   /** Reusable pixel buffers by size (bounded: a few sizes, highWaterMark + 4 each). */
   readonly #pool: BufferPool;
 
@@ -187,6 +192,16 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
   /** FFmpeg found the input file shorter than its index says. */
   get truncated(): boolean {
     return this.#truncated;
+  }
+
+  /** A viewer moved the playback (seek, step back, play after a pause): frames were repeated or skipped. */
+  get seeked(): boolean {
+    return this.#seeked;
+  }
+
+  /** The file was read to its end at least once and its last frame held for review (`holdAtEnd`). */
+  get reachedEnd(): boolean {
+    return this.#reachedEnd;
   }
 
   /** Facts of the current run (size, rate), once FFmpeg has opened the input. */
@@ -514,6 +529,11 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     run.proc.kill('SIGKILL');
   }
 
+  /** A file replayed in real time whose end is held for review (`holdAtEnd`), once it gave frames. */
+  #canHold(): boolean {
+    return this.#o.holdAtEnd && this.mode === 'replay' && this.#o.source.type === 'file' && this.#o.realtime && this.#nextIndex > 0;
+  }
+
   /** Paused by a viewer with no step to let out. */
   #heldByUser(): boolean {
     return this.#userPaused && this.#stepCredits === 0;
@@ -548,7 +568,8 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
       case 'play':
         if (!this.#userPaused) break;
         this.#userPaused = false;
-        this.#restartAt(here.index + 1, fps);
+        // At the end, play starts the exam again, as a scanner's cine review does.
+        this.#restartAt(this.#holding ? 0 : here.index + 1, fps);
         break;
       case 'speed': {
         const v = c.speed;
@@ -565,6 +586,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
           this.#stepCredits = 1;
           this.#restartAt(Math.max(0, here.index - 1), fps);
         } else {
+          if (this.#holding) return refuse('the replay is at the end of the file: nothing to step to');
           this.#userPaused = true;
           this.#stepCredits++;
           this.#setPaused(false);
@@ -593,6 +615,7 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     // A quarter frame early: the frame at `pts` is the first FFmpeg keeps, whatever the rounding.
     this.#seek = { s: Math.max(0, pts - 0.25 / fps), index, pts };
     this.#position = { index, pts };
+    this.#holding = false;
     clearTimeout(this.#retryTimer);
     this.#stopRun();
     this.#paused = false;
@@ -623,6 +646,17 @@ export class FfmpegSource extends TypedEmitter<SourceEvents> {
     const s = this.#subscriber;
     if (s === undefined) return;
     const restartable = shouldRestart({ mode: this.mode, loop: this.#o.loop, source: this.#o.source, reason, permanent, deliveredFrames: this.#nextIndex > 0 });
+    if (!restartable && reason === undefined && this.#canHold()) {
+      // The file's end: its last frame stays, paused, until a viewer seeks or plays, or close().
+      this.#stopRun();
+      this.#holding = true;
+      this.#reachedEnd = true;
+      this.#userPaused = true;
+      this.#stepCredits = 0;
+      this.#paused = false;
+      this.emit('held', this.playback);
+      return;
+    }
     if (!restartable) {
       this.#stopRun();
       this.#subscriber = undefined;

@@ -173,4 +173,9 @@ export interface ViewerHubPort {
    * viewers and /healthz. Optional: a hub without it only learns of starts and ends.
    */
   setStreamState?(streamId: string, state: StreamStateKind, detail: StreamStateDetail): void;
+  /**
+   * A replay's playback moved without a viewer asking (a file held paused at its end), for every
+   * viewer's controls and timeline. Optional: a hub without it learns playback from controls only.
+   */
+  setPlayback?(streamId: string, playback: { paused: boolean; speed: number; index: number; pts: number }): void;
 }

@@ -61,6 +61,10 @@ export function sourceFrames(o: SourceEventsOptions): Observable<Frame> {
     hub?.setStreamState?.(id, 'reconnecting', { reason: info.reason, attempt: info.attempt, retryInMs: info.delayMs });
     for (const l of reconnectLog.reconnecting(info)) log(l);
   });
+  source.on('held', (pb) => {
+    log(`${id}: end of the file at frame ${pb.index}: its last frame stays for review (seek, step back or play again in the viewer; Ctrl-C ends)`);
+    hub?.setPlayback?.(id, { paused: pb.paused, speed: pb.speed, index: pb.index, pts: pb.pts });
+  });
   source.on('corrupt', (info) => log(`${id}: corrupt frame skipped (${info.reason})`));
   const warnings = new LogThrottle();
   source.on('warning', (line) => {

@@ -19,7 +19,7 @@ import type { WebSocket } from 'ws';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
 import type { Frame, FrameResult, StreamInfo, StreamMetrics, StreamStateDetail, StreamStateKind, ViewerHubPort } from '../pipeline/frame.js';
 import { CloseCode, PROTOCOL_VERSION } from '../shared/protocol.js';
-import type { ControlMessage, ServerMessage, SubscribeMessage, WireCalibration } from '../shared/protocol.js';
+import type { ControlMessage, ServerMessage, SubscribeMessage, WireCalibration, WirePlayback } from '../shared/protocol.js';
 import { AreaSeries } from './area-series.js';
 import type { ReplayControlHandler } from './replay-control.js';
 import { controlRefusal } from './replay-control.js';
@@ -286,6 +286,12 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       this.#states.set(streamId, 'ended', { reason });
     }
     this.#broadcast({ type: 'stream-ended', streamId, reason });
+  }
+
+  /** A replay's playback moved by itself (held at the file's end): every viewer is told. */
+  setPlayback(streamId: string, playback: WirePlayback): void {
+    if (this.#streams.get(streamId)?.live !== true) return;
+    this.#states.setPlayback(streamId, { paused: playback.paused, speed: playback.speed, index: playback.index, pts: playback.pts });
   }
 
   /**

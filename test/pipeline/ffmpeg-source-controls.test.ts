@@ -35,17 +35,19 @@ describe('FfmpegSource replay controls', { skip: hasFfmpeg() ? false : 'no ffmpe
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  function open(realtime = true): { src: FfmpegSource; frames: Frame[] } {
-    const src = new FfmpegSource({ source: { type: 'file', path: clip }, realtime, view: 'auto', known: { width: 160, height: 120, fps: FPS, codec: 'h264', hasBFrames: true } });
+  function open(realtime = true, file = clip, holdAtEnd = false): { src: FfmpegSource; frames: Frame[]; ended: () => boolean } {
+    const src = new FfmpegSource({ source: { type: 'file', path: file }, realtime, holdAtEnd, view: 'auto', known: { width: 160, height: 120, fps: FPS, codec: 'h264', hasBFrames: true } });
     const frames: Frame[] = [];
+    let ended = false;
     src.frames().subscribe({
       next: (f) => {
         frames.push(f);
         src.release();
       },
       error: () => undefined,
+      complete: () => (ended = true),
     });
-    return { src, frames };
+    return { src, frames, ended: () => ended };
   }
 
   it('pause holds, step lets one frame out, seek lands on the frame of t with its index and pts, step back shows the one before', async () => {
@@ -103,6 +105,56 @@ describe('FfmpegSource replay controls', { skip: hasFfmpeg() ? false : 'no ffmpe
       src.control({ action: 'speed', speed: 2 });
       const two = await rate();
       assert.ok(two >= 1.5 * one, `2x: ${two.toFixed(2)} s of pts a second, 1x: ${one.toFixed(2)}`);
+    } finally {
+      src.close();
+    }
+  });
+
+  it('held at its end, keeps the last frame paused: a seek and a step back still show frames, play starts again, close ends it', async () => {
+    const short = path.join(dir, 'short.mp4');
+    await writeSyntheticClip({ path: short, width: 160, height: 120, fps: FPS, seconds: 1, seed: 6 });
+    const { src, frames, ended } = open(true, short, true);
+    let held: number | undefined;
+    src.on('held', (pb) => (held = pb.index));
+    try {
+      await until(() => held !== undefined, 'the end held', 15000);
+      assert.equal(held, FPS - 1, 'held at the last frame');
+      assert.equal(frames.length, FPS);
+      assert.deepEqual({ paused: src.playback.paused, index: src.playback.index }, { paused: true, index: FPS - 1 });
+      assert.equal(src.reachedEnd, true);
+      await sleep(300);
+      assert.equal(ended(), false, 'the stream goes on');
+      assert.throws(() => src.control({ action: 'step' }), /end of the file/);
+
+      held = undefined;
+      const before = frames.length;
+      src.control({ action: 'play' });
+      await until(() => held !== undefined, 'the end held again', 15000);
+      const again = frames.slice(before).map((f) => f.index);
+      assert.deepEqual(again, Array.from({ length: FPS }, (_, i) => i), 'play at the end plays the exam from its start');
+
+      src.control({ action: 'step', frames: -1 });
+      await until(() => frames.at(-1)!.index === FPS - 2, 'the frame before the last');
+      src.control({ action: 'seek', t: 0.4 });
+      await until(() => frames.at(-1)!.index === 10, 'the frame at 0.4 s');
+      await sleep(300);
+      assert.equal(frames.at(-1)!.index, 10, 'still paused where the seek landed');
+      assert.equal(ended(), false);
+      src.close();
+      assert.equal(ended(), true, 'close() ends it');
+    } finally {
+      src.close();
+    }
+  });
+
+  it('without holdAtEnd, ends with the file', async () => {
+    const short = path.join(dir, 'short2.mp4');
+    await writeSyntheticClip({ path: short, width: 160, height: 120, fps: FPS, seconds: 1, seed: 7 });
+    const { src, frames, ended } = open(true, short);
+    try {
+      await until(ended, 'the end', 15000);
+      assert.equal(frames.length, FPS);
+      assert.throws(() => src.control({ action: 'seek', t: 0 }), /ended/);
     } finally {
       src.close();
     }

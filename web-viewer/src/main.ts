@@ -120,6 +120,8 @@ class Viewer implements PictureSink {
 
   constructor() {
     window.__sgus = this.#debug;
+    // Read when asked: the curve also fills in while no picture comes (a paused or held replay).
+    Object.defineProperty(this.#debug, 'timelinePoints', { enumerable: true, get: () => this.#replay?.timelinePoints });
     const params = new URLSearchParams(location.search);
     this.#wanted = params.get('stream') ?? undefined;
     const token = params.get('token');
@@ -328,7 +330,6 @@ class Viewer implements PictureSink {
     this.#debug.lastDrawnIndex = h.index;
     this.#debug.lastDrawnPts = h.pts;
     this.#replay.shown(h.index, h.pts);
-    this.#debug.timelinePoints = this.#replay.timelinePoints;
     this.#debug.lastDrawnStream = h.streamId;
     if (h.noOverlay !== true) this.#lastFigures = figuresOf(h, this.#streams.find((x) => x.id === h.streamId)?.calibration);
     if (h.noOverlay !== true) this.#scoreBadge.update(h.score);
