@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RgbImage } from '../core/image.js';
-import { TransferSyntax } from '../dicom/dicom-write.js';
+import { TransferSyntax } from '../dicom/uids.js';
 import { writeUltrasoundDicom } from '../dicom/us-writer.js';
 import { ErrorCode, SgusError } from '../errors.js';
 import { BATCH_STAGE_DEFAULTS } from '../pipeline/batch-stage.js';

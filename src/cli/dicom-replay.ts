@@ -12,7 +12,6 @@ import path from 'node:path';
 import { formatMeasurements, measureGland } from '../core/gland-measurements.js';
 import type { GlandMeasurements } from '../core/gland-measurements.js';
 import { isDicomFile, openDicom } from '../dicom/dicom-inputs.js';
-import { DicomOutputs } from '../dicom/dicom-outputs.js';
 import { measurementRecord } from '../dicom/frame-measurements.js';
 import { decodeFrame } from '../dicom/pixel-decode.js';
 import { describeError, ErrorCode, SgusError } from '../errors.js';
@@ -60,7 +59,8 @@ export async function runDicomReplay(args: string[]): Promise<number> {
   const realtime = values.realtime === true;
   const out = values.out as string | undefined;
   const stem = path.basename(file).replace(/\.[^.]*$/, '').replace(/[^\w.@+-]+/g, '_') || 'dicom';
-  const dicomOut = typeof values['dicom-out'] === 'string' ? new DicomOutputs({ dir: values['dicom-out'] }) : undefined;
+  // Loaded here: every 'sgus replay' imports this file, and the writers' dcmjs costs start-up.
+  const dicomOut = typeof values['dicom-out'] === 'string' ? new (await import('../dicom/dicom-outputs.js')).DicomOutputs({ dir: values['dicom-out'] }) : undefined;
   const segmenter = await createSegmenter({ ...engineOptions(values), threshold, simplify, ...(values['all-regions'] === true ? { singleRegion: false } : {}) });
   if (!quiet) process.stderr.write(`sgus: ${segmenter.engineInfo.reason}; model ${segmenter.card.name}; ${file} ${inst.image.columns}x${inst.image.rows} ${inst.frames} frames at ${(1000 / frameMs).toFixed(1)} frames/s, ${inst.calibration !== undefined ? `calibrated ${inst.calibration.mmPerPxX.toFixed(4)} x ${inst.calibration.mmPerPxY.toFixed(4)} mm/pixel (${inst.calibration.source})` : 'uncalibrated: figures in pixels'}${realtime ? ', real time' : ', max speed'}\n`);
   let ndjson: ReturnType<typeof createWriteStream> | undefined;

@@ -112,16 +112,18 @@ const command: CliCommand = {
 
     // A DICOM file's facts come from its header (ffprobe does not read DICOM cine loops).
     let probe: VideoProbe | undefined = opened?.probe;
-    // Datagram protocols (udp, rtp, srt) have no end to probe against and would block ffprobe; the
-    // source reads their size from FFmpeg's log instead.
-    if (opened === undefined && (source.type === 'file' || (source.type === 'url' && !/^(udp|rtp|srt):/i.test(source.url)))) probe = await probeVideo(source.type === 'file' ? source.path : source.url);
-
-    // The scanner's own calibration (ultrasound region, else Pixel Spacing) when no --mm-per-px.
-    if (calibration === undefined && opened?.calibration !== undefined) calibration = { ...opened.calibration, source: `DICOM ${opened.calibration.source}` };
-    if (calibration === undefined && values['no-ruler'] !== true && source.type === 'file' && probe !== undefined) {
-      calibration = await rulerCalibration(source.path, probe.width, probe.height, probe.duration);
-    }
-    if (!settings.quiet) process.stderr.write(`sgus: scale ${calibration !== undefined ? `${calibration.mmPerPxX.toFixed(4)} x ${calibration.mmPerPxY.toFixed(4)} mm/pixel ${calibration.source}` : 'unknown: figures in pixels (give --mm-per-px)'}\n`);
+    // The file's facts and scale, found while the model loads (runSession): start-up.
+    const examine = async (): Promise<void> => {
+      // Datagram protocols (udp, rtp, srt) have no end to probe against and would block ffprobe; the
+      // source reads their size from FFmpeg's log instead.
+      if (opened === undefined && (source.type === 'file' || (source.type === 'url' && !/^(udp|rtp|srt):/i.test(source.url)))) probe = await probeVideo(source.type === 'file' ? source.path : source.url);
+      // The scanner's own calibration (ultrasound region, else Pixel Spacing) when no --mm-per-px.
+      if (calibration === undefined && opened?.calibration !== undefined) calibration = { ...opened.calibration, source: `DICOM ${opened.calibration.source}` };
+      if (calibration === undefined && values['no-ruler'] !== true && source.type === 'file' && probe !== undefined) {
+        calibration = await rulerCalibration(source.path, probe.width, probe.height, probe.duration);
+      }
+      if (!settings.quiet) process.stderr.write(`sgus: scale ${calibration !== undefined ? `${calibration.mmPerPxX.toFixed(4)} x ${calibration.mmPerPxY.toFixed(4)} mm/pixel ${calibration.source}` : 'unknown: figures in pixels (give --mm-per-px)'}\n`);
+    };
 
     const out = values.out as string | undefined;
     const stem = path.basename(describeSource(source)).replace(/\.[^.]*$/, '').replace(/[^\w.@+-]+/g, '_') || 'stream';
@@ -139,30 +141,32 @@ const command: CliCommand = {
     const holdAtEnd = serve && realtime && out === undefined && !loop && values['no-hold'] !== true;
     const stream: StreamConfig = { id: 'replay', title: path.basename(describeSource(source)), source, mode: 'replay', realtime, loop, holdAtEnd, outputs };
     if (settings.stallTimeoutS !== undefined) stream.stallTimeoutS = settings.stallTimeoutS;
-    if (probe !== undefined) stream.probe = probe;
-    if (calibration !== undefined) stream.calibration = calibration;
-    const total = !loop && probe?.frames !== undefined ? probe.frames : undefined;
-    const bar = total !== undefined && !settings.quiet ? new ProgressBar(total, { label: 'replay' }) : undefined;
+    let bar: ProgressBar | undefined;
     let note = '';
     return runSession({
       settings,
       viewer,
       onViewer: (server) => server.setCalibration('replay', calibration),
-      streams: async () => [stream],
+      streams: async () => {
+        await examine();
+        if (probe !== undefined) stream.probe = probe;
+        if (calibration !== undefined) stream.calibration = calibration;
+        const total = !loop && probe?.frames !== undefined ? probe.frames : undefined;
+        if (total !== undefined && !settings.quiet) bar = new ProgressBar(total, { label: 'replay' });
+        return [stream];
+      },
       loadSegmenter: () => loadSegmenter(values),
       banner: (seg) => `sgus: ${seg.engineInfo.reason}; model ${seg.card.name}; ${describeSource(source)}${probe !== undefined ? ` ${probe.width}x${probe.height} ${probe.fps} fps ${probe.codec}` : ''}${realtime ? ', real time' : ', max speed'}`,
       defaultMaxDelayMs: maxDelayMs,
-      ...(bar !== undefined
-        ? {
-            hooks: {
-              onFrame: () => bar.tick(note),
-              onStatus: (lines: string[]) => {
-                note = (lines[0] ?? '').replace(/^replay: /, '').replace(/, frames \d+$/, '');
-                if (process.stderr.isTTY !== true) process.stderr.write(`${lines[0] ?? ''}\n`);
-              },
-            },
-          }
-        : {}),
+      hooks: {
+        onFrame: () => bar?.tick(note),
+        onStatus: (lines: string[]) => {
+          // Without a bar (a stream of unknown length, --loop) the status lines go out as they are.
+          if (bar === undefined) return lines.forEach((l) => process.stderr.write(`${l}\n`));
+          note = (lines[0] ?? '').replace(/^replay: /, '').replace(/, frames \d+$/, '');
+          if (process.stderr.isTTY !== true) process.stderr.write(`${lines[0] ?? ''}\n`);
+        },
+      },
       report: async (result) => {
         const { seg } = result;
         bar?.close();

@@ -12,7 +12,7 @@ import type { PipelineOptions, PipelineSummary, StreamConfig } from '../pipeline
 import type { Segmenter } from '../segmenter/segmenter.js';
 import { ScoreSummaryCollector, scoreStatusLine } from '../score/score-summary.js';
 import { GlandScorer, scoreModelPath } from '../score/scorer.js';
-import { ViewerServer } from '../server/viewer-server.js';
+import type { ViewerServer } from '../server/viewer-server.js';
 import type { PipelineSettings, ServerSettings } from './stream-options.js';
 import type { ReplayControlHandler } from '../server/replay-control.js';
 
@@ -29,7 +29,7 @@ export interface SessionOptions {
   viewerFirst?: boolean;
   /** Called once the viewer is up, before its URL is printed (calibrations, streams expected). */
   onViewer?: (server: ViewerServer) => void;
-  /** The streams; called after the viewer is up when `viewerFirst`, else before anything starts. */
+  /** The streams; called after the viewer is up when `viewerFirst`, else while the model loads. */
   streams: (server: ViewerServer | undefined) => Promise<StreamConfig[]>;
   /** Loads the model. */
   loadSegmenter: () => Promise<Segmenter>;
@@ -64,6 +64,8 @@ export async function runSession(o: SessionOptions): Promise<number> {
   const scores = new ScoreSummaryCollector();
   const openViewer = async (): Promise<void> => {
     if (o.viewer === undefined) return;
+    // Loaded only for a viewer: a replay to files starts sooner without the server's modules.
+    const { ViewerServer } = await import('../server/viewer-server.js');
     server = await ViewerServer.start({
       ...o.viewer,
       // Late-bound: /metrics may be asked for before the pipeline exists.
@@ -80,8 +82,16 @@ export async function runSession(o: SessionOptions): Promise<number> {
       streams = await o.streams(server);
       seg = await o.loadSegmenter();
     } else {
-      streams = await o.streams(undefined);
-      seg = await o.loadSegmenter();
+      // The model loads while the streams are prepared (a file's probe and depth ruler): start-up.
+      const loading = o.loadSegmenter();
+      loading.catch(() => undefined); // awaited below; a failure while the streams are prepared is not unhandled
+      try {
+        streams = await o.streams(undefined);
+      } catch (err) {
+        await loading.then((s) => s.close(), () => undefined);
+        throw err;
+      }
+      seg = await loading;
       await openViewer();
     }
     if (o.settings.score) scorer = await GlandScorer.createIfPresent();

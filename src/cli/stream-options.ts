@@ -14,8 +14,8 @@ import { POSTPROCESS_DEFAULTS } from '../segmenter/postprocess.js';
 import { createSegmenter } from '../segmenter/segmenter.js';
 import type { Segmenter } from '../segmenter/segmenter.js';
 import { exposureProblem, HostAllowlist } from '../server/host-allowlist.js';
-import { VIEWER_SERVER_DEFAULTS } from '../server/viewer-server.js';
-import type { ViewerServerOptions } from '../server/viewer-server.js';
+import { VIEWER_SERVER_DEFAULTS } from '../server/viewer-server-options.js';
+import type { ViewerServerOptions } from '../server/viewer-server-options.js';
 import { engineOptions, intOption, numberOption, thresholdOption } from './args.js';
 import type { OptionSpec } from './args.js';
 

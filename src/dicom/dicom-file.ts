@@ -9,7 +9,7 @@ import type { DataSet, Element } from 'dicom-parser';
 import { ErrorCode, SgusError, describeError } from '../errors.js';
 import { readCalibration } from './calibration.js';
 import type { Calibration } from './calibration.js';
-import { TransferSyntax } from './dicom-write.js';
+import { TransferSyntax } from './uids.js';
 
 export const ULTRASOUND_SOP_CLASSES: ReadonlySet<string> = new Set([
   '1.2.840.10008.5.1.4.1.1.6.1', // US Image Storage

@@ -10,7 +10,7 @@ import type { RgbImage } from '../core/image.js';
 import { decodeImage } from '../core/image-io.js';
 import { ErrorCode, SgusError } from '../errors.js';
 import type { DicomImageInfo, DicomInstance } from './dicom-file.js';
-import { TransferSyntax } from './dicom-write.js';
+import { TransferSyntax } from './uids.js';
 import { decodeWasmFrame, wasmCodecFamily } from './wasm-codecs.js';
 
 function clamp8(v: number): number {

@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { ErrorCode, SgusError } from '../errors.js';
-import { TransferSyntax } from './dicom-write.js';
+import { TransferSyntax } from './uids.js';
 
 /** What both decoders give back: samples as decoded, little-endian when 16 bits, with their layout. */
 export interface DecodedPixels {

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { openDicom } from '../dicom/dicom-inputs.js';
 import type { DicomInstance } from '../dicom/dicom-file.js';
 import { readDicom } from '../dicom/dicom-file.js';
-import { TransferSyntax } from '../dicom/dicom-write.js';
+import { TransferSyntax } from '../dicom/uids.js';
 import { decodeFrame } from '../dicom/pixel-decode.js';
 import type { Calibration } from '../dicom/calibration.js';
 import { describeError } from '../errors.js';

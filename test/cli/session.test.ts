@@ -62,11 +62,35 @@ async function session(extra: Partial<SessionOptions> & { file: string }): Promi
 }
 
 describe('runSession', () => {
-  it('replay and live: model first, then the viewer (which names the model), then the run and the report; the exit code is the report\'s', async () => {
+  it('replay and live: the model loads while the streams are prepared, then the viewer (which names the model), then the run and the report; the exit code is the report\'s', { timeout: 20_000 }, async () => {
+    const file = await clip({ seconds: 1 });
+    // The streams wait until the model has begun loading: a session that loads it only after them never gets here.
+    let modelStarted!: () => void;
+    const started = new Promise<void>((r) => (modelStarted = r));
+    const seg = fakeSegmenter();
+    const r = await session({
+      file,
+      loadSegmenter: async () => {
+        modelStarted();
+        await new Promise((t) => setTimeout(t, 50));
+        return seg;
+      },
+      streams: async () => {
+        await started;
+        return [{ id: 'replay', source: { type: 'file', path: file } }];
+      },
+      onViewer: () => undefined,
+    });
+    assert.equal(r.code, 7);
+    assert.equal(r.steps.length, 1);
+    assert.match(r.steps[0]!, /^report [1-9]\d* frames$/);
+  });
+
+  it('replay and live: the steps in order: model and streams begun, then the viewer, the run and the report', async () => {
     const file = await clip({ seconds: 1 });
     const r = await session({ file });
     assert.equal(r.code, 7);
-    assert.deepEqual(r.steps.slice(0, 3), ['streams', 'model', 'viewer']);
+    assert.deepEqual(r.steps.slice(0, 3), ['model', 'streams', 'viewer']);
     assert.match(r.steps[3]!, /^report [1-9]\d* frames$/);
     assert.ok(r.closedSeg, 'the model is closed after the report');
     await assert.rejects(fetchText(r.server!.port, '/healthz'), 'the viewer is closed after the report');
@@ -122,5 +146,48 @@ describe('runSession', () => {
       /no such preset/,
     );
     assert.equal(loaded, false);
+  });
+
+  it('a stream that cannot be prepared while the model loads ends the session with the model closed', async () => {
+    let closed = false;
+    const seg = fakeSegmenter();
+    seg.close = async () => {
+      closed = true;
+    };
+    await assert.rejects(
+      runSession({
+        settings: { ...pipelineSettings({}), quiet: true },
+        viewer,
+        streams: async () => {
+          throw new Error('no such file');
+        },
+        loadSegmenter: async () => seg,
+        banner: () => '',
+        defaultMaxDelayMs: 0,
+        report: async () => 0,
+      }),
+      /no such file/,
+    );
+    assert.equal(closed, true);
+  });
+
+  it('a model that fails while the streams are prepared fails the session once, with its own error', async () => {
+    await assert.rejects(
+      runSession({
+        settings: { ...pipelineSettings({}), quiet: true },
+        viewer: undefined,
+        streams: async () => {
+          await new Promise((t) => setTimeout(t, 50));
+          return [];
+        },
+        loadSegmenter: async () => {
+          throw new Error('model file damaged');
+        },
+        banner: () => '',
+        defaultMaxDelayMs: 0,
+        report: async () => 0,
+      }),
+      /model file damaged/,
+    );
   });
 });

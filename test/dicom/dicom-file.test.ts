@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSgusError } from '../../src/errors.js';
 import { isDicomPart10, readDicom } from '../../src/dicom/dicom-file.js';
-import { TransferSyntax } from '../../src/dicom/dicom-write.js';
+import { TransferSyntax } from '../../src/dicom/uids.js';
 import { writeUltrasoundDicom } from '../../src/dicom/us-writer.js';
 import { syntheticFrames } from '../helpers/dicom.js';
 

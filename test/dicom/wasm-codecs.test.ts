@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { RgbImage } from '../../src/core/image.js';
 import { readDicom } from '../../src/dicom/dicom-file.js';
-import { TransferSyntax } from '../../src/dicom/dicom-write.js';
+import { TransferSyntax } from '../../src/dicom/uids.js';
 import { openDicom } from '../../src/dicom/dicom-inputs.js';
 import { decodeFrame } from '../../src/dicom/pixel-decode.js';
 import { writeUltrasoundDicom } from '../../src/dicom/us-writer.js';
