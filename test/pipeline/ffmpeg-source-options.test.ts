@@ -22,6 +22,8 @@ describe('resolveSourceOptions', () => {
       reconnectInitialMs: FFMPEG_SOURCE_DEFAULTS.reconnectInitialMs, reconnectMaxMs: FFMPEG_SOURCE_DEFAULTS.reconnectMaxMs, maxReconnects: Infinity, maxLagMs: Infinity,
       // No stdin feed: FFmpeg opens the file itself (a DICOM source brings one).
       stdin: undefined,
+      // A replay ends with its file unless a viewer's review asks to hold it.
+      holdAtEnd: false,
     });
   });
 
