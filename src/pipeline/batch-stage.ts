@@ -109,8 +109,7 @@ export function batchStage(options: BatchStageOptions = {}): OperatorFunction<Fr
           }
           clearTimeout(timer);
           timer = undefined;
-          const taken = queue.splice(0, room).map((q) => q.frame);
-          subscriber.next({ frames: taken, formedTs: nowTs() });
+          subscriber.next({ frames: takeBatch(queue, room, isLive), formedTs: nowTs() });
         }
       };
 
@@ -147,4 +146,20 @@ export function batchStage(options: BatchStageOptions = {}): OperatorFunction<Fr
         pokeSub?.unsubscribe();
       };
     });
+}
+
+/**
+ * Takes up to `room` frames out of the queue: live frames first, then the oldest others, in queue
+ * order. A live frame is its stream's latest and ages while it waits, and a newer one supersedes it
+ * at the back of the queue; a replay frame loses nothing by waiting (its source pauses). Oldest-first
+ * alone let a lossless replay keep a live stream's frames behind its own until they went stale.
+ */
+function takeBatch(queue: { frame: Frame }[], room: number, isLive: (streamId: string) => boolean): Frame[] {
+  const picked: number[] = [];
+  for (let k = 0; k < queue.length && picked.length < room; k++) if (isLive(queue[k]!.frame.streamId)) picked.push(k);
+  for (let k = 0; k < queue.length && picked.length < room; k++) if (!isLive(queue[k]!.frame.streamId)) picked.push(k);
+  picked.sort((a, b) => a - b);
+  const frames = picked.map((k) => queue[k]!.frame);
+  for (let i = picked.length - 1; i >= 0; i--) queue.splice(picked[i]!, 1);
+  return frames;
 }

@@ -133,4 +133,29 @@ describe('batchStage with mixed modes', () => {
     assert.deepEqual(got[0]!.frames.map((f) => `${f.streamId}${f.index}`).sort(), ['cam2', 'file0', 'file1', 'file2']);
     sub.unsubscribe();
   });
+
+  it('puts a live frame in the next batch ahead of older replay frames, so a busy replay cannot starve a live stream', () => {
+    const input = new Subject<Frame>();
+    const poke = new Subject<void>();
+    let credits = 0;
+    const dropped: string[] = [];
+    const got: string[][] = [];
+    const sub = input
+      .pipe(batchStage({ mode: (id) => (id === 'cam' ? 'live' : 'replay'), maxBatchSize: 2, maxDelayMs: 0, capacity: () => credits, poke$: poke, onDrop: (f) => dropped.push(`${f.streamId}${f.index}`) }))
+      .subscribe((b) => {
+        credits -= b.frames.length;
+        got.push(b.frames.map((f) => `${f.streamId}${f.index}`));
+      });
+    // The engine is busy: the replay's frames queue up, then the camera's latest arrives (each
+    // newer one superseding the last at the back of the queue).
+    for (let i = 0; i < 6; i++) input.next(fakeFrame('file', i));
+    for (let round = 0; round < 3; round++) {
+      input.next(fakeFrame('cam', round));
+      credits = 2;
+      poke.next();
+    }
+    assert.deepEqual(got, [['file0', 'cam0'], ['file1', 'cam1'], ['file2', 'cam2']], 'every batch carries the camera\'s frame; the replay keeps its order');
+    assert.deepEqual(dropped, []);
+    sub.unsubscribe();
+  });
 });
