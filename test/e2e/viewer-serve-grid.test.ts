@@ -31,7 +31,10 @@ describe('sgus serve in the browser', { skip }, () => {
     const live = path.join(TMP, 'grid-live.json');
     await writeFile(replay, JSON.stringify({ name: 'clip', source: { type: 'file', path: file }, mode: 'replay', loop: true, realtime: true }));
     await writeFile(live, JSON.stringify({ name: 'pattern', source: { type: 'lavfi', graph: 'testsrc2=size=160x120:rate=25' }, mode: 'live' }));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--stream', replay, '--stream', live, '--port', '0', '--token', 'g1d', '-q', '--recordings', path.join(TMP, 'grid-recordings'), ...modelArgs()], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--stream', replay, '--stream', live, '--port', '0', '--token', 'g1d', '-q',
+      // The tiles are under test, not live latency: on a CI machine busy with another test file, the
+      // live pattern's frames can arrive over the default second old and would all be dropped as stale.
+      '--max-age', '10000', '--recordings', path.join(TMP, 'grid-recordings'), ...modelArgs()], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
