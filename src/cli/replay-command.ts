@@ -114,14 +114,19 @@ const command: CliCommand = {
     let probe: VideoProbe | undefined = opened?.probe;
     // The file's facts and scale, found while the model loads (runSession): start-up.
     const examine = async (): Promise<void> => {
-      // Datagram protocols (udp, rtp, srt) have no end to probe against and would block ffprobe; the
-      // source reads their size from FFmpeg's log instead.
-      if (opened === undefined && (source.type === 'file' || (source.type === 'url' && !/^(udp|rtp|srt):/i.test(source.url)))) probe = await probeVideo(source.type === 'file' ? source.path : source.url);
       // The scanner's own calibration (ultrasound region, else Pixel Spacing) when no --mm-per-px.
       if (calibration === undefined && opened?.calibration !== undefined) calibration = { ...opened.calibration, source: `DICOM ${opened.calibration.source}` };
-      if (calibration === undefined && values['no-ruler'] !== true && source.type === 'file' && probe !== undefined) {
-        calibration = await rulerCalibration(source.path, probe.width, probe.height, probe.duration);
+      // Else a recorded file's depth ruler, read beside the probe.
+      const ruler = calibration === undefined && values['no-ruler'] !== true && source.type === 'file' ? rulerCalibration(source.path) : undefined;
+      // Datagram protocols (udp, rtp, srt) have no end to probe against and would block ffprobe; the
+      // source reads their size from FFmpeg's log instead.
+      if (opened === undefined && (source.type === 'file' || (source.type === 'url' && !/^(udp|rtp|srt):/i.test(source.url)))) {
+        probe = await probeVideo(source.type === 'file' ? source.path : source.url).catch(async (err: unknown) => {
+          await ruler; // its FFmpeg ends before the error goes on
+          throw err;
+        });
       }
+      if (ruler !== undefined) calibration = await ruler;
       if (!settings.quiet) process.stderr.write(`sgus: scale ${calibration !== undefined ? `${calibration.mmPerPxX.toFixed(4)} x ${calibration.mmPerPxY.toFixed(4)} mm/pixel ${calibration.source}` : 'unknown: figures in pixels (give --mm-per-px)'}\n`);
     };
 

@@ -113,7 +113,7 @@ const command: CliCommand = {
             server?.setCalibration(p.name, cal);
           }
           if (cal === undefined && values['no-ruler'] !== true && s.source.type === 'file' && s.probe !== undefined) {
-            cal = await rulerCalibration(s.source.path, s.probe.width, s.probe.height, s.probe.duration);
+            cal = await rulerCalibration(s.source.path);
             if (cal !== undefined) server?.setCalibration(p.name, cal);
           }
           if (cal !== undefined) s.calibration = cal;
