@@ -142,8 +142,9 @@ const command: CliCommand = {
       if (values['no-video'] !== true) outputs.annotated = path.join(out, `${stem}.annotated.mp4`);
     }
 
-    // Watching only (no files to finalise): the exam stays open at its end for the clinician to review.
-    const holdAtEnd = serve && realtime && out === undefined && !loop && values['no-hold'] !== true;
+    // Watching only (no files to finalise): the exam stays open at its end for the clinician to review
+    // (a real-time replay of a file: the source decides, FfmpegSource#canHold).
+    const holdAtEnd = serve && out === undefined && !loop && values['no-hold'] !== true;
     const stream: StreamConfig = { id: 'replay', title: path.basename(describeSource(source)), source, mode: 'replay', realtime, loop, holdAtEnd, outputs };
     if (settings.stallTimeoutS !== undefined) stream.stallTimeoutS = settings.stallTimeoutS;
     let bar: ProgressBar | undefined;

@@ -63,7 +63,7 @@ export function sourceFrames(o: SourceEventsOptions): Observable<Frame> {
   });
   source.on('held', (pb) => {
     log(`${id}: end of the file at frame ${pb.index}: its last frame stays for review (seek, step back or play again in the viewer; Ctrl-C ends)`);
-    hub?.setPlayback?.(id, { paused: pb.paused, speed: pb.speed, index: pb.index, pts: pb.pts });
+    hub?.setPlayback?.(id, pb);
   });
   source.on('corrupt', (info) => log(`${id}: corrupt frame skipped (${info.reason})`));
   const warnings = new LogThrottle();

@@ -288,7 +288,10 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
     this.#broadcast({ type: 'stream-ended', streamId, reason });
   }
 
-  /** A replay's playback moved by itself (held at the file's end): every viewer is told. */
+  /**
+   * A replay's playback moved (a control, or by itself: held at the file's end): every viewer is
+   * told. Only the wire's fields go out (a source's playback also carries its epoch).
+   */
   setPlayback(streamId: string, playback: WirePlayback): void {
     if (this.#streams.get(streamId)?.live !== true) return;
     this.#states.setPlayback(streamId, { paused: playback.paused, speed: playback.speed, index: playback.index, pts: playback.pts });
@@ -487,7 +490,7 @@ export class ViewerServer extends TypedEmitter<ViewerServerEvents> implements Vi
       s.fallback?.reset();
       for (const v of this.#viewers) if (v.streamId === s.info.id) v.rejoin();
     }
-    this.#states.setPlayback(s.info.id, { paused: state.paused, speed: state.speed, index: state.index, pts: state.pts });
+    this.setPlayback(s.info.id, state);
     return undefined;
   }
 
